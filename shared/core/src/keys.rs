@@ -1,0 +1,216 @@
+//! The single-table key grammar (DESIGN.md), built and parsed here only.
+//!
+//! Ids may contain any character but `<>`, so `#` and `%` inside an id are
+//! percent-encoded: `AS#a%23RES%23b` can never be mistaken for a resource key.
+
+/// Partition of the reference data.
+pub const REF_PK: &str = "REF";
+/// Sort key of the organisation details item.
+pub const ORG_SK: &str = "ORG";
+/// Sort key of the per-organisation version item guarding claim writes.
+pub const VERSION_SK: &str = "VERSION";
+/// GSI1 partition of organisation details items: lists organisations in id order.
+pub const ORGS_GSI1PK: &str = "ORGS";
+
+/// Escapes the key separator (and the escape character) inside an id.
+pub fn encode(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for ch in id.chars() {
+        match ch {
+            '%' => out.push_str("%25"),
+            '#' => out.push_str("%23"),
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+/// Reverses [`encode`]; `None` for a malformed escape.
+pub fn decode(s: &str) -> Option<String> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('%') {
+        out.push_str(&rest[..i]);
+        match rest.get(i + 1..i + 3)? {
+            "25" => out.push('%'),
+            "23" => out.push('#'),
+            _ => return None,
+        }
+        rest = &rest[i + 3..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// `ORG#{OrganisationId}`
+pub fn org_pk(org_id: &str) -> String {
+    format!("ORG#{}", encode(org_id))
+}
+
+/// `CONTACT#{ContactId}`
+pub fn contact_sk(id: &str) -> String {
+    format!("CONTACT#{}", encode(id))
+}
+
+/// `AS#{AuthorisationServerId}`
+pub fn server_sk(id: &str) -> String {
+    format!("AS#{}", encode(id))
+}
+
+/// `AS#{AuthorisationServerId}#RES#{ApiResourceId}`
+pub fn resource_sk(server_id: &str, resource_id: &str) -> String {
+    format!("AS#{}#RES#{}", encode(server_id), encode(resource_id))
+}
+
+/// `CLAIM#{OrganisationAuthorityClaimId}`
+pub fn claim_sk(id: &str) -> String {
+    format!("CLAIM#{}", encode(id))
+}
+
+/// Prefix shared by all claim sort keys.
+pub const CLAIM_PREFIX: &str = "CLAIM#";
+
+/// `DOMAINCLAIM#{OrganisationAuthorityDomainClaimId}`
+pub fn domain_claim_sk(id: &str) -> String {
+    format!("DOMAINCLAIM#{}", encode(id))
+}
+
+/// `SS#{SoftwareStatementId}`
+pub fn software_statement_sk(id: &str) -> String {
+    format!("SS#{}", encode(id))
+}
+
+/// `CERT#{index}`: certificates have no id of their own; the zero-padded position
+/// keeps their order.
+pub fn certificate_sk(index: usize) -> String {
+    format!("CERT#{index:06}")
+}
+
+/// `AUTHORITY#{AuthorityId}`
+pub fn authority_sk(id: &str) -> String {
+    format!("AUTHORITY#{}", encode(id))
+}
+
+/// `DOMAIN#{AuthorisationDomainID}`
+pub fn domain_sk(id: &str) -> String {
+    format!("DOMAIN#{}", encode(id))
+}
+
+/// `ROLE#{AuthorisationDomainRoleIdentifier}`
+pub fn role_sk(id: &str) -> String {
+    format!("ROLE#{}", encode(id))
+}
+
+/// What an item of an organisation partition is, parsed from its sort key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrgItem {
+    Details,
+    Version,
+    Contact(String),
+    Server(String),
+    Resource(String, String),
+    Claim(String),
+    DomainClaim(String),
+    SoftwareStatement(String),
+    Certificate(usize),
+}
+
+impl OrgItem {
+    /// Parses an organisation-partition sort key; `None` for anything unknown.
+    pub fn parse(sk: &str) -> Option<Self> {
+        if sk == ORG_SK {
+            return Some(Self::Details);
+        }
+        if sk == VERSION_SK {
+            return Some(Self::Version);
+        }
+        let (kind, rest) = sk.split_once('#')?;
+        Some(match kind {
+            "CONTACT" => Self::Contact(decode(rest)?),
+            "CLAIM" => Self::Claim(decode(rest)?),
+            "DOMAINCLAIM" => Self::DomainClaim(decode(rest)?),
+            "SS" => Self::SoftwareStatement(decode(rest)?),
+            "CERT" => Self::Certificate(rest.parse().ok()?),
+            "AS" => match rest.split_once("#RES#") {
+                Some((server, resource)) => Self::Resource(decode(server)?, decode(resource)?),
+                None if !rest.contains('#') => Self::Server(decode(rest)?),
+                None => return None,
+            },
+            _ => return None,
+        })
+    }
+
+    /// The sort key of this item.
+    pub fn sk(&self) -> String {
+        match self {
+            Self::Details => ORG_SK.to_owned(),
+            Self::Version => VERSION_SK.to_owned(),
+            Self::Contact(id) => contact_sk(id),
+            Self::Server(id) => server_sk(id),
+            Self::Resource(s, r) => resource_sk(s, r),
+            Self::Claim(id) => claim_sk(id),
+            Self::DomainClaim(id) => domain_claim_sk(id),
+            Self::SoftwareStatement(id) => software_statement_sk(id),
+            Self::Certificate(i) => certificate_sk(*i),
+        }
+    }
+
+    /// Whether the item is part of the public (export) data.
+    pub fn is_public(&self) -> bool {
+        matches!(
+            self,
+            Self::Details | Self::Server(_) | Self::Resource(..) | Self::Claim(_) | Self::DomainClaim(_)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_follow_the_design_grammar() {
+        assert_eq!(org_pk("org-1"), "ORG#org-1");
+        assert_eq!(resource_sk("as-1", "r-1"), "AS#as-1#RES#r-1");
+        assert_eq!(claim_sk("c"), "CLAIM#c");
+        assert_eq!(domain_claim_sk("d"), "DOMAINCLAIM#d");
+        assert_eq!(certificate_sk(7), "CERT#000007");
+        assert_eq!(role_sk("r"), "ROLE#r");
+    }
+
+    #[test]
+    fn separators_inside_ids_cannot_forge_keys() {
+        let forged = server_sk("a#RES#b");
+        assert_eq!(forged, "AS#a%23RES%23b");
+        assert_eq!(OrgItem::parse(&forged), Some(OrgItem::Server("a#RES#b".into())));
+        assert_ne!(forged, resource_sk("a", "b"));
+    }
+
+    #[test]
+    fn every_item_round_trips_through_its_key() {
+        for item in [
+            OrgItem::Details,
+            OrgItem::Version,
+            OrgItem::Contact("c%1".into()),
+            OrgItem::Server("s#1".into()),
+            OrgItem::Resource("s#RES#x".into(), "r%23".into()),
+            OrgItem::Claim("ç".into()),
+            OrgItem::DomainClaim("d".into()),
+            OrgItem::SoftwareStatement("ss".into()),
+            OrgItem::Certificate(12),
+        ] {
+            assert_eq!(OrgItem::parse(&item.sk()), Some(item));
+        }
+        assert_eq!(OrgItem::parse("BOGUS#x"), None);
+        assert_eq!(decode("%2"), None);
+    }
+
+    #[test]
+    fn only_public_kinds_are_public() {
+        assert!(OrgItem::Claim("x".into()).is_public());
+        assert!(!OrgItem::Contact("x".into()).is_public());
+        assert!(!OrgItem::SoftwareStatement("x".into()).is_public());
+        assert!(!OrgItem::Certificate(0).is_public());
+        assert!(!OrgItem::Version.is_public());
+    }
+}

@@ -1,0 +1,13 @@
+//! The participant directory: models exact to the API documents, validation, HTTP
+//! rules, auth decisions, the storage port and the endpoint handlers. The Lambda
+//! binaries and the local server call the same handler functions.
+
+pub mod auth;
+pub mod error;
+pub mod http;
+pub mod import;
+pub mod keys;
+pub mod model;
+pub mod routes;
+pub mod store;
+pub mod validate;

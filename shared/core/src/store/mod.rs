@@ -1,0 +1,105 @@
+//! The storage port. Adapters: `embedded` (redb, the local default) here, DynamoDB
+//! in `directory-aws`. Both pass the same contract suite (`tests/`).
+
+#[cfg(feature = "embedded")]
+pub mod embedded;
+pub mod items;
+
+use crate::model::{ApiResource, AuthorityClaim, OrganisationSnapshot, ReferenceData};
+use std::future::Future;
+
+/// A storage failure: never the caller's fault, mapped to 500 by the error module.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another process holds the embedded database.
+    #[error("{0}")]
+    Busy(String),
+    /// A stored item could not be read back.
+    #[error("corrupt item {key}: {reason}")]
+    Corrupt { key: String, reason: String },
+    /// The backend failed (I/O, network, service error).
+    #[error("storage backend error: {0}")]
+    Backend(String),
+    /// Too many concurrent writers kept invalidating an optimistic write.
+    #[error("write conflict persisted after {0} attempts")]
+    Contention(usize),
+}
+
+/// What became of a conditional claim update.
+#[derive(Debug, PartialEq)]
+pub enum ClaimWrite<E> {
+    /// The claim was stored as returned.
+    Updated(AuthorityClaim),
+    /// The organisation or the claim does not exist.
+    NotFound,
+    /// The decision refused the change; nothing was written.
+    Rejected(E),
+}
+
+/// Decides the new value of a claim from the organisation's current claims (all of
+/// them, including the one being changed) and the current claim. Called again if a
+/// concurrent write invalidated its input, so it must have no side effects.
+pub trait ClaimDecision<E>: Fn(&[AuthorityClaim], &AuthorityClaim) -> Result<AuthorityClaim, E> + Send + Sync {}
+impl<E, F> ClaimDecision<E> for F where F: Fn(&[AuthorityClaim], &AuthorityClaim) -> Result<AuthorityClaim, E> + Send + Sync {}
+
+/// How many times an optimistic write is retried before giving up.
+pub const MAX_WRITE_ATTEMPTS: usize = 25;
+
+/// The operations the endpoints, the import and the export need.
+pub trait Store: Send + Sync + 'static {
+    /// Adds or replaces reference data items (authorities, domains, roles).
+    fn put_reference(&self, reference: &ReferenceData) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// All reference data.
+    fn reference(&self) -> impl Future<Output = Result<ReferenceData, StoreError>> + Send;
+
+    /// Replaces everything stored for the organisation with `snapshot` (validated by
+    /// the caller). Items no longer present are removed; re-running is idempotent.
+    fn replace_organisation(
+        &self,
+        snapshot: &OrganisationSnapshot,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The whole snapshot, or `None` when the organisation does not exist.
+    fn snapshot(&self, org_id: &str) -> impl Future<Output = Result<Option<OrganisationSnapshot>, StoreError>> + Send;
+
+    /// The snapshot without private items (contacts, software statements,
+    /// certificates are left empty), for the export.
+    fn public_snapshot(
+        &self,
+        org_id: &str,
+    ) -> impl Future<Output = Result<Option<OrganisationSnapshot>, StoreError>> + Send;
+
+    /// One API resource of one authorisation server of one organisation.
+    fn api_resource(
+        &self,
+        org_id: &str,
+        server_id: &str,
+        resource_id: &str,
+    ) -> impl Future<Output = Result<Option<ApiResource>, StoreError>> + Send;
+
+    /// The organisation's role claims in claim-id order, `None` when the organisation
+    /// does not exist.
+    fn authority_claims(
+        &self,
+        org_id: &str,
+    ) -> impl Future<Output = Result<Option<Vec<AuthorityClaim>>, StoreError>> + Send;
+
+    /// Updates one claim under an organisation-level guard: `decide` sees a
+    /// consistent view of all claims and the write only lands if no other claim write
+    /// happened since (retried otherwise), so rules spanning claims hold under
+    /// concurrency.
+    fn update_authority_claim<E: Send + 'static, D: ClaimDecision<E> + 'static>(
+        &self,
+        org_id: &str,
+        claim_id: &str,
+        decide: D,
+    ) -> impl Future<Output = Result<ClaimWrite<E>, StoreError>> + Send;
+
+    /// Up to `limit` organisation ids after `after`, in ascending byte order.
+    fn organisation_ids(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+}

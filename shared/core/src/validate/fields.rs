@@ -1,0 +1,108 @@
+//! The rule engine: a table of field name → rule, applied to the fields of a JSON
+//! object that are present (typed models are checked through their JSON form).
+
+use super::checker::Checker;
+use super::rules::Text;
+use serde_json::{Map, Value};
+
+/// The rule of one named field.
+#[derive(Debug, Clone, Copy)]
+pub enum FieldRule {
+    /// A string with a text rule.
+    Str(Text),
+    /// A string or a number; a string obeys the text rule.
+    StrOrNumber(Text),
+    /// A string that must be one of the values.
+    OneOf(&'static [&'static str]),
+    /// A string with a text rule that must also be one of the values.
+    TextOneOf(Text, &'static [&'static str]),
+    /// A boolean.
+    Bool,
+    /// A number.
+    Number,
+    /// An array of strings, each with the text rule, with an optional item limit.
+    StrList(Text, Option<usize>),
+    /// An array of objects, each checked with the table.
+    ObjectList(&'static [(&'static str, FieldRule)]),
+    /// An object checked with the table.
+    Object(&'static [(&'static str, FieldRule)]),
+    /// An object whose every value is an object checked with the table.
+    ObjectMap(&'static [(&'static str, FieldRule)]),
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn one_of(c: &mut Checker, field: &str, s: &str, allowed: &[&str]) {
+    if !allowed.contains(&s) {
+        c.fail(field, format!("must be one of {}", allowed.join(", ")));
+    }
+}
+
+/// Checks one value against its rule; `null` counts as absent.
+pub fn check_value(c: &mut Checker, field: &str, value: &Value, rule: FieldRule) {
+    let wrong = |c: &mut Checker, expected: &str| {
+        c.fail(field, format!("must be {expected}, not {}", type_name(value)));
+    };
+    match (rule, value) {
+        (_, Value::Null) => {}
+        (FieldRule::Str(t), Value::String(s)) | (FieldRule::StrOrNumber(t), Value::String(s)) => {
+            c.text(field, Some(s), t)
+        }
+        (FieldRule::StrOrNumber(_), Value::Number(_)) => {}
+        (FieldRule::Str(_), _) => wrong(c, "a string"),
+        (FieldRule::StrOrNumber(_), _) => wrong(c, "a string or a number"),
+        (FieldRule::OneOf(allowed), Value::String(s)) => one_of(c, field, s, allowed),
+        (FieldRule::TextOneOf(t, allowed), Value::String(s)) => {
+            c.text(field, Some(s), t);
+            one_of(c, field, s, allowed);
+        }
+        (FieldRule::OneOf(_) | FieldRule::TextOneOf(..), _) => wrong(c, "a string"),
+        (FieldRule::Bool, Value::Bool(_)) | (FieldRule::Number, Value::Number(_)) => {}
+        (FieldRule::Bool, _) => wrong(c, "a boolean"),
+        (FieldRule::Number, _) => wrong(c, "a number"),
+        (FieldRule::StrList(t, max), Value::Array(items)) => {
+            if let Some(max) = max
+                && items.len() > max
+            {
+                c.fail(field, format!("more than {max} items"));
+            }
+            for (i, item) in items.iter().enumerate() {
+                check_value(c, &format!("{field}[{i}]"), item, FieldRule::Str(t));
+            }
+        }
+        (FieldRule::ObjectList(table), Value::Array(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                check_value(c, &format!("{field}[{i}]"), item, FieldRule::Object(table));
+            }
+        }
+        (FieldRule::StrList(..) | FieldRule::ObjectList(_), _) => wrong(c, "an array"),
+        (FieldRule::Object(table), Value::Object(map)) => {
+            c.within(field, |c| check_object(c, map, table))
+        }
+        (FieldRule::ObjectMap(table), Value::Object(map)) => c.within(field, |c| {
+            for (key, item) in map {
+                check_value(c, key, item, FieldRule::Object(table));
+            }
+        }),
+        (FieldRule::Object(_) | FieldRule::ObjectMap(_), _) => wrong(c, "an object"),
+    }
+}
+
+/// Checks the named fields of `map` that are present; other fields pass untouched.
+pub fn check_object(c: &mut Checker, map: &Map<String, Value>, table: &[(&str, FieldRule)]) {
+    for (name, rule) in table {
+        if let Some(v) = map.get(*name) {
+            check_value(c, name, v, *rule);
+        }
+    }
+}
+

@@ -1,0 +1,190 @@
+//! Validation of every documented rule, collecting all violations with field paths.
+
+pub mod checker;
+pub mod fields;
+pub mod rules;
+pub mod tables;
+
+use crate::model::{AuthorityClaimUpdate, OrganisationSnapshot, ReferenceData, ResourceStatus};
+pub use checker::Checker;
+use fields::{FieldRule, check_object, check_value};
+use serde_json::Value;
+use std::collections::HashSet;
+
+fn as_object(value: &Value) -> &serde_json::Map<String, Value> {
+    static EMPTY: std::sync::LazyLock<serde_json::Map<String, Value>> =
+        std::sync::LazyLock::new(serde_json::Map::new);
+    value.as_object().unwrap_or(&EMPTY)
+}
+
+/// Reports each id that occurs more than once in `ids` (ids are storage keys).
+fn unique<'a>(c: &mut Checker, field: &str, ids: impl IntoIterator<Item = (usize, &'a str)>) {
+    let mut seen = HashSet::new();
+    for (i, id) in ids {
+        if !seen.insert(id) {
+            c.fail(&format!("{field}[{i}]"), format!("duplicate id {id:?}"));
+        }
+    }
+}
+
+/// Reports a nested `OrganisationId` that names another organisation.
+fn same_org(c: &mut Checker, field: &str, nested: Option<&str>, org_id: &str) {
+    if let Some(nested) = nested
+        && nested != org_id
+    {
+        c.fail(field, format!("must equal the organisation's OrganisationId {org_id:?}"));
+    }
+}
+
+/// Every violation in one organisation snapshot: field rules, duplicate ids, nested
+/// organisation ids that disagree, and the exclusive-role rule over the stored claims.
+pub fn snapshot(s: &OrganisationSnapshot) -> Vec<String> {
+    let mut c = Checker::new();
+    let value = serde_json::to_value(s).unwrap_or(Value::Null);
+    check_object(&mut c, as_object(&value), tables::SNAPSHOT);
+    if let Some(Value::Array(claims)) = value.get("OrgDomainRoleClaims") {
+        for (i, claim) in claims.iter().enumerate() {
+            c.within(&format!("OrgDomainRoleClaims[{i}]"), |c| {
+                check_object(c, as_object(claim), tables::CLAIM_UPDATE);
+                check_object(c, as_object(claim), tables::CLAIM_DERIVED);
+            });
+        }
+    }
+
+    let org = s.id();
+    unique(&mut c, "Contacts", s.contacts.iter().map(|x| x.contact_id.as_str()).enumerate());
+    unique(
+        &mut c,
+        "AuthorisationServers",
+        s.authorisation_servers.iter().map(|x| x.fields.authorisation_server_id.as_str()).enumerate(),
+    );
+    unique(
+        &mut c,
+        "OrgDomainClaims",
+        s.org_domain_claims.iter().map(|x| x.organisation_authority_domain_claim_id.as_str()).enumerate(),
+    );
+    unique(
+        &mut c,
+        "OrgDomainRoleClaims",
+        s.org_domain_role_claims.iter().map(|x| x.organisation_authority_claim_id.as_str()).enumerate(),
+    );
+    c.each("Contacts", &s.contacts, |c, x| same_org(c, "OrganisationId", x.organisation_id.as_deref(), org));
+    c.each("OrgDomainRoleClaims", &s.org_domain_role_claims, |c, x| {
+        same_org(c, "OrganisationId", x.organisation_id.as_deref(), org)
+    });
+    c.each("OrganisationCertificates", &s.organisation_certificates, |c, x| {
+        same_org(c, "OrganisationId", x.organisation_id.as_deref(), org)
+    });
+    c.each("AuthorisationServers", &s.authorisation_servers, |c, server| {
+        same_org(c, "OrganisationId", server.fields.organisation_id.as_deref(), org);
+        unique(c, "ApiResources", server.api_resources.iter().map(|r| r.api_resource_id.as_str()).enumerate());
+    });
+    c.within("SoftwareStatements", |c| {
+        for (key, statement) in &s.software_statements {
+            for problem in rules::ID40.violations(key) {
+                c.fail(key, format!("software statement id {problem}"));
+            }
+            let details = statement.get("SoftwareDetails");
+            if let Some(Value::String(id)) = details.and_then(|d| d.get("SoftwareStatementId"))
+                && id != key
+            {
+                c.fail(key, format!("SoftwareDetails.SoftwareStatementId {id:?} must equal its key"));
+            }
+            if let Some(Value::String(nested)) = details.and_then(|d| d.get("OrganisationId")) {
+                c.within(key, |c| same_org(c, "SoftwareDetails.OrganisationId", Some(nested), org));
+            }
+        }
+    });
+    if let Some(rule) = exclusive_rule_violation(&s.org_domain_role_claims) {
+        c.fail("OrgDomainRoleClaims", rule);
+    }
+    c.into_errors()
+}
+
+/// The exclusive-role rule: an organisation holding an Active claim on an exclusive
+/// role may hold no other Active role claim. Returns the message when broken.
+pub fn exclusive_rule_violation(claims: &[crate::model::AuthorityClaim]) -> Option<String> {
+    let active: Vec<_> = claims.iter().filter(|c| c.is_active()).collect();
+    let exclusive = active.iter().find(|c| c.exclusive == Some(true))?;
+    (active.len() > 1).then(|| {
+        format!(
+            "exclusive role rule: the Active claim {} holds the exclusive role {}, so the organisation may hold no other Active role claim",
+            exclusive.organisation_authority_claim_id,
+            exclusive.role.as_deref().unwrap_or("(unnamed)")
+        )
+    })
+}
+
+/// Every violation in the reference data: field rules, duplicates, dangling domains.
+pub fn reference(r: &ReferenceData) -> Vec<String> {
+    let mut c = Checker::new();
+    let value = serde_json::to_value(r).unwrap_or(Value::Null);
+    for (field, table) in [
+        ("Authorities", tables::AUTHORITY),
+        ("AuthorisationDomains", tables::AUTHORISATION_DOMAIN),
+        ("AuthorisationDomainRoles", tables::DOMAIN_ROLE),
+    ] {
+        if let Some(v) = value.get(field) {
+            check_value(&mut c, field, v, FieldRule::ObjectList(table));
+        }
+    }
+    unique(&mut c, "Authorities", r.authorities.iter().map(|a| a.authority_id.as_str()).enumerate());
+    unique(
+        &mut c,
+        "AuthorisationDomains",
+        r.authorisation_domains.iter().map(|d| d.authorisation_domain_id.as_str()).enumerate(),
+    );
+    unique(
+        &mut c,
+        "AuthorisationDomainRoles",
+        r.authorisation_domain_roles.iter().map(|d| d.authorisation_domain_role_identifier.as_str()).enumerate(),
+    );
+    c.each("AuthorisationDomainRoles", &r.authorisation_domain_roles, |c, role| {
+        if r.domain(&role.authorisation_domain_id).is_none() {
+            c.fail("AuthorisationDomainID", "must name a known authorisation domain");
+        }
+    });
+    c.into_errors()
+}
+
+/// Validates a PUT body: a JSON object with every rule of put-authority-claim.txt.
+/// Read-only and unknown fields are ignored. Returns every violation.
+pub fn claim_update(body: &Value) -> Result<AuthorityClaimUpdate, Vec<String>> {
+    let Some(map) = body.as_object() else {
+        return Err(vec!["body: must be a JSON object".to_owned()]);
+    };
+    let mut c = Checker::new();
+    for required in ["AuthorityId", "Status"] {
+        if map.get(required).is_none_or(Value::is_null) {
+            c.fail(required, "is required");
+        }
+    }
+    check_object(&mut c, map, tables::CLAIM_UPDATE);
+    if !c.is_ok() {
+        return Err(c.into_errors());
+    }
+    let text = |k: &str| map.get(k).and_then(Value::as_str).map(str::to_owned);
+    Ok(AuthorityClaimUpdate {
+        authorisation_domain: text("AuthorisationDomain"),
+        authorisation_domain_id: text("AuthorisationDomainID"),
+        authorisation_domain_role_identifier: text("AuthorisationDomainRoleIdentifier"),
+        authority_id: text("AuthorityId").unwrap_or_default(),
+        registration_id: text("RegistrationId"),
+        role: text("Role"),
+        unique_technical_identifiers: map
+            .get("UniqueTechnicalIdentifiers")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default(),
+        status: if text("Status").as_deref() == Some("Inactive") {
+            ResourceStatus::Inactive
+        } else {
+            ResourceStatus::Active
+        },
+    })
+}
+
+/// Checks a path parameter against its documented rule; the message names it.
+pub fn path_param(name: &str, value: &str, rule: rules::Text) -> Vec<String> {
+    rule.violations(value).into_iter().map(|p| format!("{name}: {p}")).collect()
+}
