@@ -1,1 +1,9 @@
-pub fn x(){}
+//! AWS adapters of the participant directory: the DynamoDB single-table store and
+//! (for the export) S3. Kept out of `directory-core` so the local default and the
+//! models build without the AWS SDK.
+
+pub mod config;
+pub mod dynamodb;
+
+pub use config::{dynamodb_client, sdk_config};
+pub use dynamodb::DynamoStore;

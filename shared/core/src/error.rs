@@ -47,7 +47,9 @@ impl ApiError {
         match self {
             Self::BadRequest(m) => m.clone(),
             Self::Unauthorized(m) | Self::Forbidden(m) | Self::NotFound(m) => vec![m.clone()],
-            Self::MethodNotAllowed(allow) => vec![format!("method not allowed on this route (allowed: {allow})")],
+            Self::MethodNotAllowed(allow) => vec![format!(
+                "method not allowed on this route (allowed: {allow})"
+            )],
             Self::NotAcceptable => vec!["Accept must allow application/json".to_owned()],
             Self::PayloadTooLarge(max) => vec![format!("body larger than {max} bytes")],
             Self::Internal(_) => vec!["internal error".to_owned()],
@@ -59,8 +61,10 @@ impl ApiError {
         if let Self::Internal(detail) = &self {
             tracing::error!(interaction_id, error = %detail, "request failed");
         }
-        let body = serde_json::to_string(&ErrorBody { errors: self.messages() })
-            .unwrap_or_else(|_| r#"{"errors":["internal error"]}"#.to_owned());
+        let body = serde_json::to_string(&ErrorBody {
+            errors: self.messages(),
+        })
+        .unwrap_or_else(|_| r#"{"errors":["internal error"]}"#.to_owned());
         let mut builder = Response::builder()
             .status(self.status())
             .header(header::CONTENT_TYPE, "application/json")
@@ -68,7 +72,9 @@ impl ApiError {
         if let Self::MethodNotAllowed(allow) = &self {
             builder = builder.header(header::ALLOW, *allow);
         }
-        builder.body(Body::from(body)).unwrap_or_else(|_| fallback())
+        builder
+            .body(Body::from(body))
+            .unwrap_or_else(|_| fallback())
     }
 }
 

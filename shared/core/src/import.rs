@@ -31,7 +31,9 @@ pub fn parse(bytes: &[u8]) -> Result<ImportFile, ImportError> {
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| ImportError::Invalid(vec![format!("not valid JSON: {e}")]))?;
     let Value::Object(mut top) = value else {
-        return Err(ImportError::Invalid(vec!["the import file must be a JSON object".to_owned()]));
+        return Err(ImportError::Invalid(vec![
+            "the import file must be a JSON object".to_owned(),
+        ]));
     };
     let mut problems = Vec::new();
     // Each organisation is parsed alone so one bad record names itself.
@@ -63,7 +65,10 @@ pub fn parse(bytes: &[u8]) -> Result<ImportFile, ImportError> {
         }
     }
     if problems.is_empty() {
-        Ok(ImportFile { reference, organisations })
+        Ok(ImportFile {
+            reference,
+            organisations,
+        })
     } else {
         Err(ImportError::Invalid(problems))
     }
@@ -78,11 +83,9 @@ pub fn resolve_role<'r>(
     role_name: Option<&str>,
 ) -> Result<Option<&'r DomainRole>, String> {
     let by_id = match role_id {
-        Some(id) => Some(
-            reference
-                .role(id)
-                .ok_or_else(|| format!("AuthorisationDomainRoleIdentifier: {id:?} is not a known role"))?,
-        ),
+        Some(id) => Some(reference.role(id).ok_or_else(|| {
+            format!("AuthorisationDomainRoleIdentifier: {id:?} is not a known role")
+        })?),
         None => None,
     };
     let by_names = match (domain_name, role_name) {
@@ -94,8 +97,13 @@ pub fn resolve_role<'r>(
         _ => return Err("AuthorisationDomain and Role must be given together".to_owned()),
     };
     match (by_id, by_names) {
-        (Some(a), Some(b)) if a.authorisation_domain_role_identifier != b.authorisation_domain_role_identifier => {
-            Err("AuthorisationDomainRoleIdentifier disagrees with AuthorisationDomain/Role".to_owned())
+        (Some(a), Some(b))
+            if a.authorisation_domain_role_identifier != b.authorisation_domain_role_identifier =>
+        {
+            Err(
+                "AuthorisationDomainRoleIdentifier disagrees with AuthorisationDomain/Role"
+                    .to_owned(),
+            )
         }
         (Some(a), _) => Ok(Some(a)),
         (None, b) => Ok(b),
@@ -104,7 +112,8 @@ pub fn resolve_role<'r>(
 
 /// Fills a claim's derived fields from its role (the one place this is done).
 pub fn apply_role(claim: &mut AuthorityClaim, reference: &ReferenceData, role: &DomainRole) {
-    claim.authorisation_domain_role_identifier = Some(role.authorisation_domain_role_identifier.clone());
+    claim.authorisation_domain_role_identifier =
+        Some(role.authorisation_domain_role_identifier.clone());
     claim.authorisation_domain_id = Some(role.authorisation_domain_id.clone());
     claim.authorisation_domain = reference
         .domain(&role.authorisation_domain_id)
@@ -117,7 +126,10 @@ pub fn apply_role(claim: &mut AuthorityClaim, reference: &ReferenceData, role: &
 
 /// Validates the whole file against itself and the stored reference data, and
 /// resolves every claim's role. Returns the organisations ready to write.
-pub fn prepare(file: ImportFile, stored: &ReferenceData) -> Result<(ReferenceData, Vec<OrganisationSnapshot>), ImportError> {
+pub fn prepare(
+    file: ImportFile,
+    stored: &ReferenceData,
+) -> Result<(ReferenceData, Vec<OrganisationSnapshot>), ImportError> {
     let mut problems: Vec<String> = validate::reference(&file.reference)
         .into_iter()
         .map(|p| format!("reference data: {p}"))
@@ -132,14 +144,19 @@ pub fn prepare(file: ImportFile, stored: &ReferenceData) -> Result<(ReferenceDat
         let id = org.id().to_owned();
         let mut record = Vec::new();
         if !seen.insert(id.clone()) {
-            record.push(format!("OrganisationDetails.OrganisationId: duplicate organisation {id:?} in the file"));
+            record.push(format!(
+                "OrganisationDetails.OrganisationId: duplicate organisation {id:?} in the file"
+            ));
         }
         for claim in org.org_domain_role_claims.iter_mut() {
             claim.organisation_id.get_or_insert_with(|| id.clone());
         }
         for (j, claim) in org.org_domain_role_claims.iter_mut().enumerate() {
             if reference.authority(&claim.authority_id).is_none() {
-                record.push(format!("OrgDomainRoleClaims[{j}].AuthorityId: {:?} is not a known authority", claim.authority_id));
+                record.push(format!(
+                    "OrgDomainRoleClaims[{j}].AuthorityId: {:?} is not a known authority",
+                    claim.authority_id
+                ));
             }
             match resolve_role(
                 &reference,
@@ -153,7 +170,11 @@ pub fn prepare(file: ImportFile, stored: &ReferenceData) -> Result<(ReferenceDat
             }
         }
         record.extend(validate::snapshot(&org));
-        problems.extend(record.into_iter().map(|p| format!("record {i} ({id}): {p}")));
+        problems.extend(
+            record
+                .into_iter()
+                .map(|p| format!("record {i} ({id}): {p}")),
+        );
         organisations.push(org);
     }
     if problems.is_empty() {
@@ -165,16 +186,19 @@ pub fn prepare(file: ImportFile, stored: &ReferenceData) -> Result<(ReferenceDat
 
 fn merge(into: &mut ReferenceData, from: &ReferenceData) {
     for a in &from.authorities {
-        into.authorities.retain(|x| x.authority_id != a.authority_id);
+        into.authorities
+            .retain(|x| x.authority_id != a.authority_id);
         into.authorities.push(a.clone());
     }
     for d in &from.authorisation_domains {
-        into.authorisation_domains.retain(|x| x.authorisation_domain_id != d.authorisation_domain_id);
+        into.authorisation_domains
+            .retain(|x| x.authorisation_domain_id != d.authorisation_domain_id);
         into.authorisation_domains.push(d.clone());
     }
     for r in &from.authorisation_domain_roles {
-        into.authorisation_domain_roles
-            .retain(|x| x.authorisation_domain_role_identifier != r.authorisation_domain_role_identifier);
+        into.authorisation_domain_roles.retain(|x| {
+            x.authorisation_domain_role_identifier != r.authorisation_domain_role_identifier
+        });
         into.authorisation_domain_roles.push(r.clone());
     }
 }

@@ -155,24 +155,55 @@ mod tests {
 
     #[test]
     fn each_route_matches_its_own_path() {
-        match find("GET", "/organisations/org-1/authorisationservers/as%231/apiresources/r1") {
+        match find(
+            "GET",
+            "/organisations/org-1/authorisationservers/as%231/apiresources/r1",
+        ) {
             RouteMatch::Found(r, p) => {
                 assert_eq!(r, API_RESOURCE);
-                assert_eq!(p, vec![("OrganisationId", "org-1".into()), ("AuthorisationServerId", "as#1".into()), ("ApiResourceId", "r1".into())]);
+                assert_eq!(
+                    p,
+                    vec![
+                        ("OrganisationId", "org-1".into()),
+                        ("AuthorisationServerId", "as#1".into()),
+                        ("ApiResourceId", "r1".into())
+                    ]
+                );
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(find("GET", "/organisations/export/open-data"), RouteMatch::Found(OPEN_DATA_EXPORT, _)));
-        assert!(matches!(find("PUT", "/organisations/o/authorityclaims/c"), RouteMatch::Found(PUT_AUTHORITY_CLAIM, _)));
-        assert!(matches!(find("GET", "/organisations/o/authorityclaims"), RouteMatch::Found(AUTHORITY_CLAIMS, _)));
-        assert!(matches!(find("GET", "/organisations/o/snapshot"), RouteMatch::Found(ORGANISATION_SNAPSHOT, _)));
+        assert!(matches!(
+            find("GET", "/organisations/export/open-data"),
+            RouteMatch::Found(OPEN_DATA_EXPORT, _)
+        ));
+        assert!(matches!(
+            find("PUT", "/organisations/o/authorityclaims/c"),
+            RouteMatch::Found(PUT_AUTHORITY_CLAIM, _)
+        ));
+        assert!(matches!(
+            find("GET", "/organisations/o/authorityclaims"),
+            RouteMatch::Found(AUTHORITY_CLAIMS, _)
+        ));
+        assert!(matches!(
+            find("GET", "/organisations/o/snapshot"),
+            RouteMatch::Found(ORGANISATION_SNAPSHOT, _)
+        ));
     }
 
     #[test]
     fn wrong_methods_and_unknown_paths() {
-        assert_eq!(find("DELETE", "/organisations/o/snapshot"), RouteMatch::WrongMethod("GET"));
-        assert_eq!(find("GET", "/organisations/o/authorityclaims/c"), RouteMatch::WrongMethod("PUT"));
+        assert_eq!(
+            find("DELETE", "/organisations/o/snapshot"),
+            RouteMatch::WrongMethod("GET")
+        );
+        assert_eq!(
+            find("GET", "/organisations/o/authorityclaims/c"),
+            RouteMatch::WrongMethod("PUT")
+        );
         assert_eq!(find("GET", "/nope"), RouteMatch::NotFound);
-        assert_eq!(find("GET", "/organisations//snapshot"), RouteMatch::NotFound);
+        assert_eq!(
+            find("GET", "/organisations//snapshot"),
+            RouteMatch::NotFound
+        );
     }
 }

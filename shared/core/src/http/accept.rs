@@ -27,15 +27,27 @@ mod tests {
 
     #[test]
     fn json_and_wildcards_are_accepted() {
-        for a in [None, Some(""), Some("application/json"), Some("*/*"), Some("application/*"),
-                  Some("text/html, application/json;q=0.5"), Some("APPLICATION/JSON; charset=utf-8")] {
+        for a in [
+            None,
+            Some(""),
+            Some("application/json"),
+            Some("*/*"),
+            Some("application/*"),
+            Some("text/html, application/json;q=0.5"),
+            Some("APPLICATION/JSON; charset=utf-8"),
+        ] {
             assert!(accepts_json(a), "{a:?}");
         }
     }
 
     #[test]
     fn other_types_and_zero_quality_are_refused() {
-        for a in ["text/html", "application/xml, text/plain", "application/json;q=0", "*/*;q=0.0"] {
+        for a in [
+            "text/html",
+            "application/xml, text/plain",
+            "application/json;q=0",
+            "*/*;q=0.0",
+        ] {
             assert!(!accepts_json(Some(a)), "{a:?}");
         }
     }

@@ -49,7 +49,10 @@ pub fn read(headers: &HeaderMap) -> FapiHeaders {
             ));
         }
     }
-    FapiHeaders { interaction_id, violations }
+    FapiHeaders {
+        interaction_id,
+        violations,
+    }
 }
 
 #[cfg(test)]
@@ -67,7 +70,10 @@ mod tests {
 
     #[test]
     fn a_valid_interaction_id_is_echoed() {
-        let f = read(&headers(&[(INTERACTION_ID, b"73cac523-d3ae-2289-b106-330a6218710d")]));
+        let f = read(&headers(&[(
+            INTERACTION_ID,
+            b"73cac523-d3ae-2289-b106-330a6218710d",
+        )]));
         assert_eq!(f.interaction_id, "73cac523-d3ae-2289-b106-330a6218710d");
         assert!(f.violations.is_empty());
     }
@@ -81,7 +87,12 @@ mod tests {
 
     #[test]
     fn an_invalid_interaction_id_is_replaced_and_reported() {
-        for bad in [&b"-starts-with-dash"[..], b"has space", &[b'a'; 101][..], b"caf\xc3\xa9"] {
+        for bad in [
+            &b"-starts-with-dash"[..],
+            b"has space",
+            &[b'a'; 101][..],
+            b"caf\xc3\xa9",
+        ] {
             let f = read(&headers(&[(INTERACTION_ID, bad)]));
             assert_ne!(f.interaction_id.as_bytes(), bad);
             assert!(uuid::Uuid::parse_str(&f.interaction_id).is_ok());
@@ -91,8 +102,16 @@ mod tests {
 
     #[test]
     fn auth_date_must_be_rfc7231() {
-        assert!(read(&headers(&[(AUTH_DATE, b"Sun, 10 Sep 2017 19:43:31 UTC")])).violations.is_empty());
-        assert!(read(&headers(&[(AUTH_DATE, b"Mon, 01 Jan 2024 00:00:00 GMT")])).violations.is_empty());
+        assert!(
+            read(&headers(&[(AUTH_DATE, b"Sun, 10 Sep 2017 19:43:31 UTC")]))
+                .violations
+                .is_empty()
+        );
+        assert!(
+            read(&headers(&[(AUTH_DATE, b"Mon, 01 Jan 2024 00:00:00 GMT")]))
+                .violations
+                .is_empty()
+        );
         let bad = read(&headers(&[(AUTH_DATE, b"2017-09-10T19:43:31Z")]));
         assert_eq!(bad.violations.len(), 1);
         assert!(bad.violations[0].starts_with(AUTH_DATE));

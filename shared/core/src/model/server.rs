@@ -142,7 +142,10 @@ pub struct ServerFields {
     pub notification_webhook_added_date: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notification_webhook_status: Option<NotificationWebhookStatus>,
-    #[serde(rename = "OpenIDDiscoveryDocument", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "OpenIDDiscoveryDocument",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub open_id_discovery_document: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub organisation_id: Option<String>,

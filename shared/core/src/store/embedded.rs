@@ -59,22 +59,38 @@ impl EmbeddedStore {
             .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
     }
 
-    fn read_partition(db: &Database, pk: &str, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+    fn read_partition(
+        db: &Database,
+        pk: &str,
+        prefix: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
         let txn = db.begin_read().map_err(backend)?;
         let table = txn.open_table(ITEMS).map_err(backend)?;
         let end = prefix_end(prefix);
         let mut out = Vec::new();
-        for entry in table.range((pk, prefix)..(pk, end.as_str())).map_err(backend)? {
+        for entry in table
+            .range((pk, prefix)..(pk, end.as_str()))
+            .map_err(backend)?
+        {
             let (k, v) = entry.map_err(backend)?;
             out.push((k.value().1.to_owned(), v.value().to_owned()));
         }
         Ok(out)
     }
 
-    async fn partition(&self, org_id: &str, public_only: bool) -> Result<Option<OrganisationSnapshot>, StoreError> {
+    async fn partition(
+        &self,
+        org_id: &str,
+        public_only: bool,
+    ) -> Result<Option<OrganisationSnapshot>, StoreError> {
         let pk = keys::org_pk(org_id);
-        let items = self.blocking(move |db| Self::read_partition(db, &pk, "")).await?;
-        assemble(items.iter().map(|(k, v)| (k.as_str(), v.as_str())), public_only)
+        let items = self
+            .blocking(move |db| Self::read_partition(db, &pk, ""))
+            .await?;
+        assemble(
+            items.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            public_only,
+        )
     }
 }
 
@@ -86,7 +102,9 @@ impl Store for EmbeddedStore {
             {
                 let mut table = txn.open_table(ITEMS).map_err(backend)?;
                 for (sk, body) in &items {
-                    table.insert((keys::REF_PK, sk.as_str()), body.as_str()).map_err(backend)?;
+                    table
+                        .insert((keys::REF_PK, sk.as_str()), body.as_str())
+                        .map_err(backend)?;
                 }
             }
             txn.commit().map_err(backend)
@@ -95,15 +113,22 @@ impl Store for EmbeddedStore {
     }
 
     async fn reference(&self) -> Result<ReferenceData, StoreError> {
-        let items = self.blocking(|db| Self::read_partition(db, keys::REF_PK, "")).await?;
+        let items = self
+            .blocking(|db| Self::read_partition(db, keys::REF_PK, ""))
+            .await?;
         assemble_reference(items.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     }
 
-    async fn replace_organisation(&self, snapshot: &OrganisationSnapshot) -> Result<(), StoreError> {
+    async fn replace_organisation(
+        &self,
+        snapshot: &OrganisationSnapshot,
+    ) -> Result<(), StoreError> {
         let org_id = snapshot.id().to_owned();
         let pk = keys::org_pk(&org_id);
-        let items: Vec<(String, String)> =
-            organisation_items(snapshot).into_iter().map(|(kind, body)| (kind.sk(), body)).collect();
+        let items: Vec<(String, String)> = organisation_items(snapshot)
+            .into_iter()
+            .map(|(kind, body)| (kind.sk(), body))
+            .collect();
         self.blocking(move |db| {
             let txn = db.begin_write().map_err(backend)?;
             {
@@ -120,9 +145,14 @@ impl Store for EmbeddedStore {
                     table.remove((pk.as_str(), sk.as_str())).map_err(backend)?;
                 }
                 for (sk, body) in &items {
-                    table.insert((pk.as_str(), sk.as_str()), body.as_str()).map_err(backend)?;
+                    table
+                        .insert((pk.as_str(), sk.as_str()), body.as_str())
+                        .map_err(backend)?;
                 }
-                txn.open_table(ORGS).map_err(backend)?.insert(org_id.as_str(), ()).map_err(backend)?;
+                txn.open_table(ORGS)
+                    .map_err(backend)?
+                    .insert(org_id.as_str(), ())
+                    .map_err(backend)?;
             }
             txn.commit().map_err(backend)
         })
@@ -133,7 +163,10 @@ impl Store for EmbeddedStore {
         self.partition(org_id, false).await
     }
 
-    async fn public_snapshot(&self, org_id: &str) -> Result<Option<OrganisationSnapshot>, StoreError> {
+    async fn public_snapshot(
+        &self,
+        org_id: &str,
+    ) -> Result<Option<OrganisationSnapshot>, StoreError> {
         self.partition(org_id, true).await
     }
 
@@ -156,18 +189,30 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn authority_claims(&self, org_id: &str) -> Result<Option<Vec<AuthorityClaim>>, StoreError> {
+    async fn authority_claims(
+        &self,
+        org_id: &str,
+    ) -> Result<Option<Vec<AuthorityClaim>>, StoreError> {
         let pk = keys::org_pk(org_id);
         let id = org_id.to_owned();
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(backend)?;
-            if txn.open_table(ORGS).map_err(backend)?.get(id.as_str()).map_err(backend)?.is_none() {
+            if txn
+                .open_table(ORGS)
+                .map_err(backend)?
+                .get(id.as_str())
+                .map_err(backend)?
+                .is_none()
+            {
                 return Ok(None);
             }
             let table = txn.open_table(ITEMS).map_err(backend)?;
             let end = prefix_end(keys::CLAIM_PREFIX);
             let mut claims = Vec::new();
-            for entry in table.range((pk.as_str(), keys::CLAIM_PREFIX)..(pk.as_str(), end.as_str())).map_err(backend)? {
+            for entry in table
+                .range((pk.as_str(), keys::CLAIM_PREFIX)..(pk.as_str(), end.as_str()))
+                .map_err(backend)?
+            {
                 let (k, v) = entry.map_err(backend)?;
                 claims.push(parse(k.value().1, v.value())?);
             }
@@ -193,7 +238,10 @@ impl Store for EmbeddedStore {
                 let end = prefix_end(keys::CLAIM_PREFIX);
                 let mut claims: Vec<AuthorityClaim> = Vec::new();
                 let mut current = None;
-                for entry in table.range((pk.as_str(), keys::CLAIM_PREFIX)..(pk.as_str(), end.as_str())).map_err(backend)? {
+                for entry in table
+                    .range((pk.as_str(), keys::CLAIM_PREFIX)..(pk.as_str(), end.as_str()))
+                    .map_err(backend)?
+                {
                     let (k, v) = entry.map_err(backend)?;
                     let claim: AuthorityClaim = parse(k.value().1, v.value())?;
                     if k.value().1 == target {
@@ -208,8 +256,10 @@ impl Store for EmbeddedStore {
                         Ok(updated) => {
                             let body = serde_json::to_string(&updated)
                                 .map_err(|e| StoreError::Backend(e.to_string()))?;
-                            table.insert((pk.as_str(), target.as_str()), body.as_str()).map_err(backend)?;
-                            ClaimWrite::Updated(updated)
+                            table
+                                .insert((pk.as_str(), target.as_str()), body.as_str())
+                                .map_err(backend)?;
+                            ClaimWrite::Updated(Box::new(updated))
                         }
                     },
                 }
@@ -223,13 +273,20 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn organisation_ids(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, StoreError> {
+    async fn organisation_ids(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
         let after = after.map(str::to_owned);
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(backend)?;
             let table = txn.open_table(ORGS).map_err(backend)?;
             let range = match &after {
-                Some(a) => table.range::<&str>((std::ops::Bound::Excluded(a.as_str()), std::ops::Bound::Unbounded)),
+                Some(a) => table.range::<&str>((
+                    std::ops::Bound::Excluded(a.as_str()),
+                    std::ops::Bound::Unbounded,
+                )),
                 None => table.range::<&str>(..),
             }
             .map_err(backend)?;
@@ -242,4 +299,3 @@ impl Store for EmbeddedStore {
         .await
     }
 }
-

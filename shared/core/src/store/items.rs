@@ -4,8 +4,9 @@
 use super::StoreError;
 use crate::keys::OrgItem;
 use crate::model::{
-    ApiResource, AuthorisationServer, AuthorityClaim, Authority, AuthorisationDomain, Contact, DomainClaim,
-    DomainRole, OrganisationCertificate, OrganisationDetails, OrganisationSnapshot, ReferenceData,
+    ApiResource, AuthorisationDomain, AuthorisationServer, Authority, AuthorityClaim, Contact,
+    DomainClaim, DomainRole, OrganisationCertificate, OrganisationDetails, OrganisationSnapshot,
+    ReferenceData,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -25,16 +26,28 @@ pub fn organisation_items(s: &OrganisationSnapshot) -> Vec<(OrgItem, String)> {
     for server in &s.authorisation_servers {
         let id = &server.fields.authorisation_server_id;
         for r in &server.api_resources {
-            out.push((OrgItem::Resource(id.clone(), r.api_resource_id.clone()), json(r)));
+            out.push((
+                OrgItem::Resource(id.clone(), r.api_resource_id.clone()),
+                json(r),
+            ));
         }
-        let bare = AuthorisationServer { api_resources: Vec::new(), ..server.clone() };
+        let bare = AuthorisationServer {
+            api_resources: Vec::new(),
+            ..server.clone()
+        };
         out.push((OrgItem::Server(id.clone()), json(&bare)));
     }
     for c in &s.org_domain_claims {
-        out.push((OrgItem::DomainClaim(c.organisation_authority_domain_claim_id.clone()), json(c)));
+        out.push((
+            OrgItem::DomainClaim(c.organisation_authority_domain_claim_id.clone()),
+            json(c),
+        ));
     }
     for c in &s.org_domain_role_claims {
-        out.push((OrgItem::Claim(c.organisation_authority_claim_id.clone()), json(c)));
+        out.push((
+            OrgItem::Claim(c.organisation_authority_claim_id.clone()),
+            json(c),
+        ));
     }
     for (id, statement) in &s.software_statements {
         out.push((OrgItem::SoftwareStatement(id.clone()), json(statement)));
@@ -47,7 +60,10 @@ pub fn organisation_items(s: &OrganisationSnapshot) -> Vec<(OrgItem, String)> {
 
 /// Parses one stored JSON body, naming the item on failure.
 pub fn parse<T: DeserializeOwned>(key: &str, body: &str) -> Result<T, StoreError> {
-    serde_json::from_str(body).map_err(|e| StoreError::Corrupt { key: key.to_owned(), reason: e.to_string() })
+    serde_json::from_str(body).map_err(|e| StoreError::Corrupt {
+        key: key.to_owned(),
+        reason: e.to_string(),
+    })
 }
 
 /// Reassembles a snapshot from (sort key, JSON body) pairs given in sort-key order.
@@ -60,7 +76,9 @@ pub fn assemble<'a>(
     let mut snapshot = OrganisationSnapshot::default();
     let mut resources: Vec<(String, ApiResource)> = Vec::new();
     for (sk, body) in items {
-        let Some(kind) = OrgItem::parse(sk) else { continue };
+        let Some(kind) = OrgItem::parse(sk) else {
+            continue;
+        };
         if public_only && !kind.is_public() {
             continue;
         }
@@ -70,17 +88,27 @@ pub fn assemble<'a>(
             OrgItem::Contact(_) => snapshot.contacts.push(parse::<Contact>(sk, body)?),
             OrgItem::Server(_) => snapshot.authorisation_servers.push(parse(sk, body)?),
             OrgItem::Resource(server, _) => resources.push((server, parse(sk, body)?)),
-            OrgItem::Claim(_) => snapshot.org_domain_role_claims.push(parse::<AuthorityClaim>(sk, body)?),
-            OrgItem::DomainClaim(_) => snapshot.org_domain_claims.push(parse::<DomainClaim>(sk, body)?),
+            OrgItem::Claim(_) => snapshot
+                .org_domain_role_claims
+                .push(parse::<AuthorityClaim>(sk, body)?),
+            OrgItem::DomainClaim(_) => snapshot
+                .org_domain_claims
+                .push(parse::<DomainClaim>(sk, body)?),
             OrgItem::SoftwareStatement(id) => {
-                snapshot.software_statements.insert(id, parse::<Value>(sk, body)?);
+                snapshot
+                    .software_statements
+                    .insert(id, parse::<Value>(sk, body)?);
             }
             OrgItem::Certificate(_) => {
-                snapshot.organisation_certificates.push(parse::<OrganisationCertificate>(sk, body)?)
+                snapshot
+                    .organisation_certificates
+                    .push(parse::<OrganisationCertificate>(sk, body)?)
             }
         }
     }
-    let Some(details) = details else { return Ok(None) };
+    let Some(details) = details else {
+        return Ok(None);
+    };
     snapshot.organisation_details = details;
     for (server_id, resource) in resources {
         if let Some(server) = snapshot
@@ -104,19 +132,28 @@ pub fn reference_items(r: &ReferenceData) -> Vec<(String, String)> {
         out.push((crate::keys::domain_sk(&d.authorisation_domain_id), json(d)));
     }
     for role in &r.authorisation_domain_roles {
-        out.push((crate::keys::role_sk(&role.authorisation_domain_role_identifier), json(role)));
+        out.push((
+            crate::keys::role_sk(&role.authorisation_domain_role_identifier),
+            json(role),
+        ));
     }
     out
 }
 
 /// Reassembles reference data from (sort key, JSON body) pairs.
-pub fn assemble_reference<'a>(items: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<ReferenceData, StoreError> {
+pub fn assemble_reference<'a>(
+    items: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<ReferenceData, StoreError> {
     let mut r = ReferenceData::default();
     for (sk, body) in items {
         match sk.split_once('#').map(|(k, _)| k) {
             Some("AUTHORITY") => r.authorities.push(parse::<Authority>(sk, body)?),
-            Some("DOMAIN") => r.authorisation_domains.push(parse::<AuthorisationDomain>(sk, body)?),
-            Some("ROLE") => r.authorisation_domain_roles.push(parse::<DomainRole>(sk, body)?),
+            Some("DOMAIN") => r
+                .authorisation_domains
+                .push(parse::<AuthorisationDomain>(sk, body)?),
+            Some("ROLE") => r
+                .authorisation_domain_roles
+                .push(parse::<DomainRole>(sk, body)?),
             _ => {}
         }
     }

@@ -37,14 +37,8 @@ impl Checker {
 
     /// Runs `f` with the path extended by `field` (a name or `[i]`).
     pub fn within(&mut self, field: &str, f: impl FnOnce(&mut Self)) {
-        let saved = std::mem::replace(&mut self.path, String::new());
-        self.path = if saved.is_empty() {
-            field.to_owned()
-        } else if field.starts_with('[') {
-            format!("{saved}{field}")
-        } else {
-            format!("{saved}.{field}")
-        };
+        let inner = self.joined(field);
+        let saved = std::mem::replace(&mut self.path, inner);
         f(self);
         self.path = saved;
     }
@@ -80,7 +74,13 @@ impl Checker {
     }
 
     /// Checks every element of a string list against `rule` and the list against `max_items`.
-    pub fn text_list(&mut self, field: &str, values: &[String], max_items: Option<usize>, rule: Text) {
+    pub fn text_list(
+        &mut self,
+        field: &str,
+        values: &[String],
+        max_items: Option<usize>,
+        rule: Text,
+    ) {
         if let Some(max) = max_items
             && values.len() > max
         {
@@ -101,7 +101,9 @@ mod tests {
     fn paths_nest_with_dots_and_indexes() {
         let mut c = Checker::new();
         c.within("AuthorisationServers[0]", |c| {
-            c.each("Flags", &["ok", "<bad>"], |c, v| c.text("Name", Some(v), TEXT255));
+            c.each("Flags", &["ok", "<bad>"], |c, v| {
+                c.text("Name", Some(v), TEXT255)
+            });
         });
         c.required_text("OrganisationId", None, ID40);
         assert_eq!(
@@ -116,7 +118,9 @@ mod tests {
     #[test]
     fn list_limits_name_the_index() {
         let mut c = Checker::new();
-        let items: Vec<String> = (0..17).map(|i| if i == 3 { "x".repeat(256) } else { "ok".into() }).collect();
+        let items: Vec<String> = (0..17)
+            .map(|i| if i == 3 { "x".repeat(256) } else { "ok".into() })
+            .collect();
         c.text_list("UniqueTechnicalIdentifiers", &items, Some(16), TEXT255);
         assert_eq!(
             c.into_errors(),

@@ -50,7 +50,10 @@ fn one_of(c: &mut Checker, field: &str, s: &str, allowed: &[&str]) {
 /// Checks one value against its rule; `null` counts as absent.
 pub fn check_value(c: &mut Checker, field: &str, value: &Value, rule: FieldRule) {
     let wrong = |c: &mut Checker, expected: &str| {
-        c.fail(field, format!("must be {expected}, not {}", type_name(value)));
+        c.fail(
+            field,
+            format!("must be {expected}, not {}", type_name(value)),
+        );
     };
     match (rule, value) {
         (_, Value::Null) => {}
@@ -105,4 +108,3 @@ pub fn check_object(c: &mut Checker, map: &Map<String, Value>, table: &[(&str, F
         }
     }
 }
-

@@ -32,7 +32,10 @@ fn same_org(c: &mut Checker, field: &str, nested: Option<&str>, org_id: &str) {
     if let Some(nested) = nested
         && nested != org_id
     {
-        c.fail(field, format!("must equal the organisation's OrganisationId {org_id:?}"));
+        c.fail(
+            field,
+            format!("must equal the organisation's OrganisationId {org_id:?}"),
+        );
     }
 }
 
@@ -52,33 +55,67 @@ pub fn snapshot(s: &OrganisationSnapshot) -> Vec<String> {
     }
 
     let org = s.id();
-    unique(&mut c, "Contacts", s.contacts.iter().map(|x| x.contact_id.as_str()).enumerate());
+    unique(
+        &mut c,
+        "Contacts",
+        s.contacts.iter().map(|x| x.contact_id.as_str()).enumerate(),
+    );
     unique(
         &mut c,
         "AuthorisationServers",
-        s.authorisation_servers.iter().map(|x| x.fields.authorisation_server_id.as_str()).enumerate(),
+        s.authorisation_servers
+            .iter()
+            .map(|x| x.fields.authorisation_server_id.as_str())
+            .enumerate(),
     );
     unique(
         &mut c,
         "OrgDomainClaims",
-        s.org_domain_claims.iter().map(|x| x.organisation_authority_domain_claim_id.as_str()).enumerate(),
+        s.org_domain_claims
+            .iter()
+            .map(|x| x.organisation_authority_domain_claim_id.as_str())
+            .enumerate(),
     );
     unique(
         &mut c,
         "OrgDomainRoleClaims",
-        s.org_domain_role_claims.iter().map(|x| x.organisation_authority_claim_id.as_str()).enumerate(),
+        s.org_domain_role_claims
+            .iter()
+            .map(|x| x.organisation_authority_claim_id.as_str())
+            .enumerate(),
     );
-    c.each("Contacts", &s.contacts, |c, x| same_org(c, "OrganisationId", x.organisation_id.as_deref(), org));
+    c.each("Contacts", &s.contacts, |c, x| {
+        same_org(c, "OrganisationId", x.organisation_id.as_deref(), org)
+    });
     c.each("OrgDomainRoleClaims", &s.org_domain_role_claims, |c, x| {
         same_org(c, "OrganisationId", x.organisation_id.as_deref(), org)
     });
-    c.each("OrganisationCertificates", &s.organisation_certificates, |c, x| {
-        same_org(c, "OrganisationId", x.organisation_id.as_deref(), org)
-    });
-    c.each("AuthorisationServers", &s.authorisation_servers, |c, server| {
-        same_org(c, "OrganisationId", server.fields.organisation_id.as_deref(), org);
-        unique(c, "ApiResources", server.api_resources.iter().map(|r| r.api_resource_id.as_str()).enumerate());
-    });
+    c.each(
+        "OrganisationCertificates",
+        &s.organisation_certificates,
+        |c, x| same_org(c, "OrganisationId", x.organisation_id.as_deref(), org),
+    );
+    c.each(
+        "AuthorisationServers",
+        &s.authorisation_servers,
+        |c, server| {
+            same_org(
+                c,
+                "OrganisationId",
+                server.fields.organisation_id.as_deref(),
+                org,
+            );
+            unique(
+                c,
+                "ApiResources",
+                server
+                    .api_resources
+                    .iter()
+                    .map(|r| r.api_resource_id.as_str())
+                    .enumerate(),
+            );
+        },
+    );
     c.within("SoftwareStatements", |c| {
         for (key, statement) in &s.software_statements {
             for problem in rules::ID40.violations(key) {
@@ -88,10 +125,15 @@ pub fn snapshot(s: &OrganisationSnapshot) -> Vec<String> {
             if let Some(Value::String(id)) = details.and_then(|d| d.get("SoftwareStatementId"))
                 && id != key
             {
-                c.fail(key, format!("SoftwareDetails.SoftwareStatementId {id:?} must equal its key"));
+                c.fail(
+                    key,
+                    format!("SoftwareDetails.SoftwareStatementId {id:?} must equal its key"),
+                );
             }
             if let Some(Value::String(nested)) = details.and_then(|d| d.get("OrganisationId")) {
-                c.within(key, |c| same_org(c, "SoftwareDetails.OrganisationId", Some(nested), org));
+                c.within(key, |c| {
+                    same_org(c, "SoftwareDetails.OrganisationId", Some(nested), org)
+                });
             }
         }
     });
@@ -128,22 +170,42 @@ pub fn reference(r: &ReferenceData) -> Vec<String> {
             check_value(&mut c, field, v, FieldRule::ObjectList(table));
         }
     }
-    unique(&mut c, "Authorities", r.authorities.iter().map(|a| a.authority_id.as_str()).enumerate());
+    unique(
+        &mut c,
+        "Authorities",
+        r.authorities
+            .iter()
+            .map(|a| a.authority_id.as_str())
+            .enumerate(),
+    );
     unique(
         &mut c,
         "AuthorisationDomains",
-        r.authorisation_domains.iter().map(|d| d.authorisation_domain_id.as_str()).enumerate(),
+        r.authorisation_domains
+            .iter()
+            .map(|d| d.authorisation_domain_id.as_str())
+            .enumerate(),
     );
     unique(
         &mut c,
         "AuthorisationDomainRoles",
-        r.authorisation_domain_roles.iter().map(|d| d.authorisation_domain_role_identifier.as_str()).enumerate(),
+        r.authorisation_domain_roles
+            .iter()
+            .map(|d| d.authorisation_domain_role_identifier.as_str())
+            .enumerate(),
     );
-    c.each("AuthorisationDomainRoles", &r.authorisation_domain_roles, |c, role| {
-        if r.domain(&role.authorisation_domain_id).is_none() {
-            c.fail("AuthorisationDomainID", "must name a known authorisation domain");
-        }
-    });
+    c.each(
+        "AuthorisationDomainRoles",
+        &r.authorisation_domain_roles,
+        |c, role| {
+            if r.domain(&role.authorisation_domain_id).is_none() {
+                c.fail(
+                    "AuthorisationDomainID",
+                    "must name a known authorisation domain",
+                );
+            }
+        },
+    );
     c.into_errors()
 }
 
@@ -174,7 +236,11 @@ pub fn claim_update(body: &Value) -> Result<AuthorityClaimUpdate, Vec<String>> {
         unique_technical_identifiers: map
             .get("UniqueTechnicalIdentifiers")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default(),
         status: if text("Status").as_deref() == Some("Inactive") {
             ResourceStatus::Inactive
@@ -186,5 +252,8 @@ pub fn claim_update(body: &Value) -> Result<AuthorityClaimUpdate, Vec<String>> {
 
 /// Checks a path parameter against its documented rule; the message names it.
 pub fn path_param(name: &str, value: &str, rule: rules::Text) -> Vec<String> {
-    rule.violations(value).into_iter().map(|p| format!("{name}: {p}")).collect()
+    rule.violations(value)
+        .into_iter()
+        .map(|p| format!("{name}: {p}"))
+        .collect()
 }

@@ -85,7 +85,9 @@ impl Pattern {
             Self::HttpUri => "must start with http:// or https://",
             Self::HttpsUri => "must start with https://",
             Self::HttpsPathUri => "must be an https:// URL without query or fragment",
-            Self::LogoUri => "must be an http(s) URL ending in .svg/.png/.jpg/.jpeg or an image data URI",
+            Self::LogoUri => {
+                "must be an http(s) URL ending in .svg/.png/.jpg/.jpeg or an image data URI"
+            }
             Self::Email => "must be an e-mail address",
             Self::ApiVersion => "must be a version like 1.0.3 or 2",
             Self::CertificationDate => "must be a date dd/mm/2yyy",
@@ -191,11 +193,18 @@ mod tests {
     use super::*;
 
     fn ok(rule: Text, v: &str) {
-        assert!(rule.violations(v).is_empty(), "{v:?} should pass {rule:?}: {:?}", rule.violations(v));
+        assert!(
+            rule.violations(v).is_empty(),
+            "{v:?} should pass {rule:?}: {:?}",
+            rule.violations(v)
+        );
     }
     fn bad(rule: Text, v: &str, needle: &str) {
         let found = rule.violations(v);
-        assert!(found.iter().any(|m| m.contains(needle)), "{v:?} should fail {rule:?} with {needle:?}, got {found:?}");
+        assert!(
+            found.iter().any(|m| m.contains(needle)),
+            "{v:?} should fail {rule:?} with {needle:?}, got {found:?}"
+        );
     }
 
     #[test]
@@ -234,9 +243,17 @@ mod tests {
         bad(HTTP_URI255, "ftp://example.com", "http://");
         ok(HTTPS_URI500, "https://github.com/x.zip");
         bad(HTTPS_URI500, "http://github.com/x.zip", "https://");
-        bad(HTTPS_URI500, &format!("https://{}", "a".repeat(500)), "longer than 500");
+        bad(
+            HTTPS_URI500,
+            &format!("https://{}", "a".repeat(500)),
+            "longer than 500",
+        );
         ok(HTTPS_PATH_URI255, "https://fed.example.com/entities/1");
-        bad(HTTPS_PATH_URI255, "https://fed.example.com/a?b=c", "without query");
+        bad(
+            HTTPS_PATH_URI255,
+            "https://fed.example.com/a?b=c",
+            "without query",
+        );
         ok(APP_URI255, "https://app.example.com/cb");
         ok(APP_URI255, "android:apk-key-hash:abc-123");
         ok(APP_URI255, "ios:bundle-id:com.example.app");
@@ -254,7 +271,11 @@ mod tests {
     fn email_pattern() {
         ok(EMAIL_ADDRESS, "ana.silva@banco.example.com.br");
         bad(EMAIL_ADDRESS, "not-an-email", "e-mail");
-        bad(EMAIL_ADDRESS, &format!("{}@example.com", "a".repeat(250)), "longer than 255");
+        bad(
+            EMAIL_ADDRESS,
+            &format!("{}@example.com", "a".repeat(250)),
+            "longer than 255",
+        );
     }
 
     #[test]

@@ -22,7 +22,10 @@ pub const FLAG: &[(&str, FieldRule)] = &[
     ("UpdatedAt", Str(DATE30)),
     ("Name", Str(TEXT255)),
     ("Description", Str(TEXT255)),
-    ("Type", OneOf(&["Organisation", "Software_Statement", "Authorisation_Server"])),
+    (
+        "Type",
+        OneOf(&["Organisation", "Software_Statement", "Authorisation_Server"]),
+    ),
     ("Value", Str(TEXT255)),
     ("Status", OneOf(ACTIVE_INACTIVE)),
     ("AccessLevel", Number),
@@ -66,7 +69,10 @@ const SOFTWARE_CERTIFICATION: &[(&str, FieldRule)] = &[
 ];
 
 const SOFTWARE_DETAILS: &[(&str, FieldRule)] = &[
-    ("SoftwareStatementCertifications", ObjectList(SOFTWARE_CERTIFICATION)),
+    (
+        "SoftwareStatementCertifications",
+        ObjectList(SOFTWARE_CERTIFICATION),
+    ),
     ("Status", OneOf(&["Active", "Suspended", "Inactive"])),
     ("ClientId", Str(TEXT255)),
     ("ClientName", Str(TEXT255)),
@@ -82,19 +88,28 @@ const SOFTWARE_DETAILS: &[(&str, FieldRule)] = &[
     ("LogoUri", Str(LOGO)),
     ("TermsOfServiceUri", Str(HTTP_URI255)),
     ("NotificationWebhook", Str(HTTP_URI255)),
-    ("NotificationWebhookStatus", OneOf(&["Pending", "Confirmed", "Deactivated"])),
+    (
+        "NotificationWebhookStatus",
+        OneOf(&["Pending", "Confirmed", "Deactivated"]),
+    ),
     ("Version", StrOrNumber(PLAIN40)),
     ("AdditionalSoftwareMetadata", Str(TEXT255)),
     ("FederationEnabled", Bool),
     (
         "FederationEntityManagementType",
-        OneOf(&["openid_entity_federation_managed", "openid_entity_self_managed"]),
+        OneOf(&[
+            "openid_entity_federation_managed",
+            "openid_entity_self_managed",
+        ]),
     ),
     ("RequireSignedRequestObject", Bool),
     ("IdTokenSignedResponseAlg", OneOf(&["PS256", "RS256"])),
     (
         "TokenEndpointAuthMethod",
-        TextOneOf(TEXT1_60, &["private_key_jwt", "tls_client_auth", "client_secret_basic"]),
+        TextOneOf(
+            TEXT1_60,
+            &["private_key_jwt", "tls_client_auth", "client_secret_basic"],
+        ),
     ),
     ("ClientSecret", Str(PLAIN255)),
     ("TlsClientCertificateBoundAccessTokens", Bool),
@@ -113,7 +128,10 @@ const SOFTWARE_AUTHORITY_CLAIM: &[(&str, FieldRule)] = &[
 /// One software statement (the value under its id in `SoftwareStatements`).
 pub const SOFTWARE_STATEMENT: &[(&str, FieldRule)] = &[
     ("SoftwareDetails", Object(SOFTWARE_DETAILS)),
-    ("SoftwareAuthorityClaims", ObjectList(SOFTWARE_AUTHORITY_CLAIM)),
+    (
+        "SoftwareAuthorityClaims",
+        ObjectList(SOFTWARE_AUTHORITY_CLAIM),
+    ),
     ("SoftwareCertificates", ObjectList(CERTIFICATE)),
 ];
 
@@ -210,7 +228,10 @@ const SERVER_CERTIFICATION: &[(&str, FieldRule)] = &[
 /// ours: ids ≤ 40, names ≤ 255, URIs http(s) ≤ 255, dates ≤ 30, no `<>` in text.
 pub const AUTHORISATION_SERVER: &[(&str, FieldRule)] = &[
     ("ApiResources", ObjectList(API_RESOURCE)),
-    ("AuthorisationServerCertifications", ObjectList(SERVER_CERTIFICATION)),
+    (
+        "AuthorisationServerCertifications",
+        ObjectList(SERVER_CERTIFICATION),
+    ),
     ("Flags", ObjectList(FLAG)),
     ("Status", Str(TEXT40)),
     ("AuthorisationServerId", Str(ID40)),
@@ -227,7 +248,10 @@ pub const AUTHORISATION_SERVER: &[(&str, FieldRule)] = &[
     ("Issuer", Str(HTTP_URI255)),
     ("NotificationWebhook", Str(HTTP_URI255)),
     ("NotificationWebhookAddedDate", Str(DATE30)),
-    ("NotificationWebhookStatus", OneOf(&["Pending", "Confirmed", "Deactivated"])),
+    (
+        "NotificationWebhookStatus",
+        OneOf(&["Pending", "Confirmed", "Deactivated"]),
+    ),
     ("OpenIDDiscoveryDocument", Str(HTTP_URI255)),
     ("OrganisationId", Str(ID40)),
     ("ParentAuthorisationServerId", Str(TEXT40)),
@@ -313,7 +337,6 @@ pub const SNAPSHOT: &[(&str, FieldRule)] = &[
     ("OrganisationCertificates", ObjectList(CERTIFICATE)),
 ];
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,7 +390,10 @@ mod tests {
             "SoftwareAuthorityClaims[0].SoftwareAuthorityClaimId: must not be empty",
             "SoftwareCertificates[0].kid: longer than 255",
         ] {
-            assert!(errs.iter().any(|e| e.starts_with(needle)), "missing {needle:?} in {errs:#?}");
+            assert!(
+                errs.iter().any(|e| e.starts_with(needle)),
+                "missing {needle:?} in {errs:#?}"
+            );
         }
     }
 

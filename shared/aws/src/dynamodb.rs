@@ -1,0 +1,546 @@
+//! The DynamoDB single-table adapter of the store port.
+//!
+//! Items: `PK`, `SK` (keys module), `Data` (the entity's JSON), and on organisation
+//! details items `GSI1PK = "ORGS"`, `GSI1SK = OrganisationId` (a sparse index listing
+//! organisations in id order). The `VERSION` item of each organisation (`V`, a number)
+//! guards claim writes: every claim update is a transaction conditioned on it.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex,
+    KeySchemaElement, KeyType, Projection, ProjectionType, Put, PutRequest, ScalarAttributeType,
+    TableStatus, TransactWriteItem, Update, WriteRequest,
+};
+use directory_core::keys::{self, OrgItem};
+use directory_core::model::{ApiResource, AuthorityClaim, OrganisationSnapshot, ReferenceData};
+use directory_core::store::items::{
+    assemble, assemble_reference, organisation_items, parse, reference_items,
+};
+use directory_core::store::{ClaimDecision, ClaimWrite, MAX_WRITE_ATTEMPTS, Store, StoreError};
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+/// The name of the organisations index.
+pub const GSI1: &str = "GSI1";
+/// DynamoDB's limit of items in one TransactWriteItems call.
+const MAX_TRANSACTION_ITEMS: usize = 100;
+/// DynamoDB's limit of items in one BatchWriteItem call.
+const MAX_BATCH_ITEMS: usize = 25;
+
+type Item = HashMap<String, AttributeValue>;
+
+fn backend<E: std::error::Error + 'static>(e: E) -> StoreError {
+    StoreError::Backend(DisplayErrorContext(e).to_string())
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+}
+
+fn key(pk: &str, sk: &str) -> Item {
+    HashMap::from([("PK".to_owned(), s(pk)), ("SK".to_owned(), s(sk))])
+}
+
+/// A [`Store`] on one DynamoDB table.
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    /// A store on `table` through `client`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// The table name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// One cheap call that opens the connection (TLS included) at init, so the first
+    /// request does not pay for it; also fails fast on a missing table.
+    pub async fn warm_up(&self) -> Result<(), StoreError> {
+        self.client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    /// Creates the table with its index if it does not exist, and waits until active.
+    pub async fn create_table(&self) -> Result<(), StoreError> {
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(backend)
+        };
+        let key_el = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .map_err(backend)
+        };
+        let gsi = GlobalSecondaryIndex::builder()
+            .index_name(GSI1)
+            .key_schema(key_el("GSI1PK", KeyType::Hash)?)
+            .key_schema(key_el("GSI1SK", KeyType::Range)?)
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::KeysOnly)
+                    .build(),
+            )
+            .build()
+            .map_err(backend)?;
+        let created = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("PK")?)
+            .attribute_definitions(attr("SK")?)
+            .attribute_definitions(attr("GSI1PK")?)
+            .attribute_definitions(attr("GSI1SK")?)
+            .key_schema(key_el("PK", KeyType::Hash)?)
+            .key_schema(key_el("SK", KeyType::Range)?)
+            .global_secondary_indexes(gsi)
+            .send()
+            .await;
+        match created {
+            Ok(_) => {}
+            Err(SdkError::ServiceError(e)) if e.err().is_resource_in_use_exception() => {}
+            Err(e) => return Err(backend(e)),
+        }
+        for _ in 0..600 {
+            let d = self
+                .client
+                .describe_table()
+                .table_name(&self.table)
+                .send()
+                .await
+                .map_err(backend)?;
+            if d.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(StoreError::Backend(format!(
+            "table {} did not become active",
+            self.table
+        )))
+    }
+
+    /// Every item of a partition whose sort key lies in `[from, to]`, following
+    /// pagination; strongly consistent so a write shows at once.
+    async fn query(&self, pk: &str, range: Option<(&str, &str)>) -> Result<Vec<Item>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .expression_attribute_values(":pk", s(pk))
+                .set_exclusive_start_key(start.take());
+            q = match range {
+                Some((from, to)) => q
+                    .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
+                    .expression_attribute_values(":from", s(from))
+                    .expression_attribute_values(":to", s(to)),
+                None => q.key_condition_expression("PK = :pk"),
+            };
+            let page = q.send().await.map_err(backend)?;
+            out.extend(page.items.unwrap_or_default());
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn partition(
+        &self,
+        org_id: &str,
+        public_only: bool,
+    ) -> Result<Option<OrganisationSnapshot>, StoreError> {
+        let items = self.query(&keys::org_pk(org_id), None).await?;
+        assemble(
+            items
+                .iter()
+                .filter_map(|i| Some((get_s(i, "SK")?, get_s(i, "Data").unwrap_or("null")))),
+            public_only,
+        )
+    }
+
+    fn put_item(
+        &self,
+        pk: &str,
+        sk: &str,
+        data: String,
+        extra: &[(&str, String)],
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut item = key(pk, sk);
+        item.insert("Data".to_owned(), s(data));
+        for (k, v) in extra {
+            item.insert((*k).to_owned(), s(v.clone()));
+        }
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()
+            .map_err(backend)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn bump_version(
+        &self,
+        pk: &str,
+        expected: Option<u64>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut u = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, keys::VERSION_SK)))
+            .expression_attribute_values(":one", AttributeValue::N("1".to_owned()));
+        u = match expected {
+            // Import: unconditional increment (creating the item on first import).
+            None => u.update_expression("ADD V :one"),
+            Some(v) => u
+                .update_expression("SET V = V + :one")
+                .condition_expression("V = :v")
+                .expression_attribute_values(":v", AttributeValue::N(v.to_string())),
+        };
+        Ok(TransactWriteItem::builder()
+            .update(u.build().map_err(backend)?)
+            .build())
+    }
+
+    async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<(), SdkError<TransactWriteItemsError>> {
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map(|_| ())
+    }
+
+    /// The organisation's claim version, `None` when the organisation does not exist.
+    async fn version(&self, pk: &str) -> Result<Option<u64>, StoreError> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .set_key(Some(key(pk, keys::VERSION_SK)))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(got
+            .item
+            .as_ref()
+            .and_then(|i| i.get("V"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok()))
+    }
+
+    async fn claims_of(&self, pk: &str) -> Result<Vec<AuthorityClaim>, StoreError> {
+        let end = format!("{}\u{10FFFF}", keys::CLAIM_PREFIX);
+        self.query(pk, Some((keys::CLAIM_PREFIX, &end)))
+            .await?
+            .iter()
+            .map(|i| {
+                parse(
+                    get_s(i, "SK").unwrap_or("?"),
+                    get_s(i, "Data").unwrap_or("null"),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Whether a cancelled transaction lost a race (retry) rather than failed.
+fn lost_race(e: &SdkError<TransactWriteItemsError>) -> bool {
+    match e {
+        SdkError::ServiceError(se) => match se.err() {
+            TransactWriteItemsError::TransactionCanceledException(tc) => {
+                tc.cancellation_reasons().iter().any(|r| {
+                    matches!(
+                        r.code(),
+                        Some("ConditionalCheckFailed" | "TransactionConflict")
+                    )
+                })
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// Jittered exponential backoff for optimistic retries.
+async fn backoff(attempt: usize) {
+    let cap_ms = 2u64.saturating_pow(attempt.min(6) as u32).min(50);
+    tokio::time::sleep(Duration::from_millis(fastrand::u64(0..=cap_ms))).await;
+}
+
+impl Store for DynamoStore {
+    async fn put_reference(&self, reference: &ReferenceData) -> Result<(), StoreError> {
+        let requests: Vec<WriteRequest> = reference_items(reference)
+            .into_iter()
+            .map(|(sk, body)| {
+                let mut item = key(keys::REF_PK, &sk);
+                item.insert("Data".to_owned(), s(body));
+                PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map(|p| WriteRequest::builder().put_request(p).build())
+                    .map_err(backend)
+            })
+            .collect::<Result<_, _>>()?;
+        for chunk in requests.chunks(MAX_BATCH_ITEMS) {
+            let mut pending = chunk.to_vec();
+            for attempt in 0.. {
+                if pending.is_empty() {
+                    break;
+                }
+                if attempt >= MAX_WRITE_ATTEMPTS {
+                    return Err(StoreError::Contention(attempt));
+                }
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(&self.table))
+                    .unwrap_or_default();
+                if !pending.is_empty() {
+                    backoff(attempt).await;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn reference(&self) -> Result<ReferenceData, StoreError> {
+        let items = self.query(keys::REF_PK, None).await?;
+        assemble_reference(
+            items
+                .iter()
+                .filter_map(|i| Some((get_s(i, "SK")?, get_s(i, "Data")?))),
+        )
+    }
+
+    async fn replace_organisation(
+        &self,
+        snapshot: &OrganisationSnapshot,
+    ) -> Result<(), StoreError> {
+        let org_id = snapshot.id();
+        let pk = keys::org_pk(org_id);
+        let existing: HashSet<String> = self
+            .query(&pk, None)
+            .await?
+            .iter()
+            .filter_map(|i| get_s(i, "SK").map(str::to_owned))
+            .collect();
+        let mut writes = Vec::new();
+        let mut keep = HashSet::new();
+        for (kind, body) in organisation_items(snapshot) {
+            let sk = kind.sk();
+            let extra: Vec<(&str, String)> = if kind == OrgItem::Details {
+                vec![
+                    ("GSI1PK", keys::ORGS_GSI1PK.to_owned()),
+                    ("GSI1SK", org_id.to_owned()),
+                ]
+            } else {
+                Vec::new()
+            };
+            writes.push(self.put_item(&pk, &sk, body, &extra)?);
+            keep.insert(sk);
+        }
+        keep.insert(keys::VERSION_SK.to_owned());
+        for stale in existing.difference(&keep) {
+            let del = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(&pk, stale)))
+                .build()
+                .map_err(backend)?;
+            writes.push(TransactWriteItem::builder().delete(del).build());
+        }
+        // The version bump goes last: a claim decision taken on data read before the
+        // import finished cannot land after it.
+        writes.push(self.bump_version(&pk, None)?);
+        // Up to 100 items this is one atomic transaction; a larger organisation is
+        // written in idempotent batches (re-running the import completes it).
+        let mut batches: Vec<Vec<TransactWriteItem>> = Vec::new();
+        for chunk in writes.chunks(MAX_TRANSACTION_ITEMS) {
+            batches.push(chunk.to_vec());
+        }
+        for batch in batches {
+            let mut attempt = 0;
+            loop {
+                match self.transact(batch.clone()).await {
+                    Ok(()) => break,
+                    Err(e) if lost_race(&e) && attempt < MAX_WRITE_ATTEMPTS => {
+                        attempt += 1;
+                        backoff(attempt).await;
+                    }
+                    Err(e) => return Err(backend(e)),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn snapshot(&self, org_id: &str) -> Result<Option<OrganisationSnapshot>, StoreError> {
+        self.partition(org_id, false).await
+    }
+
+    async fn public_snapshot(
+        &self,
+        org_id: &str,
+    ) -> Result<Option<OrganisationSnapshot>, StoreError> {
+        self.partition(org_id, true).await
+    }
+
+    async fn api_resource(
+        &self,
+        org_id: &str,
+        server_id: &str,
+        resource_id: &str,
+    ) -> Result<Option<ApiResource>, StoreError> {
+        let sk = keys::resource_sk(server_id, resource_id);
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .set_key(Some(key(&keys::org_pk(org_id), &sk)))
+            .send()
+            .await
+            .map_err(backend)?;
+        match got.item.as_ref().and_then(|i| get_s(i, "Data")) {
+            Some(data) => parse(&sk, data).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn authority_claims(
+        &self,
+        org_id: &str,
+    ) -> Result<Option<Vec<AuthorityClaim>>, StoreError> {
+        let pk = keys::org_pk(org_id);
+        let claims = self.claims_of(&pk).await?;
+        if claims.is_empty() && self.version(&pk).await?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(claims))
+    }
+
+    async fn update_authority_claim<E: Send + 'static, D: ClaimDecision<E> + 'static>(
+        &self,
+        org_id: &str,
+        claim_id: &str,
+        decide: D,
+    ) -> Result<ClaimWrite<E>, StoreError> {
+        let pk = keys::org_pk(org_id);
+        let sk = keys::claim_sk(claim_id);
+        for attempt in 0..MAX_WRITE_ATTEMPTS {
+            // Version first: any claim write committed after this read bumps it, so
+            // the conditional transaction below fails and the decision is retaken.
+            let Some(version) = self.version(&pk).await? else {
+                return Ok(ClaimWrite::NotFound);
+            };
+            let claims = self.claims_of(&pk).await?;
+            let Some(current) = claims
+                .iter()
+                .find(|c| keys::claim_sk(&c.organisation_authority_claim_id) == sk)
+            else {
+                return Ok(ClaimWrite::NotFound);
+            };
+            let updated = match decide(&claims, current) {
+                Ok(u) => u,
+                Err(e) => return Ok(ClaimWrite::Rejected(e)),
+            };
+            let body =
+                serde_json::to_string(&updated).map_err(|e| StoreError::Backend(e.to_string()))?;
+            let mut item = key(&pk, &sk);
+            item.insert("Data".to_owned(), s(body));
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_exists(PK)")
+                .build()
+                .map_err(backend)?;
+            let writes = vec![
+                self.bump_version(&pk, Some(version))?,
+                TransactWriteItem::builder().put(put).build(),
+            ];
+            match self.transact(writes).await {
+                Ok(()) => return Ok(ClaimWrite::Updated(Box::new(updated))),
+                Err(e) if lost_race(&e) => backoff(attempt).await,
+                Err(e) => return Err(backend(e)),
+            }
+        }
+        Err(StoreError::Contention(MAX_WRITE_ATTEMPTS))
+    }
+
+    async fn organisation_ids(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut ids = Vec::new();
+        let mut start: Option<Item> = None;
+        while ids.len() < limit {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI1)
+                .expression_attribute_values(":p", s(keys::ORGS_GSI1PK))
+                .limit(i32::try_from(limit - ids.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take());
+            q = match after {
+                Some(a) => q
+                    .key_condition_expression("GSI1PK = :p AND GSI1SK > :after")
+                    .expression_attribute_values(":after", s(a)),
+                None => q.key_condition_expression("GSI1PK = :p"),
+            };
+            let page = q.send().await.map_err(backend)?;
+            ids.extend(
+                page.items
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|i| get_s(i, "GSI1SK").map(str::to_owned)),
+            );
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(ids)
+    }
+}

@@ -1,0 +1,426 @@
+//! The store contract: the same behaviour from every adapter. Each function takes a
+//! fresh, empty store.
+
+use directory_core::import::{self, ImportError};
+use directory_core::model::*;
+use directory_core::store::{ClaimWrite, Store};
+use directory_core::validate;
+use std::sync::Arc;
+
+/// The demo data, parsed and prepared (roles resolved), as the import writes it.
+pub fn demo() -> (ReferenceData, Vec<OrganisationSnapshot>) {
+    let file = import::parse(&crate::demo_bytes()).expect("demo parses");
+    import::prepare(file, &ReferenceData::default()).expect("demo is valid")
+}
+
+async fn load_demo<S: Store>(store: &S) -> (ReferenceData, Vec<OrganisationSnapshot>) {
+    import::import(store, &crate::demo_bytes(), |_, _| {})
+        .await
+        .expect("demo imports");
+    demo()
+}
+
+fn sorted(mut r: ReferenceData) -> ReferenceData {
+    r.authorities
+        .sort_by(|a, b| a.authority_id.cmp(&b.authority_id));
+    r.authorisation_domains
+        .sort_by(|a, b| a.authorisation_domain_id.cmp(&b.authorisation_domain_id));
+    r.authorisation_domain_roles.sort_by(|a, b| {
+        a.authorisation_domain_role_identifier
+            .cmp(&b.authorisation_domain_role_identifier)
+    });
+    r
+}
+
+/// Imported organisations read back exactly as written; reference data too.
+pub async fn snapshots_round_trip<S: Store>(store: S) {
+    let (reference, orgs) = load_demo(&store).await;
+    assert!(orgs.len() >= 12);
+    for org in &orgs {
+        let back = store
+            .snapshot(org.id())
+            .await
+            .unwrap()
+            .expect("imported org exists");
+        assert_eq!(
+            &back,
+            org,
+            "snapshot of {} differs from what was imported",
+            org.id()
+        );
+    }
+    assert_eq!(sorted(store.reference().await.unwrap()), sorted(reference));
+    assert_eq!(store.snapshot("no-such-org").await.unwrap(), None);
+}
+
+/// Re-importing the same file changes nothing.
+pub async fn reimport_is_idempotent<S: Store>(store: S) {
+    let (_, orgs) = load_demo(&store).await;
+    let before: Vec<_> = futures_join(&store, &orgs).await;
+    import::import(&store, &crate::demo_bytes(), |_, _| {})
+        .await
+        .unwrap();
+    let after: Vec<_> = futures_join(&store, &orgs).await;
+    assert_eq!(before, after);
+    let ids = store.organisation_ids(None, 1000).await.unwrap();
+    assert_eq!(ids.len(), orgs.len());
+}
+
+async fn futures_join<S: Store>(
+    store: &S,
+    orgs: &[OrganisationSnapshot],
+) -> Vec<Option<OrganisationSnapshot>> {
+    let mut out = Vec::new();
+    for o in orgs {
+        out.push(store.snapshot(o.id()).await.unwrap());
+    }
+    out
+}
+
+/// Replacing an organisation removes the items it no longer has.
+pub async fn replace_removes_stale_items<S: Store>(store: S) {
+    let (_, orgs) = load_demo(&store).await;
+    let mut org = orgs
+        .into_iter()
+        .find(|o| o.contacts.len() > 1 && !o.authorisation_servers.is_empty())
+        .unwrap();
+    org.contacts.truncate(1);
+    org.authorisation_servers[0].api_resources.truncate(1);
+    org.software_statements.clear();
+    org.organisation_certificates.clear();
+    store.replace_organisation(&org).await.unwrap();
+    assert_eq!(store.snapshot(org.id()).await.unwrap().unwrap(), org);
+}
+
+/// One API resource by its three ids; a resource under another server is not found.
+pub async fn api_resource_lookup<S: Store>(store: S) {
+    let (_, orgs) = load_demo(&store).await;
+    let org = orgs
+        .iter()
+        .find(|o| o.authorisation_servers.len() > 1)
+        .expect("an org with two servers");
+    let (a, b) = (&org.authorisation_servers[0], &org.authorisation_servers[1]);
+    let r = &a.api_resources[0];
+    let got = store
+        .api_resource(
+            org.id(),
+            &a.fields.authorisation_server_id,
+            &r.api_resource_id,
+        )
+        .await
+        .unwrap();
+    assert_eq!(got.as_ref(), Some(r));
+    let wrong_server = store
+        .api_resource(
+            org.id(),
+            &b.fields.authorisation_server_id,
+            &r.api_resource_id,
+        )
+        .await
+        .unwrap();
+    assert_eq!(wrong_server, None);
+    assert_eq!(
+        store
+            .api_resource(
+                "nope",
+                &a.fields.authorisation_server_id,
+                &r.api_resource_id
+            )
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .api_resource(org.id(), &a.fields.authorisation_server_id, "nope")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+/// Claims come in claim-id order; an unknown organisation is `None`, one without
+/// claims is an empty list.
+pub async fn authority_claims_listing<S: Store>(store: S) {
+    let (_, orgs) = load_demo(&store).await;
+    for org in &orgs {
+        let claims = store.authority_claims(org.id()).await.unwrap().unwrap();
+        let mut expected = org.org_domain_role_claims.clone();
+        expected.sort_by(|a, b| {
+            a.organisation_authority_claim_id
+                .cmp(&b.organisation_authority_claim_id)
+        });
+        assert_eq!(claims, expected);
+    }
+    assert_eq!(store.authority_claims("nope").await.unwrap(), None);
+    let mut bare = orgs[0].clone();
+    bare.organisation_details.organisation_id = "org-without-claims".into();
+    bare.org_domain_role_claims.clear();
+    bare.contacts
+        .iter_mut()
+        .for_each(|c| c.organisation_id = None);
+    bare.authorisation_servers
+        .iter_mut()
+        .for_each(|s| s.fields.organisation_id = None);
+    store.replace_organisation(&bare).await.unwrap();
+    assert_eq!(
+        store.authority_claims("org-without-claims").await.unwrap(),
+        Some(vec![])
+    );
+}
+
+/// The public snapshot has no private items.
+pub async fn public_snapshot_has_no_private_items<S: Store>(store: S) {
+    let (_, orgs) = load_demo(&store).await;
+    for org in &orgs {
+        let public = store.public_snapshot(org.id()).await.unwrap().unwrap();
+        assert!(public.contacts.is_empty());
+        assert!(public.software_statements.is_empty());
+        assert!(public.organisation_certificates.is_empty());
+        assert_eq!(public.authorisation_servers, org.authorisation_servers);
+        assert_eq!(public.org_domain_role_claims, org.org_domain_role_claims);
+        assert_eq!(public.org_domain_claims, org.org_domain_claims);
+    }
+}
+
+/// Organisation ids in byte order, paged with `after`.
+pub async fn organisation_ids_in_order<S: Store>(store: S) {
+    let (_, orgs) = load_demo(&store).await;
+    let mut expected: Vec<String> = orgs.iter().map(|o| o.id().to_owned()).collect();
+    expected.sort();
+    assert_eq!(store.organisation_ids(None, 1000).await.unwrap(), expected);
+    let mut paged = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.organisation_ids(after.as_deref(), 5).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 5);
+        after = page.last().cloned();
+        paged.extend(page);
+    }
+    assert_eq!(paged, expected);
+}
+
+/// Ids containing the key separator and the escape character stay apart.
+pub async fn ids_with_separators<S: Store>(store: S) {
+    let (_, orgs) = load_demo(&store).await;
+    let mut org = orgs
+        .into_iter()
+        .find(|o| !o.authorisation_servers.is_empty())
+        .unwrap();
+    org.organisation_details.organisation_id = "weird#org%23id".into();
+    org.contacts.clear();
+    org.org_domain_role_claims.clear();
+    org.software_statements.clear();
+    org.organisation_certificates.clear();
+    let mut server = org.authorisation_servers[0].clone();
+    server.fields.organisation_id = None;
+    server.fields.authorisation_server_id = "a#RES#b".into();
+    let mut twin = server.clone();
+    twin.fields.authorisation_server_id = "a".into();
+    twin.api_resources[0].api_resource_id = "b".into();
+    server.api_resources.truncate(1);
+    twin.api_resources.truncate(1);
+    org.authorisation_servers = vec![server.clone(), twin.clone()];
+    org.authorisation_servers.sort_by(|x, y| {
+        directory_core::keys::server_sk(&x.fields.authorisation_server_id).cmp(
+            &directory_core::keys::server_sk(&y.fields.authorisation_server_id),
+        )
+    });
+    store.replace_organisation(&org).await.unwrap();
+    assert_eq!(
+        store.snapshot("weird#org%23id").await.unwrap().unwrap(),
+        org
+    );
+    let r = store
+        .api_resource("weird#org%23id", "a", "b")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r, twin.api_resources[0]);
+    assert!(store.snapshot("weird#org#id").await.unwrap().is_none());
+}
+
+/// An organisation larger than one DynamoDB transaction (100 items) is written whole.
+pub async fn large_organisation<S: Store>(store: S) {
+    let (_, orgs) = load_demo(&store).await;
+    let mut org = orgs[0].clone();
+    let template = org.contacts[0].clone();
+    org.contacts = (0..180)
+        .map(|i| Contact {
+            contact_id: format!("contact-{i:04}"),
+            ..template.clone()
+        })
+        .collect();
+    store.replace_organisation(&org).await.unwrap();
+    assert_eq!(store.snapshot(org.id()).await.unwrap().unwrap(), org);
+    org.contacts.truncate(3);
+    store.replace_organisation(&org).await.unwrap();
+    assert_eq!(store.snapshot(org.id()).await.unwrap().unwrap(), org);
+}
+
+/// An import with one invalid record writes nothing at all.
+pub async fn invalid_import_writes_nothing<S: Store>(store: S) {
+    let mut file: serde_json::Value = serde_json::from_slice(&crate::demo_bytes()).unwrap();
+    file["Organisations"][3]["OrganisationDetails"]["OrganisationName"] = "<script>".into();
+    file["Organisations"][5]["Contacts"][0]["EmailAddress"] = "nobody".into();
+    let bytes = serde_json::to_vec(&file).unwrap();
+    let err = import::import(&store, &bytes, |_, _| {}).await.unwrap_err();
+    let ImportError::Invalid(problems) = err else {
+        panic!("expected Invalid, got {err:?}")
+    };
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert!(problems[0].starts_with("record 3 ("), "{}", problems[0]);
+    assert!(problems[0].contains("OrganisationDetails.OrganisationName: must match ^[^<>]*$"));
+    assert!(problems[1].contains("record 5 (") && problems[1].contains("Contacts[0].EmailAddress"));
+    assert!(store.organisation_ids(None, 10).await.unwrap().is_empty());
+    assert_eq!(store.reference().await.unwrap(), ReferenceData::default());
+}
+
+fn activate(claims: &[AuthorityClaim], current: &AuthorityClaim) -> Result<AuthorityClaim, String> {
+    let mut updated = current.clone();
+    updated.status = ResourceStatus::Active;
+    let after: Vec<AuthorityClaim> = claims
+        .iter()
+        .map(|c| {
+            if c.organisation_authority_claim_id == updated.organisation_authority_claim_id {
+                updated.clone()
+            } else {
+                c.clone()
+            }
+        })
+        .collect();
+    match validate::exclusive_rule_violation(&after) {
+        Some(rule) => Err(rule),
+        None => Ok(updated),
+    }
+}
+
+fn exclusive_org(reference: &ReferenceData, n: usize) -> OrganisationSnapshot {
+    let (_, orgs) = demo();
+    let mut org = orgs
+        .into_iter()
+        .find(|o| o.org_domain_role_claims.len() == 1)
+        .unwrap();
+    org.organisation_details.organisation_id = "exclusive-org".into();
+    org.contacts.clear();
+    org.authorisation_servers.clear();
+    org.software_statements.clear();
+    org.organisation_certificates.clear();
+    let exclusive = reference
+        .authorisation_domain_roles
+        .iter()
+        .find(|r| r.exclusive)
+        .unwrap();
+    let plain = reference
+        .authorisation_domain_roles
+        .iter()
+        .find(|r| !r.exclusive)
+        .unwrap();
+    let template = org.org_domain_role_claims[0].clone();
+    org.org_domain_role_claims = (0..n)
+        .map(|i| {
+            let mut c = template.clone();
+            c.organisation_id = Some("exclusive-org".into());
+            c.organisation_authority_claim_id = format!("00000000-0000-4000-8000-{i:012}");
+            c.status = ResourceStatus::Inactive;
+            import::apply_role(&mut c, reference, if i == 0 { exclusive } else { plain });
+            c
+        })
+        .collect();
+    org
+}
+
+/// A decision that refuses leaves the claim as it was; unknown claim or org → NotFound.
+pub async fn claim_update_outcomes<S: Store>(store: S) {
+    let (reference, _) = load_demo(&store).await;
+    let org = exclusive_org(&reference, 3);
+    store.replace_organisation(&org).await.unwrap();
+    let [x, y, _] = [0, 1, 2].map(|i| {
+        org.org_domain_role_claims[i]
+            .organisation_authority_claim_id
+            .clone()
+    });
+    let updated = store
+        .update_authority_claim("exclusive-org", &y, activate)
+        .await
+        .unwrap();
+    assert!(matches!(updated, ClaimWrite::Updated(ref c) if c.status == ResourceStatus::Active));
+    let before = store.snapshot("exclusive-org").await.unwrap();
+    let refused = store
+        .update_authority_claim("exclusive-org", &x, activate)
+        .await
+        .unwrap();
+    assert!(
+        matches!(refused, ClaimWrite::Rejected(ref m) if m.contains("exclusive role rule")),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store.snapshot("exclusive-org").await.unwrap(),
+        before,
+        "a refused update changed data"
+    );
+    assert_eq!(
+        store
+            .update_authority_claim("exclusive-org", "nope", activate)
+            .await
+            .unwrap(),
+        ClaimWrite::NotFound
+    );
+    assert_eq!(
+        store
+            .update_authority_claim("no-org", &x, activate)
+            .await
+            .unwrap(),
+        ClaimWrite::NotFound
+    );
+}
+
+/// Simultaneous updates that would jointly break the exclusive rule: the guard
+/// serialises them, every one ends Updated or Rejected, and the invariant holds.
+pub async fn concurrent_updates_keep_the_exclusive_rule<S: Store>(store: S) {
+    let (reference, _) = load_demo(&store).await;
+    let n = 24;
+    let org = exclusive_org(&reference, n);
+    store.replace_organisation(&org).await.unwrap();
+    let store = Arc::new(store);
+    let mut tasks = Vec::new();
+    for claim in &org.org_domain_role_claims {
+        let store = store.clone();
+        let id = claim.organisation_authority_claim_id.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .update_authority_claim("exclusive-org", &id, activate)
+                .await
+        }));
+    }
+    let mut updated = 0;
+    for t in tasks {
+        match t.await.unwrap().expect("no store error under contention") {
+            ClaimWrite::Updated(_) => updated += 1,
+            ClaimWrite::Rejected(_) => {}
+            ClaimWrite::NotFound => panic!("claim vanished"),
+        }
+    }
+    let claims = store
+        .authority_claims("exclusive-org")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        validate::exclusive_rule_violation(&claims),
+        None,
+        "invariant broken: {claims:#?}"
+    );
+    let active = claims.iter().filter(|c| c.is_active()).count();
+    assert_eq!(
+        active, updated,
+        "every Updated answer is visible, nothing else changed"
+    );
+    assert!(
+        active == 1 || active == n - 1,
+        "either the exclusive claim alone or all the others: {active}"
+    );
+}

@@ -1,0 +1,42 @@
+//! The store contract suite, run against the embedded store and DynamoDB Local.
+
+use directory_tests::{contract, dynamodb_store, embedded_store};
+
+macro_rules! contract_tests {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (store, _dir) = embedded_store();
+                    contract::$name(store).await;
+                }
+            )*
+        }
+        mod dynamodb {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    contract::$name(dynamodb_store().await).await;
+                }
+            )*
+        }
+    };
+}
+
+contract_tests!(
+    snapshots_round_trip,
+    reimport_is_idempotent,
+    replace_removes_stale_items,
+    api_resource_lookup,
+    authority_claims_listing,
+    public_snapshot_has_no_private_items,
+    organisation_ids_in_order,
+    ids_with_separators,
+    large_organisation,
+    invalid_import_writes_nothing,
+    claim_update_outcomes,
+    concurrent_updates_keep_the_exclusive_rule,
+);
