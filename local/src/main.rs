@@ -1,1 +1,263 @@
-fn main() {}
+//! The developer CLI: `serve` (default) runs the whole API locally on the embedded
+//! store with demo data; `import`, `export`, `token` and `create-table` around it.
+
+mod apigw;
+mod jwt;
+mod progress;
+mod server;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use directory_core::import::{self, ImportError};
+use directory_core::store::Store;
+use directory_core::store::embedded::EmbeddedStore;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// The bundled demo data, imported on the first start of an empty store.
+const DEMO_DATA: &[u8] = include_bytes!("../../data/demo.json");
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "directory",
+    version,
+    about = "Participant directory API: local server and tools"
+)]
+struct Cli {
+    /// Holds the embedded database, the local signing key and local exports.
+    #[arg(long, global = true, default_value = ".directory")]
+    data_dir: PathBuf,
+    /// Where data lives: the embedded database, or DynamoDB (`--features aws`).
+    #[arg(long, global = true, value_enum, default_value_t = StoreKind::Embedded)]
+    store: StoreKind,
+    /// DynamoDB table name (default: $TABLE_NAME).
+    #[arg(long, global = true)]
+    table: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum StoreKind {
+    Embedded,
+    Dynamodb,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the five routes at the API Gateway paths (the default command).
+    Serve {
+        #[arg(long, default_value_t = 3000)]
+        port: u16,
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+    },
+    /// Validate and import a file in the import format; nothing is written if any record is invalid.
+    Import { file: PathBuf },
+    /// Mint a local bearer token.
+    Token {
+        /// The caller's organisation (`organisation_id` claim).
+        #[arg(long)]
+        org: String,
+        /// Space-separated scopes: directory:read, directory:write, directory:admin.
+        #[arg(long, default_value = "directory:read")]
+        scope: String,
+        /// Lifetime: seconds, or 15m, 1h, 7d.
+        #[arg(long, default_value = "1h")]
+        ttl: String,
+        /// The `sub` claim.
+        #[arg(long, default_value = "local-developer")]
+        sub: String,
+    },
+    /// Create the DynamoDB table (with `--store dynamodb`).
+    CreateTable,
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::FAILURE
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    if let Some(Command::Token {
+        org,
+        scope,
+        ttl,
+        sub,
+    }) = &cli.command
+    {
+        // Reads only the key, so it works while a server holds the database.
+        return match (
+            jwt::Keys::load_or_create(&cli.data_dir),
+            jwt::parse_ttl(ttl),
+        ) {
+            (Ok(keys), Ok(ttl)) => {
+                println!("{}", keys.mint(sub, org, scope, ttl));
+                ExitCode::SUCCESS
+            }
+            (Err(e), _) | (_, Err(e)) => fail(e),
+        };
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(e),
+    };
+    runtime.block_on(async {
+        match run(cli).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(e),
+        }
+    })
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.store {
+        StoreKind::Embedded => {
+            std::fs::create_dir_all(&cli.data_dir)
+                .map_err(|e| format!("{}: {e}", cli.data_dir.display()))?;
+            let store = EmbeddedStore::open(&cli.data_dir.join("directory.redb"))
+                .map_err(|e| e.to_string())?;
+            if matches!(cli.command, Some(Command::CreateTable)) {
+                return Err("create-table is for --store dynamodb".into());
+            }
+            run_with(&cli, store).await
+        }
+        StoreKind::Dynamodb => dynamodb(&cli).await,
+    }
+}
+
+#[cfg(feature = "aws")]
+async fn dynamodb(cli: &Cli) -> Result<(), String> {
+    let table = cli
+        .table
+        .clone()
+        .or_else(|| std::env::var("TABLE_NAME").ok())
+        .ok_or("--store dynamodb needs a table: --table NAME or TABLE_NAME")?;
+    let config = directory_aws::sdk_config().await;
+    let store = directory_aws::DynamoStore::new(directory_aws::dynamodb_client(&config), table);
+    if matches!(cli.command, Some(Command::CreateTable)) {
+        store.create_table().await.map_err(|e| e.to_string())?;
+        println!("table {} is ready", store.table());
+        return Ok(());
+    }
+    store
+        .warm_up()
+        .await
+        .map_err(|e| format!("DynamoDB table {}: {e}", store.table()))?;
+    run_with(cli, store).await
+}
+
+#[cfg(not(feature = "aws"))]
+async fn dynamodb(_cli: &Cli) -> Result<(), String> {
+    let _ = &_cli.table;
+    Err("this build has no AWS support: use `cargo run --release --features aws -- --store dynamodb ...`".into())
+}
+
+async fn run_with<S: Store>(cli: &Cli, store: S) -> Result<(), String> {
+    match &cli.command {
+        None => serve(cli, store, "127.0.0.1", 3000).await,
+        Some(Command::Serve { port, host }) => serve(cli, store, host, *port).await,
+        Some(Command::Import { file }) => import_file(&store, file).await,
+        Some(Command::Token { .. } | Command::CreateTable) => Ok(()),
+    }
+}
+
+async fn import_bytes<S: Store>(store: &S, bytes: &[u8], what: &str) -> Result<(), String> {
+    let mut bar = progress::Progress::new(what);
+    let summary = import::import(store, bytes, |done, total| bar.update(done, total)).await;
+    bar.finish();
+    match summary {
+        Ok(s) => {
+            eprintln!(
+                "imported {} organisations ({} authorities, {} domains, {} roles) from {what}",
+                s.organisations, s.authorities, s.domains, s.roles
+            );
+            Ok(())
+        }
+        Err(ImportError::Invalid(problems)) => {
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            Err(format!(
+                "{what}: {} problem(s); nothing was imported",
+                problems.len()
+            ))
+        }
+        Err(ImportError::Store(e)) => {
+            Err(format!("{what}: {e} (re-run the import to complete it)"))
+        }
+    }
+}
+
+async fn import_file<S: Store>(store: &S, file: &Path) -> Result<(), String> {
+    let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    import_bytes(store, &bytes, &file.display().to_string()).await
+}
+
+async fn serve<S: Store>(cli: &Cli, store: S, host: &str, port: u16) -> Result<(), String> {
+    let keys = jwt::Keys::load_or_create(&cli.data_dir)?;
+    let existing = store
+        .organisation_ids(None, 1)
+        .await
+        .map_err(|e| e.to_string())?;
+    if existing.is_empty() {
+        import_bytes(&store, DEMO_DATA, "the bundled demo data").await?;
+    }
+    let first_org = store
+        .organisation_ids(None, 1)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let listener = tokio::net::TcpListener::bind((host, port))
+        .await
+        .map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let token = keys.mint(
+        "local-developer",
+        &first_org,
+        "directory:read directory:write",
+        12 * 3600,
+    );
+    println!("directory API listening on http://{addr}");
+    println!(
+        "try:\n  curl -s -H 'Authorization: Bearer {token}' http://{addr}/organisations/{first_org}/snapshot"
+    );
+    println!(
+        "more tokens: cargo run --release -- token --org ID --scope \"directory:read directory:write\" (admin: --scope directory:admin)"
+    );
+    let app = Arc::new(server::App { store, keys });
+    server::serve(listener, app, shutdown_signal()).await;
+    eprintln!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,175 @@
+//! Builds the API Gateway HTTP API (payload 2.0) event that AWS would send for a
+//! request, so the local server feeds handlers through `lambda_http`'s own parser:
+//! the same `Request` (path parameters, query, JWT claims) as in Lambda.
+
+use base64::Engine;
+use serde_json::{Map, Value, json};
+
+/// What the local server knows about one HTTP request.
+pub struct Incoming<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub raw_query: &'a str,
+    pub headers: Vec<(String, String)>,
+    pub body: &'a [u8],
+    pub route_key: String,
+    pub path_parameters: Vec<(&'static str, String)>,
+    /// Verified JWT claims (absent: no authorizer context, the handler answers 401).
+    pub claims: Option<Map<String, Value>>,
+    pub source_ip: String,
+    pub request_id: String,
+}
+
+/// How API Gateway renders a claim: strings as they are, other values as text,
+/// arrays as `[a b]`.
+fn claim_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(claim_text).collect::<Vec<_>>().join(" ")
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// The event JSON.
+pub fn event(req: &Incoming<'_>) -> Value {
+    let mut headers = Map::new();
+    for (name, value) in &req.headers {
+        let name = name.to_ascii_lowercase();
+        // API Gateway joins repeated headers with commas.
+        match headers.get_mut(&name) {
+            Some(Value::String(existing)) => {
+                existing.push(',');
+                existing.push_str(value);
+            }
+            _ => {
+                headers.insert(name, Value::String(value.clone()));
+            }
+        }
+    }
+    let user_agent = headers
+        .get("user-agent")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let mut context = json!({
+        "accountId": "local",
+        "apiId": "local",
+        "domainName": "localhost",
+        "domainPrefix": "localhost",
+        "http": {
+            "method": req.method,
+            "path": req.path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": req.source_ip,
+            "userAgent": user_agent,
+        },
+        "requestId": req.request_id,
+        "routeKey": req.route_key,
+        "stage": "$default",
+        "time": "",
+        "timeEpoch": 0,
+    });
+    if let Some(claims) = &req.claims {
+        let as_text: Map<String, Value> = claims
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(claim_text(v))))
+            .collect();
+        let scopes: Vec<Value> = claims
+            .get("scope")
+            .and_then(Value::as_str)
+            .map(|s| {
+                s.split_whitespace()
+                    .map(|x| Value::String(x.to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        context["authorizer"] = json!({ "jwt": { "claims": as_text, "scopes": scopes } });
+    }
+    let path_parameters: Map<String, Value> = req
+        .path_parameters
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), Value::String(v.clone())))
+        .collect();
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": req.route_key,
+        "rawPath": req.path,
+        "rawQueryString": req.raw_query,
+        "headers": headers,
+        "requestContext": context,
+        "pathParameters": path_parameters,
+        "isBase64Encoded": false,
+    });
+    if !req.body.is_empty() {
+        match std::str::from_utf8(req.body) {
+            Ok(text) => event["body"] = Value::String(text.to_owned()),
+            Err(_) => {
+                event["body"] =
+                    Value::String(base64::engine::general_purpose::STANDARD.encode(req.body));
+                event["isBase64Encoded"] = Value::Bool(true);
+            }
+        }
+    }
+    event
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::RequestExt;
+    use lambda_http::request::RequestContext;
+
+    #[test]
+    fn lambda_http_reads_the_event_like_an_api_gateway_one() {
+        let mut claims = Map::new();
+        claims.insert("organisation_id".into(), json!("org-1"));
+        claims.insert("scope".into(), json!("directory:read directory:write"));
+        claims.insert("exp".into(), json!(123));
+        let incoming = Incoming {
+            method: "PUT",
+            path: "/organisations/org-1/authorityclaims/c%231",
+            raw_query: "page=1&size=2",
+            headers: vec![
+                ("Content-Type".into(), "application/json".into()),
+                ("X-A".into(), "1".into()),
+                ("x-a".into(), "2".into()),
+            ],
+            body: br#"{"a":1}"#,
+            route_key:
+                "PUT /organisations/{OrganisationId}/authorityclaims/{OrganisationAuthorityClaimId}"
+                    .into(),
+            path_parameters: vec![
+                ("OrganisationId", "org-1".into()),
+                ("OrganisationAuthorityClaimId", "c#1".into()),
+            ],
+            claims: Some(claims),
+            source_ip: "127.0.0.1".into(),
+            request_id: "r".into(),
+        };
+        let req = lambda_http::request::from_str(&event(&incoming).to_string()).unwrap();
+        assert_eq!(req.method(), "PUT");
+        assert_eq!(
+            req.path_parameters_ref()
+                .unwrap()
+                .first("OrganisationAuthorityClaimId"),
+            Some("c#1")
+        );
+        assert_eq!(
+            req.query_string_parameters_ref().unwrap().first("size"),
+            Some("2")
+        );
+        assert_eq!(req.headers()["x-a"], "1,2");
+        assert_eq!(req.body().as_ref(), br#"{"a":1}"#);
+        let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() else {
+            panic!()
+        };
+        let jwt = ctx.authorizer.as_ref().unwrap().jwt.as_ref().unwrap();
+        assert_eq!(jwt.claims["exp"], "123");
+        assert_eq!(jwt.claims["scope"], "directory:read directory:write");
+        let caller = directory_core::auth::caller(&req).unwrap();
+        assert_eq!(caller.organisation_id.as_deref(), Some("org-1"));
+    }
+}

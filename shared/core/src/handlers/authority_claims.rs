@@ -1,0 +1,295 @@
+//! `GET /organisations/{OrganisationId}/authorityclaims` (get-authority-claims.txt):
+//! a plain JSON array, paged with `page` / `size` and ordered with `sort`.
+
+use super::Call;
+use crate::error::ApiError;
+use crate::model::AuthorityClaim;
+use crate::routes::AUTHORITY_CLAIMS;
+use crate::store::Store;
+use crate::validate::rules::ID40;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::Value;
+use std::cmp::Ordering;
+
+/// Default page size.
+pub const DEFAULT_SIZE: usize = 20;
+/// Largest page size.
+pub const MAX_SIZE: usize = 1000;
+/// The claim's scalar fields, the ones `sort` accepts.
+pub const SORT_FIELDS: &[&str] = &[
+    "AuthorisationDomain",
+    "AuthorisationDomainID",
+    "AuthorisationDomainRoleIdentifier",
+    "AuthorityId",
+    "Exclusive",
+    "OrganisationAuthorityClaimId",
+    "OrganisationId",
+    "RegistrationId",
+    "Role",
+    "RoleType",
+    "Status",
+];
+
+/// The validated list parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    pub page: usize,
+    pub size: usize,
+    pub sort_field: &'static str,
+    pub descending: bool,
+}
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        Self {
+            page: 0,
+            size: DEFAULT_SIZE,
+            sort_field: "OrganisationAuthorityClaimId",
+            descending: false,
+        }
+    }
+}
+
+fn single<'a>(
+    values: Option<Vec<&'a str>>,
+    name: &str,
+    problems: &mut Vec<String>,
+) -> Option<&'a str> {
+    match values.as_deref() {
+        None | Some([]) => None,
+        Some([one]) => Some(one),
+        Some(_) => {
+            problems.push(format!("{name}: given more than once"));
+            None
+        }
+    }
+}
+
+/// Parses `page`, `size` and `sort`, reporting every bad value.
+pub fn parse_query<'a>(
+    get: impl Fn(&str) -> Option<Vec<&'a str>>,
+) -> Result<ListQuery, Vec<String>> {
+    let mut q = ListQuery::default();
+    let mut problems = Vec::new();
+    if let Some(page) = single(get("page"), "page", &mut problems) {
+        match page.parse::<usize>() {
+            Ok(p) if p <= u32::MAX as usize => q.page = p,
+            _ => problems.push(format!("page: must be a whole number from 0, not {page:?}")),
+        }
+    }
+    if let Some(size) = single(get("size"), "size", &mut problems) {
+        match size.parse::<usize>() {
+            Ok(s) if (1..=MAX_SIZE).contains(&s) => q.size = s,
+            _ => problems.push(format!(
+                "size: must be a whole number from 1 to {MAX_SIZE}, not {size:?}"
+            )),
+        }
+    }
+    if let Some(sort) = single(get("sort"), "sort", &mut problems) {
+        let (field, direction) = match sort.split_once(',') {
+            Some((f, d)) => (f.trim(), Some(d.trim())),
+            None => (sort.trim(), None),
+        };
+        match SORT_FIELDS.iter().find(|f| **f == field) {
+            Some(f) => q.sort_field = f,
+            None => problems.push(format!(
+                "sort: unknown field {field:?}; one of {}",
+                SORT_FIELDS.join(", ")
+            )),
+        }
+        match direction.map(str::to_ascii_lowercase).as_deref() {
+            None | Some("asc") => {}
+            Some("desc") => q.descending = true,
+            Some(other) => problems.push(format!(
+                "sort: direction must be asc or desc, not {other:?}"
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(q)
+    } else {
+        Err(problems)
+    }
+}
+
+fn sort_key(claim: &Value, field: &str) -> String {
+    match claim.get(field) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Bool(b)) => b.to_string(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// Orders (missing values sort as empty, ties by claim id ascending) and pages.
+pub fn page_of(claims: Vec<AuthorityClaim>, q: &ListQuery) -> Vec<AuthorityClaim> {
+    let mut keyed: Vec<(String, AuthorityClaim)> = claims
+        .into_iter()
+        .map(|c| {
+            let key = serde_json::to_value(&c)
+                .map(|v| sort_key(&v, q.sort_field))
+                .unwrap_or_default();
+            (key, c)
+        })
+        .collect();
+    keyed.sort_by(|(ka, a), (kb, b)| {
+        let primary = if q.descending { kb.cmp(ka) } else { ka.cmp(kb) };
+        match primary {
+            Ordering::Equal => a
+                .organisation_authority_claim_id
+                .cmp(&b.organisation_authority_claim_id),
+            other => other,
+        }
+    });
+    keyed
+        .into_iter()
+        .skip(q.page.saturating_mul(q.size))
+        .take(q.size)
+        .map(|(_, c)| c)
+        .collect()
+}
+
+/// The organisation's claims, one page of them.
+pub async fn handle<S: Store>(store: &S, req: Request) -> Response<Body> {
+    let call = Call::start(&req, AUTHORITY_CLAIMS);
+    let outcome = run(store, &req, &call).await;
+    call.finish(outcome)
+}
+
+async fn run<S: Store>(store: &S, req: &Request, call: &Call) -> Result<Response<Body>, ApiError> {
+    let org = call.path(req, "OrganisationId")?;
+    call.admit(req, Some(org))?;
+    let params = req.query_string_parameters_ref();
+    let parsed = parse_query(|name| params.and_then(|p| p.all(name)));
+    let mut problems = crate::validate::path_param("OrganisationId", org, ID40);
+    let query = match parsed {
+        Ok(q) => Some(q),
+        Err(e) => {
+            problems.extend(e);
+            None
+        }
+    };
+    call.reject_if_any(problems)?;
+    let claims = store
+        .authority_claims(org)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("organisation {org} not found")))?;
+    call.ok(&page_of(claims, &query.unwrap_or_default()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ResourceStatus;
+
+    fn q(pairs: &[(&'static str, &'static str)]) -> Result<ListQuery, Vec<String>> {
+        parse_query(|name| {
+            let v: Vec<&str> = pairs
+                .iter()
+                .filter(|(k, _)| *k == name)
+                .map(|(_, v)| *v)
+                .collect();
+            (!v.is_empty()).then_some(v)
+        })
+    }
+
+    #[test]
+    fn defaults() {
+        assert_eq!(q(&[]).unwrap(), ListQuery::default());
+    }
+
+    #[test]
+    fn valid_values() {
+        let got = q(&[("page", "2"), ("size", "1000"), ("sort", "Role,DESC")]).unwrap();
+        assert_eq!(
+            got,
+            ListQuery {
+                page: 2,
+                size: 1000,
+                sort_field: "Role",
+                descending: true
+            }
+        );
+        assert_eq!(q(&[("sort", "Status")]).unwrap().sort_field, "Status");
+        assert_eq!(q(&[("size", "1")]).unwrap().size, 1);
+    }
+
+    #[test]
+    fn every_bad_value_is_reported() {
+        let errs = q(&[("page", "-1"), ("size", "0"), ("sort", "Nope,sideways")]).unwrap_err();
+        assert_eq!(errs.len(), 4, "{errs:?}");
+        assert!(errs[0].starts_with("page:"));
+        assert!(errs[1].starts_with("size:"));
+        assert!(errs[2].starts_with("sort: unknown field"));
+        assert!(errs[3].starts_with("sort: direction"));
+        assert!(q(&[("size", "1001")]).is_err());
+        assert!(q(&[("page", "x")]).is_err());
+        assert_eq!(
+            q(&[("page", "1"), ("page", "2")]).unwrap_err(),
+            vec!["page: given more than once"]
+        );
+    }
+
+    fn claim(id: &str, role: Option<&str>, active: bool) -> AuthorityClaim {
+        AuthorityClaim {
+            organisation_authority_claim_id: id.into(),
+            role: role.map(Into::into),
+            status: if active {
+                ResourceStatus::Active
+            } else {
+                ResourceStatus::Inactive
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn sorting_and_paging() {
+        let claims = vec![
+            claim("c", Some("PAGTO"), true),
+            claim("a", None, false),
+            claim("b", Some("DADOS"), true),
+            claim("d", Some("DADOS"), false),
+        ];
+        let ids = |v: Vec<AuthorityClaim>| {
+            v.into_iter()
+                .map(|c| c.organisation_authority_claim_id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids(page_of(claims.clone(), &ListQuery::default())),
+            ["a", "b", "c", "d"]
+        );
+        let by_role = ListQuery {
+            sort_field: "Role",
+            ..Default::default()
+        };
+        assert_eq!(
+            ids(page_of(claims.clone(), &by_role)),
+            ["a", "b", "d", "c"],
+            "missing sorts as empty, ties by id"
+        );
+        let desc = ListQuery {
+            sort_field: "Role",
+            descending: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            ids(page_of(claims.clone(), &desc)),
+            ["c", "b", "d", "a"],
+            "ties stay ascending by id"
+        );
+        let paged = ListQuery {
+            page: 1,
+            size: 3,
+            ..Default::default()
+        };
+        assert_eq!(ids(page_of(claims.clone(), &paged)), ["d"]);
+        let past = ListQuery {
+            page: 5,
+            size: 3,
+            ..Default::default()
+        };
+        assert!(page_of(claims, &past).is_empty());
+    }
+}

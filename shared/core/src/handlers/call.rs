@@ -1,0 +1,99 @@
+//! The steps every handler shares, in one order: FAPI headers, auth (401/403),
+//! `Accept` (406), then input rules (400, or 404 where the endpoint lists no 400).
+
+use crate::auth::{self, Caller};
+use crate::error::{ApiError, json_response};
+use crate::http::{accept, fapi};
+use crate::routes::Route;
+use crate::validate::{self, rules::Text};
+use lambda_http::http::{StatusCode, header};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+
+/// The state of one request as it passes the shared steps.
+#[derive(Debug)]
+pub struct Call {
+    route: Route,
+    /// The interaction id every response of this request carries.
+    pub interaction_id: String,
+    header_violations: Vec<String>,
+}
+
+impl Call {
+    /// Reads the FAPI headers.
+    pub fn start(req: &Request, route: Route) -> Self {
+        let f = fapi::read(req.headers());
+        Self {
+            route,
+            interaction_id: f.interaction_id,
+            header_violations: f.violations,
+        }
+    }
+
+    /// A path parameter (API Gateway always sends the route's parameters).
+    pub fn path<'r>(&self, req: &'r Request, name: &str) -> Result<&'r str, ApiError> {
+        req.path_parameters_ref()
+            .and_then(|p| p.first(name))
+            .ok_or_else(|| ApiError::NotFound(format!("{name}: missing path parameter")))
+    }
+
+    /// Authenticates and authorises the caller for `target_org`, then applies the
+    /// endpoint's `Accept` rule.
+    pub fn admit(&self, req: &Request, target_org: Option<&str>) -> Result<Caller, ApiError> {
+        let caller = auth::caller(req)?;
+        auth::authorize(&caller, self.route.access, target_org)?;
+        if self.route.lists_406 {
+            let accept = req
+                .headers()
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok());
+            if !accept::accepts_json(accept) {
+                return Err(ApiError::NotAcceptable);
+            }
+        }
+        Ok(caller)
+    }
+
+    /// Checks path parameters against their documented rules. Where the endpoint
+    /// lists 400 the violations are a 400 (with any header violations); elsewhere an
+    /// id that breaks its rule cannot exist, so it is a 404 with the reason.
+    pub fn check_path(&self, params: &[(&str, &str, Text)]) -> Result<(), ApiError> {
+        let problems: Vec<String> = params
+            .iter()
+            .flat_map(|(name, value, rule)| validate::path_param(name, value, *rule))
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else if self.route.lists_400 {
+            Err(ApiError::BadRequest(problems))
+        } else {
+            Err(ApiError::NotFound(problems.join("; ")))
+        }
+    }
+
+    /// Ends input checking: `problems` plus the header violations make a 400 on
+    /// endpoints that list 400; elsewhere header problems are ignored.
+    pub fn reject_if_any(&self, problems: Vec<String>) -> Result<(), ApiError> {
+        let mut all = Vec::new();
+        if self.route.lists_400 {
+            all.extend(self.header_violations.iter().cloned());
+        }
+        all.extend(problems);
+        if all.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::BadRequest(all))
+        }
+    }
+
+    /// A 200 JSON response of `body`.
+    pub fn ok<T: Serialize>(&self, body: &T) -> Result<Response<Body>, ApiError> {
+        let text = serde_json::to_string(body).map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(json_response(StatusCode::OK, text, &self.interaction_id))
+    }
+
+    /// The response for the handler's outcome.
+    pub fn finish(&self, outcome: Result<Response<Body>, ApiError>) -> Response<Body> {
+        outcome.unwrap_or_else(|e| e.into_response(&self.interaction_id))
+    }
+}

@@ -1,0 +1,27 @@
+//! `GET /organisations/{OrganisationId}/snapshot` (get-organisation-snapshot.txt).
+
+use super::Call;
+use crate::error::ApiError;
+use crate::routes::ORGANISATION_SNAPSHOT;
+use crate::store::Store;
+use crate::validate::rules::ID40;
+use lambda_http::{Body, Request, Response};
+
+/// Everything about one organisation: one store read (one Query on DynamoDB).
+pub async fn handle<S: Store>(store: &S, req: Request) -> Response<Body> {
+    let call = Call::start(&req, ORGANISATION_SNAPSHOT);
+    let outcome = run(store, &req, &call).await;
+    call.finish(outcome)
+}
+
+async fn run<S: Store>(store: &S, req: &Request, call: &Call) -> Result<Response<Body>, ApiError> {
+    let org = call.path(req, "OrganisationId")?;
+    call.admit(req, Some(org))?;
+    call.check_path(&[("OrganisationId", org, ID40)])?;
+    call.reject_if_any(Vec::new())?;
+    let snapshot = store
+        .snapshot(org)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("organisation {org} not found")))?;
+    call.ok(&snapshot)
+}
