@@ -1,6 +1,7 @@
 //! Helpers for the integration tests: stores on the real local services, the demo
 //! data, and the store contract suite that every adapter must pass.
 
+pub mod calls;
 pub mod contract;
 
 use directory_aws::DynamoStore;
@@ -49,4 +50,42 @@ pub async fn dynamodb_store() -> DynamoStore {
         .await
         .expect("create table in DynamoDB Local");
     store
+}
+
+/// A DynamoDB store whose SDK calls are recorded in the returned log.
+pub async fn counting_dynamodb_store() -> (DynamoStore, calls::CallLog) {
+    dynamodb_endpoint();
+    let config = directory_aws::sdk_config().await;
+    let log = calls::CallLog::default();
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&config)
+            .interceptor(log.clone())
+            .build(),
+    );
+    let store = DynamoStore::new(client, format!("directory-test-{}", uuid::Uuid::new_v4()));
+    store
+        .create_table()
+        .await
+        .expect("create table in DynamoDB Local");
+    (store, log)
+}
+
+/// Every event fixture of a function: (file stem, expected status, event JSON).
+pub fn event_fixtures(function: &str) -> Vec<(String, u16, String)> {
+    let dir = repo_root().join("tests/events").join(function);
+    let mut out: Vec<(String, u16, String)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let status = stem
+                .split('-')
+                .next()
+                .and_then(|s| s.parse().ok())
+                .expect("file name starts with the status");
+            (stem, status, std::fs::read_to_string(&path).unwrap())
+        })
+        .collect();
+    out.sort();
+    out
 }

@@ -5,5 +5,5 @@
 pub mod config;
 pub mod dynamodb;
 
-pub use config::{dynamodb_client, sdk_config};
+pub use config::{dynamodb_client, sdk_config, store_from_env};
 pub use dynamodb::DynamoStore;

@@ -1,0 +1,15 @@
+//! Lambda entry point of `get-api-resource`: wires the DynamoDB store (created once, at
+//! init) to the shared handler. No logic lives here.
+
+use directory_core::handlers::api_resource;
+use lambda_http::{Error, run, service_fn, tracing};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let store = directory_aws::store_from_env().await?;
+    run(service_fn(|req| async {
+        Ok::<_, Error>(api_resource::handle(&store, req).await)
+    }))
+    .await
+}

@@ -1,0 +1,15 @@
+//! Lambda entry point of `get-authority-claims`: wires the DynamoDB store (created once, at
+//! init) to the shared handler. No logic lives here.
+
+use directory_core::handlers::authority_claims;
+use lambda_http::{Error, run, service_fn, tracing};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let store = directory_aws::store_from_env().await?;
+    run(service_fn(|req| async {
+        Ok::<_, Error>(authority_claims::handle(&store, req).await)
+    }))
+    .await
+}

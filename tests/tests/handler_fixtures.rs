@@ -1,0 +1,190 @@
+//! Every API Gateway v2 event fixture under tests/events/<function>/ goes through
+//! `lambda_http`'s event parser and the function's handler, on the embedded store
+//! and on DynamoDB Local. The file name starts with the expected status. Rejected
+//! requests must leave the organisation unchanged; DynamoDB calls are counted.
+
+use directory_core::handlers::{
+    api_resource, authority_claims, organisation_snapshot, put_authority_claim,
+};
+use directory_core::import;
+use directory_core::model::*;
+use directory_core::store::Store;
+use directory_tests::calls::CallLog;
+use directory_tests::{counting_dynamodb_store, demo_bytes, embedded_store, event_fixtures};
+use lambda_http::{Body, Response};
+use serde_json::Value;
+
+async fn call<S: Store>(function: &str, store: &S, event: &str) -> Response<Body> {
+    let req = lambda_http::request::from_str(event).expect("fixture is an API Gateway v2 event");
+    match function {
+        "get-organisation-snapshot" => organisation_snapshot::handle(store, req).await,
+        "get-api-resource" => api_resource::handle(store, req).await,
+        "get-authority-claims" => authority_claims::handle(store, req).await,
+        "put-authority-claim" => put_authority_claim::handle(store, req).await,
+        other => panic!("no handler for {other}"),
+    }
+}
+
+fn body_json(resp: &Response<Body>) -> Value {
+    serde_json::from_slice(resp.body().as_ref()).expect("JSON body")
+}
+
+/// Checks one fixture's response shape; returns the body.
+fn check(function: &str, name: &str, status: u16, resp: &Response<Body>, event: &Value) -> Value {
+    assert_eq!(
+        resp.status().as_u16(),
+        status,
+        "{function}/{name}: {}",
+        String::from_utf8_lossy(resp.body().as_ref())
+    );
+    assert_eq!(
+        resp.headers()["content-type"],
+        "application/json",
+        "{function}/{name}"
+    );
+    let sent = event["headers"]["x-fapi-interaction-id"].as_str().unwrap();
+    let got = resp.headers()["x-fapi-interaction-id"].to_str().unwrap();
+    if name.contains("bad-interaction-id") {
+        assert_ne!(got, sent, "an invalid interaction id is never echoed");
+        assert!(uuid::Uuid::parse_str(got).is_ok());
+    } else {
+        assert_eq!(got, sent, "{function}/{name}: interaction id echoed");
+    }
+    let body = body_json(resp);
+    if status >= 400 {
+        let errors = body["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{function}/{name}: {body}"));
+        assert!(
+            !errors.is_empty()
+                && errors
+                    .iter()
+                    .all(|e| e.as_str().is_some_and(|s| !s.is_empty()))
+        );
+    } else {
+        match function {
+            "get-organisation-snapshot" => {
+                drop(serde_json::from_value::<OrganisationSnapshot>(body.clone()).unwrap())
+            }
+            "get-api-resource" => {
+                let r: ApiResourceResponse = serde_json::from_value(body.clone()).unwrap();
+                assert_eq!(
+                    r.api_resource_id,
+                    event["pathParameters"]["ApiResourceId"].as_str().unwrap()
+                );
+                let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+                assert!(
+                    !keys
+                        .iter()
+                        .any(|k| *k == "ApiDiscoveryEndpoints" || *k == "ApiMetadata"),
+                    "only documented fields"
+                );
+            }
+            "get-authority-claims" => {
+                drop(serde_json::from_value::<Vec<AuthorityClaim>>(body.clone()).unwrap())
+            }
+            "put-authority-claim" => {
+                drop(serde_json::from_value::<AuthorityClaim>(body.clone()).unwrap())
+            }
+            _ => {}
+        }
+    }
+    body
+}
+
+async fn run_fixtures<S: Store>(store: &S, function: &str, log: Option<&CallLog>) {
+    import::import(store, &demo_bytes(), |_, _| {})
+        .await
+        .unwrap();
+    let fixtures = event_fixtures(function);
+    assert!(fixtures.len() >= 5, "{function}: too few fixtures");
+    for (name, status, text) in fixtures {
+        let event: Value = serde_json::from_str(&text).unwrap();
+        let org = event["pathParameters"]["OrganisationId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let before = store.snapshot(&org).await.unwrap();
+        if let Some(log) = log {
+            log.take();
+        }
+        let resp = call(function, store, &text).await;
+        let calls = log.map(CallLog::take);
+        let body = check(function, &name, status, &resp, &event);
+        if status != 200 {
+            assert_eq!(
+                store.snapshot(&org).await.unwrap(),
+                before,
+                "{function}/{name} changed data"
+            );
+        }
+        match (function, status, &calls) {
+            ("get-organisation-snapshot", 200, Some(c)) => {
+                assert_eq!(c, &["Query"], "{name}: one Query")
+            }
+            ("get-api-resource", 200 | 404, Some(c)) if !name.contains("longer-than") => {
+                assert_eq!(c, &["GetItem"], "{name}: one GetItem")
+            }
+            ("get-authority-claims", 200, Some(c)) => {
+                assert_eq!(c, &["Query"], "{name}: one Query")
+            }
+            (_, 401 | 403 | 406, Some(c)) => {
+                assert!(c.is_empty(), "{name}: refused before any store call: {c:?}")
+            }
+            _ => {}
+        }
+        if function == "put-authority-claim" && status == 200 {
+            // The change shows at once in the list and the snapshot.
+            let claim_id = event["pathParameters"]["OrganisationAuthorityClaimId"]
+                .as_str()
+                .unwrap();
+            let listed = store.authority_claims(&org).await.unwrap().unwrap();
+            let stored = listed
+                .iter()
+                .find(|c| c.organisation_authority_claim_id == claim_id)
+                .unwrap();
+            assert_eq!(
+                serde_json::to_value(stored).unwrap(),
+                body,
+                "{name}: the list shows the answer"
+            );
+            let snapshot = store.snapshot(&org).await.unwrap().unwrap();
+            assert_eq!(
+                snapshot.org_domain_role_claims, listed,
+                "{name}: the snapshot shows it too"
+            );
+        }
+    }
+}
+
+macro_rules! fixture_tests {
+    ($($test:ident => $function:literal),* $(,)?) => {
+        mod embedded {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    let (store, _dir) = embedded_store();
+                    run_fixtures(&store, $function, None).await;
+                }
+            )*
+        }
+        mod dynamodb {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    let (store, log) = counting_dynamodb_store().await;
+                    run_fixtures(&store, $function, Some(&log)).await;
+                }
+            )*
+        }
+    };
+}
+
+fixture_tests!(
+    organisation_snapshot => "get-organisation-snapshot",
+    api_resource => "get-api-resource",
+    authority_claims => "get-authority-claims",
+    put_authority_claim => "put-authority-claim",
+);
