@@ -1,12 +1,8 @@
 //! The developer CLI: `serve` (default) runs the whole API locally on the embedded
 //! store with demo data; `import`, `export`, `token` and `create-table` around it.
 
-mod apigw;
-mod jwt;
-mod progress;
-mod server;
-
 use clap::{Parser, Subcommand, ValueEnum};
+use directory::{jwt, progress, server};
 use directory_core::import::{self, ImportError};
 use directory_core::store::Store;
 use directory_core::store::embedded::EmbeddedStore;

@@ -1,0 +1,268 @@
+//! End-to-end over HTTP: the real binary, a temporary data dir, real tokens.
+
+mod common;
+
+use common::{Server, cli, get, request};
+use directory::jwt::{AUDIENCE, ISSUER, Keys};
+use serde_json::{Value, json};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn demo_orgs() -> Vec<Value> {
+    let demo: Value = serde_json::from_slice(
+        &std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/demo.json")).unwrap(),
+    )
+    .unwrap();
+    demo["Organisations"].as_array().unwrap().clone()
+}
+
+fn org_id(name: &str) -> String {
+    demo_orgs()
+        .iter()
+        .find(|o| o["OrganisationDetails"]["OrganisationName"] == name)
+        .map(|o| {
+            o["OrganisationDetails"]["OrganisationId"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .unwrap()
+}
+
+fn token(dir: &std::path::Path, org: &str, scope: &str) -> String {
+    let (ok, out, err) = cli(dir, &["token", "--org", org, "--scope", scope]);
+    assert!(ok, "{err}");
+    out.trim().to_owned()
+}
+
+#[test]
+fn the_printed_curl_works_and_tokens_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    // The printed curl line answers 200 with the snapshot.
+    let printed = server.printed_url();
+    let path = printed.trim_start_matches(&server.base);
+    let ok = get(&server.base, path, &server.printed_token());
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.header("content-type"), Some("application/json"));
+    assert!(ok.json()["OrganisationDetails"]["OrganisationId"].is_string());
+
+    let aurora = org_id("Banco Aurora");
+    let north = org_id("Northwind Bank");
+    let snapshot = format!("/organisations/{aurora}/snapshot");
+    let keys = Keys::load_or_create(dir.path()).unwrap();
+    let claims = |exp: u64, aud: &str| json!({"sub": "t", "organisation_id": aurora, "scope": "directory:read", "iss": ISSUER, "aud": aud, "exp": exp});
+    // token works while the server holds the database
+    let read = token(dir.path(), &aurora, "directory:read");
+    assert_eq!(get(&server.base, &snapshot, &read).status, 200);
+
+    let expired = keys.sign(&claims(now() - 3600, AUDIENCE));
+    let wrong_aud = keys.sign(&claims(now() + 600, "someone-else"));
+    let mut bad_sig = read.clone();
+    let last = bad_sig.pop().unwrap();
+    bad_sig.push(if last == 'A' { 'B' } else { 'A' });
+    for (what, t) in [
+        ("expired", expired),
+        ("wrong audience", wrong_aud),
+        ("bad signature", bad_sig),
+        ("garbage", "abc".into()),
+    ] {
+        let r = get(&server.base, &snapshot, &t);
+        assert_eq!(r.status, 401, "{what}");
+        assert!(r.json()["errors"][0].is_string());
+        assert!(r.header("x-fapi-interaction-id").is_some());
+    }
+    let none = request(&server.base, "GET", &snapshot, &[], b"");
+    assert_eq!(none.status, 401);
+
+    // other organisation, missing scope, admin
+    assert_eq!(
+        get(
+            &server.base,
+            &format!("/organisations/{north}/snapshot"),
+            &read
+        )
+        .status,
+        403
+    );
+    let write_only = token(dir.path(), &aurora, "directory:write");
+    assert_eq!(get(&server.base, &snapshot, &write_only).status, 403);
+    let admin = token(dir.path(), &aurora, "directory:admin");
+    assert_eq!(
+        get(
+            &server.base,
+            &format!("/organisations/{north}/snapshot"),
+            &admin
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        get(
+            &server.base,
+            "/organisations/00000000-0000-4000-8000-000000000000/snapshot",
+            &admin
+        )
+        .status,
+        404
+    );
+
+    // interaction id: echoed when valid, replaced when not
+    let r = request(
+        &server.base,
+        "GET",
+        &snapshot,
+        &[
+            ("Authorization", &format!("Bearer {read}")),
+            ("x-fapi-interaction-id", "abc-123"),
+        ],
+        b"",
+    );
+    assert_eq!(r.header("x-fapi-interaction-id"), Some("abc-123"));
+    // routing
+    assert_eq!(get(&server.base, "/nowhere", &read).status, 404);
+    let wrong_method = request(
+        &server.base,
+        "DELETE",
+        &snapshot,
+        &[("Authorization", &format!("Bearer {read}"))],
+        b"",
+    );
+    assert_eq!(wrong_method.status, 405);
+    assert_eq!(wrong_method.header("allow"), Some("GET"));
+    assert!(server.stop(), "clean exit on SIGTERM");
+}
+
+#[test]
+fn every_route_answers_through_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let aurora = org_id("Banco Aurora");
+    let north = org_id("Northwind Bank");
+    let read = token(dir.path(), &aurora, "directory:read");
+    let write = token(dir.path(), &aurora, "directory:write");
+    let orgs = demo_orgs();
+    let n = orgs
+        .iter()
+        .find(|o| o["OrganisationDetails"]["OrganisationId"] == north.as_str())
+        .unwrap();
+    let server_id = n["AuthorisationServers"][0]["AuthorisationServerId"]
+        .as_str()
+        .unwrap();
+    let resource_id = n["AuthorisationServers"][0]["ApiResources"][0]["ApiResourceId"]
+        .as_str()
+        .unwrap();
+    let r = get(
+        &server.base,
+        &format!(
+            "/organisations/{north}/authorisationservers/{server_id}/apiresources/{resource_id}"
+        ),
+        &read,
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["ApiResourceId"], resource_id);
+
+    let list = get(
+        &server.base,
+        &format!("/organisations/{aurora}/authorityclaims?size=2&sort=Role,desc"),
+        &read,
+    );
+    assert_eq!(list.status, 200);
+    assert_eq!(list.json().as_array().unwrap().len(), 2);
+    let bad = get(
+        &server.base,
+        &format!("/organisations/{aurora}/authorityclaims?size=0"),
+        &read,
+    );
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.json()["errors"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("size:")
+    );
+
+    let a = orgs
+        .iter()
+        .find(|o| o["OrganisationDetails"]["OrganisationId"] == aurora.as_str())
+        .unwrap();
+    let claim = &a["OrgDomainRoleClaims"][0];
+    let claim_id = claim["OrganisationAuthorityClaimId"].as_str().unwrap();
+    let body = json!({"AuthorityId": claim["AuthorityId"], "Status": "Inactive", "RegistrationId": "E2E-1"}).to_string();
+    let put = request(
+        &server.base,
+        "PUT",
+        &format!("/organisations/{aurora}/authorityclaims/{claim_id}"),
+        &[
+            ("Authorization", &format!("Bearer {write}")),
+            ("Content-Type", "application/json"),
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(put.status, 200, "{}", String::from_utf8_lossy(&put.body));
+    assert_eq!(put.json()["RegistrationId"], "E2E-1");
+    let list = get(
+        &server.base,
+        &format!("/organisations/{aurora}/authorityclaims?size=1000"),
+        &read,
+    )
+    .json();
+    let listed = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["OrganisationAuthorityClaimId"] == claim_id)
+        .unwrap();
+    assert_eq!(listed, &put.json());
+
+    // restart keeps the data and does not re-import the demo
+    assert!(server.stop());
+    let again = Server::start(dir.path(), &[]);
+    let list = get(
+        &again.base,
+        &format!("/organisations/{aurora}/authorityclaims?size=1000"),
+        &read,
+    )
+    .json();
+    let listed = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["OrganisationAuthorityClaimId"] == claim_id)
+        .unwrap();
+    assert_eq!(listed["RegistrationId"], "E2E-1");
+    assert!(again.stop());
+}
+
+#[test]
+fn a_second_process_is_refused_clearly_and_bad_imports_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/demo.json");
+    let (ok, _, err) = cli(dir.path(), &["import", demo]);
+    assert!(!ok);
+    assert!(err.contains("in use by another process"), "{err}");
+    assert!(server.stop());
+
+    let mut file: Value = serde_json::from_slice(&std::fs::read(demo).unwrap()).unwrap();
+    file["Organisations"][2]["OrganisationDetails"]["OrganisationName"] = json!("x".repeat(256));
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, serde_json::to_vec(&file).unwrap()).unwrap();
+    let (ok, _, err) = cli(dir.path(), &["import", bad.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        err.contains("record 2 (") && err.contains("OrganisationName: longer than 255 characters"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was imported"), "{err}");
+    let (ok, _, err) = cli(dir.path(), &["import", "/no/such/file.json"]);
+    assert!(!ok && err.contains("/no/such/file.json"), "{err}");
+    let (ok, _, err) = cli(dir.path(), &["token", "--org", "x", "--ttl", "forever"]);
+    assert!(!ok && err.contains("--ttl"), "{err}");
+}
