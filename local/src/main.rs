@@ -3,6 +3,8 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use directory::{jwt, progress, server};
+use directory_core::export::{self, local::LocalDirTarget};
+use directory_core::handlers::Services;
 use directory_core::import::{self, ImportError};
 use directory_core::store::Store;
 use directory_core::store::embedded::EmbeddedStore;
@@ -50,6 +52,11 @@ enum Command {
     },
     /// Validate and import a file in the import format; nothing is written if any record is invalid.
     Import { file: PathBuf },
+    /// Write the open-data export (`participants`) to a directory (default: <data-dir>/exports).
+    Export {
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Mint a local bearer token.
     Token {
         /// The caller's organisation (`organisation_id` claim).
@@ -165,6 +172,26 @@ async fn run_with<S: Store>(cli: &Cli, store: S) -> Result<(), String> {
         None => serve(cli, store, "127.0.0.1", 3000).await,
         Some(Command::Serve { port, host }) => serve(cli, store, host, *port).await,
         Some(Command::Import { file }) => import_file(&store, file).await,
+        Some(Command::Export { out }) => {
+            let dir = out.clone().unwrap_or_else(|| cli.data_dir.join("exports"));
+            let target = LocalDirTarget::new(&dir);
+            let report = export::run(&store, &target, &mut |_| {})
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{}", target.path().display());
+            eprintln!(
+                "exported {} organisations, {} bytes, sha256 {}{}",
+                report.organisations,
+                report.bytes,
+                report.sha256,
+                if report.unchanged {
+                    " (unchanged: the published file was left as it was)"
+                } else {
+                    ""
+                }
+            );
+            Ok(())
+        }
         Some(Command::Token { .. } | Command::CreateTable) => Ok(()),
     }
 }
@@ -234,7 +261,11 @@ async fn serve<S: Store>(cli: &Cli, store: S, host: &str, port: u16) -> Result<(
     println!(
         "more tokens: cargo run --release -- token --org ID --scope \"directory:read directory:write\" (admin: --scope directory:admin)"
     );
-    let app = Arc::new(server::App { store, keys });
+    let exports = LocalDirTarget::new(cli.data_dir.join("exports"));
+    let app = Arc::new(server::App {
+        services: Services { store, exports },
+        keys,
+    });
     server::serve(listener, app, shutdown_signal()).await;
     eprintln!("stopped");
     Ok(())

@@ -6,7 +6,8 @@ use crate::apigw::{self, Incoming};
 use crate::jwt::Keys;
 use bytes::Bytes;
 use directory_core::error::ApiError;
-use directory_core::handlers;
+use directory_core::export::ObjectTarget;
+use directory_core::handlers::{self, Services};
 use directory_core::http::fapi;
 use directory_core::routes::{self, RouteMatch};
 use directory_core::store::Store;
@@ -25,8 +26,8 @@ use tokio::net::TcpListener;
 pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
 
 /// What the server needs per request.
-pub struct App<S> {
-    pub store: S,
+pub struct App<S, T> {
+    pub services: Services<S, T>,
     pub keys: Keys,
 }
 
@@ -52,8 +53,8 @@ fn bearer(headers: &hyper::HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-async fn handle<S: Store>(
-    app: Arc<App<S>>,
+async fn handle<S: Store, T: ObjectTarget>(
+    app: Arc<App<S, T>>,
     req: hyper::Request<HyperBody>,
     peer: SocketAddr,
 ) -> Reply {
@@ -65,8 +66,8 @@ async fn handle<S: Store>(
     reply
 }
 
-async fn route<S: Store>(
-    app: Arc<App<S>>,
+async fn route<S: Store, T: ObjectTarget>(
+    app: Arc<App<S, T>>,
     req: hyper::Request<HyperBody>,
     peer: SocketAddr,
 ) -> Reply {
@@ -117,7 +118,7 @@ async fn route<S: Store>(
     };
     let event = apigw::event(&incoming).to_string();
     match lambda_http::request::from_str(&event) {
-        Ok(request) => to_hyper(handlers::dispatch(&route, &app.store, request).await),
+        Ok(request) => to_hyper(handlers::dispatch(&route, &app.services, request).await),
         Err(e) => error_reply(
             ApiError::Internal(format!("event conversion failed: {e}")),
             &parts.headers,
@@ -127,9 +128,9 @@ async fn route<S: Store>(
 
 /// Serves until `shutdown` resolves; in-flight requests are finished first and idle
 /// keep-alive connections are closed.
-pub async fn serve<S: Store>(
+pub async fn serve<S: Store, T: ObjectTarget + 'static>(
     listener: TcpListener,
-    app: Arc<App<S>>,
+    app: Arc<App<S, T>>,
     shutdown: impl Future<Output = ()>,
 ) {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -266,3 +266,50 @@ fn a_second_process_is_refused_clearly_and_bad_imports_change_nothing() {
     let (ok, _, err) = cli(dir.path(), &["token", "--org", "x", "--ttl", "forever"]);
     assert!(!ok && err.contains("--ttl"), "{err}");
 }
+
+#[test]
+fn the_export_route_and_command_write_the_same_public_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let aurora = org_id("Banco Aurora");
+    let admin = token(dir.path(), &aurora, "directory:admin");
+    let read = token(dir.path(), &aurora, "directory:read");
+    assert_eq!(
+        get(&server.base, "/organisations/export/open-data", &read).status,
+        403
+    );
+    let r = get(&server.base, "/organisations/export/open-data", &admin);
+    assert_eq!(r.status, 200);
+    let etag = r.header("etag").unwrap().to_owned();
+    let published = std::fs::read(dir.path().join("exports/participants")).unwrap();
+    assert_eq!(
+        r.body, published,
+        "the route answers with the file it wrote"
+    );
+    let file = r.json();
+    assert_eq!(file.as_array().unwrap().len(), 13);
+    assert!(!String::from_utf8_lossy(&r.body).contains("EmailAddress"));
+    let cached = request(
+        &server.base,
+        "GET",
+        "/organisations/export/open-data",
+        &[
+            ("Authorization", &format!("Bearer {admin}")),
+            ("If-None-Match", &etag),
+        ],
+        b"",
+    );
+    assert_eq!(cached.status, 304);
+    assert!(server.stop());
+    let out = dir.path().join("cli-export");
+    let (ok, stdout, err) = cli(dir.path(), &["export", "--out", out.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(stdout.trim().ends_with("participants"));
+    assert_eq!(
+        std::fs::read(out.join("participants")).unwrap(),
+        published,
+        "deterministic"
+    );
+    let (ok, _, err) = cli(dir.path(), &["export", "--out", out.to_str().unwrap()]);
+    assert!(ok && err.contains("unchanged"), "{err}");
+}

@@ -89,3 +89,124 @@ pub fn event_fixtures(function: &str) -> Vec<(String, u16, String)> {
     out.sort();
     out
 }
+
+/// The S3 emulator endpoint; panics with instructions when it is not set.
+pub fn s3_endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL_S3").unwrap_or_else(|_| {
+        panic!("AWS_ENDPOINT_URL_S3 is not set: run the tests with scripts/test.sh")
+    })
+}
+
+/// A fresh bucket in the S3 emulator, and a client for it.
+pub async fn s3_bucket() -> (aws_sdk_s3::Client, String) {
+    s3_endpoint();
+    let config = directory_aws::sdk_config().await;
+    let client = directory_aws::s3_client(&config);
+    let bucket = format!("directory-test-{}", uuid::Uuid::new_v4());
+    client
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("create bucket in the S3 emulator");
+    (client, bucket)
+}
+
+/// The bytes of `participants` in `bucket`, if any.
+pub async fn s3_object(client: &aws_sdk_s3::Client, bucket: &str) -> Option<Vec<u8>> {
+    let out = client
+        .get_object()
+        .bucket(bucket)
+        .key("participants")
+        .send()
+        .await
+        .ok()?;
+    Some(
+        out.body
+            .collect()
+            .await
+            .expect("object body")
+            .into_bytes()
+            .to_vec(),
+    )
+}
+
+/// `n` valid organisations made from the demo ones with new ids.
+pub fn generated_organisations(n: usize) -> Vec<directory_core::model::OrganisationSnapshot> {
+    let (_, demo) = contract::demo();
+    (0..n)
+        .map(|i| {
+            let mut org = demo[i % demo.len()].clone();
+            let id = format!("gen-{i:07}");
+            org.organisation_details.organisation_id = id.clone();
+            org.contacts
+                .iter_mut()
+                .for_each(|c| c.organisation_id = Some(id.clone()));
+            org.authorisation_servers
+                .iter_mut()
+                .for_each(|s| s.fields.organisation_id = Some(id.clone()));
+            org.org_domain_role_claims
+                .iter_mut()
+                .for_each(|c| c.organisation_id = Some(id.clone()));
+            org.organisation_certificates
+                .iter_mut()
+                .for_each(|c| c.organisation_id = Some(id.clone()));
+            for statement in org.software_statements.values_mut() {
+                if let Some(d) = statement.get_mut("SoftwareDetails") {
+                    d["OrganisationId"] = serde_json::Value::String(id.clone());
+                }
+            }
+            org
+        })
+        .collect()
+}
+
+/// A minimal HTTP GET over a plain TCP connection (presigned URLs of the emulator).
+pub fn http_get(url: &str) -> (u16, Vec<u8>) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".into()));
+    let mut stream = std::net::TcpStream::connect(host).expect("connect");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("response head");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut body = raw[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = dechunk(&body);
+    }
+    (status, body)
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(eol) = data.windows(2).position(|w| w == b"\r\n") {
+        let size = usize::from_str_radix(std::str::from_utf8(&data[..eol]).unwrap().trim(), 16)
+            .unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(&data[eol + 2..eol + 2 + size]);
+        data = &data[eol + 4 + size..];
+    }
+    out
+}

@@ -24,9 +24,6 @@ fn cargo_lambda_watch_router_matches_the_route_table() {
 #[test]
 fn every_route_has_a_function_package_and_fixtures() {
     for route in ROUTES {
-        if route.name == "get-open-data-export" {
-            continue; // lands with the export issue
-        }
         let dir = repo_root().join("functions").join(route.name);
         let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap_or_default();
         assert!(

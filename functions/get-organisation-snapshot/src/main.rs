@@ -7,7 +7,8 @@ use lambda_http::{Error, run, service_fn, tracing};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let store = directory_aws::store_from_env().await?;
+    let config = directory_aws::sdk_config().await;
+    let store = directory_aws::store_from_env(&config).await?;
     run(service_fn(|req| async {
         Ok::<_, Error>(organisation_snapshot::handle(&store, req).await)
     }))

@@ -16,10 +16,31 @@ pub fn dynamodb_client(config: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Clie
 /// The DynamoDB store of a Lambda function: table from `TABLE_NAME`, client built and
 /// connection opened once at init, so a missing table or variable fails the cold
 /// start instead of a request.
-pub async fn store_from_env() -> Result<crate::DynamoStore, String> {
+pub async fn store_from_env(config: &aws_config::SdkConfig) -> Result<crate::DynamoStore, String> {
     let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set".to_owned())?;
-    let config = sdk_config().await;
-    let store = crate::DynamoStore::new(dynamodb_client(&config), table);
+    let store = crate::DynamoStore::new(dynamodb_client(config), table);
     store.warm_up().await.map_err(|e| e.to_string())?;
     Ok(store)
+}
+
+/// An S3 client from the shared configuration. Path-style addressing when an
+/// endpoint override is set (local emulators have no per-bucket host names).
+pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let path_style = std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
+        || std::env::var_os("AWS_ENDPOINT_URL").is_some();
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(path_style)
+            .build(),
+    )
+}
+
+/// The S3 export target of a Lambda function: bucket from `BUCKET_NAME`.
+/// Opens the connection at init like [`store_from_env`].
+pub async fn s3_target_from_env(config: &aws_config::SdkConfig) -> Result<crate::S3Target, String> {
+    use directory_core::export::ObjectTarget;
+    let bucket = std::env::var("BUCKET_NAME").map_err(|_| "BUCKET_NAME is not set".to_owned())?;
+    let target = crate::S3Target::new(s3_client(config), bucket);
+    target.published_sha256().await.map_err(|e| e.to_string())?;
+    Ok(target)
 }

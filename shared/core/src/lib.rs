@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod export;
 pub mod handlers;
 pub mod http;
 pub mod import;

@@ -1,0 +1,250 @@
+//! The S3 export target: a multipart upload of `participants` that replaces the
+//! object only at CompleteMultipartUpload, and is aborted on any failure (or when the
+//! bytes equal the published object's, so it and its `Last-Modified` stay put).
+//!
+//! The SHA-256 is kept in the object tag `sha256`: S3 fixes user metadata when the
+//! multipart upload starts, before the bytes (and so their hash) exist, while a tag
+//! can be set after completion without touching the bytes or `Last-Modified`.
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Tag, Tagging};
+use directory_core::export::{EXPORT_KEY, ExportError, ObjectTarget, Upload};
+use std::time::Duration;
+use tokio::task::JoinSet;
+
+/// Parts uploaded at once: bounds memory to about this many parts.
+const PARTS_IN_FLIGHT: usize = 3;
+/// Lifetime of the URL a too-large response redirects to.
+const PRESIGNED_TTL: Duration = Duration::from_secs(300);
+/// Inline responses stay under Lambda's 6 MB synchronous payload even once base64'd.
+const RESPONSE_LIMIT: usize = 4_000_000;
+/// How long ecosystem caches may keep the file.
+pub const CACHE_CONTROL: &str = "public, max-age=300";
+
+fn target_error<E: std::error::Error + 'static>(e: E) -> ExportError {
+    ExportError::Target(DisplayErrorContext(e).to_string())
+}
+
+/// Publishes the export to `s3://{bucket}/participants`.
+#[derive(Clone, Debug)]
+pub struct S3Target {
+    client: Client,
+    bucket: String,
+    part_bytes: usize,
+    response_limit: usize,
+}
+
+impl S3Target {
+    /// A target on `bucket`.
+    pub fn new(client: Client, bucket: impl Into<String>) -> Self {
+        Self {
+            client,
+            bucket: bucket.into(),
+            part_bytes: directory_core::export::DEFAULT_PART_BYTES,
+            response_limit: RESPONSE_LIMIT,
+        }
+    }
+
+    /// Sends inline responses only up to `bytes` (tests use a small limit).
+    pub fn with_response_limit(mut self, bytes: usize) -> Self {
+        self.response_limit = bytes;
+        self
+    }
+
+    /// Uses parts of `bytes` (at least S3's 5 MiB minimum in production).
+    pub fn with_part_bytes(mut self, bytes: usize) -> Self {
+        self.part_bytes = bytes;
+        self
+    }
+
+    /// The bucket name.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+}
+
+/// An open multipart upload.
+pub struct S3Upload {
+    client: Client,
+    bucket: String,
+    upload_id: String,
+    next_part: i32,
+    done: Vec<CompletedPart>,
+    in_flight: JoinSet<Result<CompletedPart, ExportError>>,
+}
+
+impl S3Upload {
+    async fn settle_one(&mut self) -> Result<(), ExportError> {
+        if let Some(joined) = self.in_flight.join_next().await {
+            let part =
+                joined.map_err(|e| ExportError::Target(format!("part upload task: {e}")))??;
+            self.done.push(part);
+        }
+        Ok(())
+    }
+}
+
+impl Upload for S3Upload {
+    async fn put_part(&mut self, part: Vec<u8>) -> Result<(), ExportError> {
+        while self.in_flight.len() >= PARTS_IN_FLIGHT {
+            self.settle_one().await?;
+        }
+        let number = self.next_part;
+        self.next_part += 1;
+        let (client, bucket, upload_id) = (
+            self.client.clone(),
+            self.bucket.clone(),
+            self.upload_id.clone(),
+        );
+        self.in_flight.spawn(async move {
+            let out = client
+                .upload_part()
+                .bucket(bucket)
+                .key(EXPORT_KEY)
+                .upload_id(upload_id)
+                .part_number(number)
+                .body(ByteStream::from(part))
+                .send()
+                .await
+                .map_err(target_error)?;
+            Ok(CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(out.e_tag)
+                .build())
+        });
+        Ok(())
+    }
+
+    async fn complete(mut self, sha256: &str) -> Result<(), ExportError> {
+        while !self.in_flight.is_empty() {
+            if let Err(e) = self.settle_one().await {
+                let _ = abort(&self.client, &self.bucket, &self.upload_id).await;
+                return Err(e);
+            }
+        }
+        self.done.sort_by_key(|p| p.part_number());
+        let parts = CompletedMultipartUpload::builder()
+            .set_parts(Some(std::mem::take(&mut self.done)))
+            .build();
+        let completed = self
+            .client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(EXPORT_KEY)
+            .upload_id(&self.upload_id)
+            .multipart_upload(parts)
+            .send()
+            .await;
+        if let Err(e) = completed {
+            let _ = abort(&self.client, &self.bucket, &self.upload_id).await;
+            return Err(target_error(e));
+        }
+        let tag = Tag::builder()
+            .key("sha256")
+            .value(sha256)
+            .build()
+            .map_err(target_error)?;
+        let tagging = Tagging::builder()
+            .tag_set(tag)
+            .build()
+            .map_err(target_error)?;
+        self.client
+            .put_object_tagging()
+            .bucket(&self.bucket)
+            .key(EXPORT_KEY)
+            .tagging(tagging)
+            .send()
+            .await
+            .map_err(target_error)?;
+        Ok(())
+    }
+
+    async fn abort(mut self) -> Result<(), ExportError> {
+        self.in_flight.abort_all();
+        while self.in_flight.join_next().await.is_some() {}
+        abort(&self.client, &self.bucket, &self.upload_id).await
+    }
+}
+
+async fn abort(client: &Client, bucket: &str, upload_id: &str) -> Result<(), ExportError> {
+    client
+        .abort_multipart_upload()
+        .bucket(bucket)
+        .key(EXPORT_KEY)
+        .upload_id(upload_id)
+        .send()
+        .await
+        .map_err(target_error)?;
+    Ok(())
+}
+
+impl ObjectTarget for S3Target {
+    type Upload = S3Upload;
+
+    async fn begin(&self) -> Result<S3Upload, ExportError> {
+        let created = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(EXPORT_KEY)
+            .content_type("application/json")
+            .cache_control(CACHE_CONTROL)
+            .send()
+            .await
+            .map_err(target_error)?;
+        let upload_id = created
+            .upload_id
+            .ok_or_else(|| ExportError::Target("no upload id".into()))?;
+        Ok(S3Upload {
+            client: self.client.clone(),
+            bucket: self.bucket.clone(),
+            upload_id,
+            next_part: 1,
+            done: Vec::new(),
+            in_flight: JoinSet::new(),
+        })
+    }
+
+    async fn published_sha256(&self) -> Result<Option<String>, ExportError> {
+        let tags = self
+            .client
+            .get_object_tagging()
+            .bucket(&self.bucket)
+            .key(EXPORT_KEY)
+            .send()
+            .await;
+        match tags {
+            Ok(out) => Ok(out
+                .tag_set()
+                .iter()
+                .find(|t| t.key() == "sha256")
+                .map(|t| t.value().to_owned())),
+            Err(e) if e.as_service_error().and_then(|s| s.code()) == Some("NoSuchKey") => Ok(None),
+            Err(e) => Err(target_error(e)),
+        }
+    }
+
+    async fn presigned_url(&self) -> Result<Option<String>, ExportError> {
+        let config = PresigningConfig::expires_in(PRESIGNED_TTL).map_err(target_error)?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(EXPORT_KEY)
+            .presigned(config)
+            .await
+            .map_err(target_error)?;
+        Ok(Some(request.uri().to_owned()))
+    }
+
+    fn response_limit(&self) -> Option<usize> {
+        Some(self.response_limit)
+    }
+
+    fn part_bytes(&self) -> usize {
+        self.part_bytes
+    }
+}

@@ -1,0 +1,226 @@
+//! The open-data export: every organisation's public data as one JSON array,
+//! streamed in parts to an object target with memory bounded independently of the
+//! number of organisations. One core for the schedule and the HTTP route.
+
+pub mod local;
+
+use crate::model::ExportOrganisation;
+use crate::store::{Store, StoreError};
+use futures_util::{StreamExt, TryStreamExt, stream};
+use sha2::{Digest, Sha256};
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// The object key (S3) / file name (local) of the export.
+pub const EXPORT_KEY: &str = "participants";
+/// S3's smallest part (all but the last).
+pub const MIN_PART_BYTES: usize = 5 * 1024 * 1024;
+/// Default part size: a little over the minimum, so a part is one buffer flush.
+pub const DEFAULT_PART_BYTES: usize = 8 * 1024 * 1024;
+/// Organisations read concurrently (order is kept).
+const READ_CONCURRENCY: usize = 16;
+/// Organisation ids fetched per page.
+const ID_PAGE: usize = 256;
+
+/// Why an export failed; the previous object is left as it was.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("object target: {0}")]
+    Target(String),
+}
+
+/// An object being written; it replaces the published one only at `complete`.
+pub trait Upload: Send {
+    /// Sends one part (every part but the last is at least the target's minimum).
+    fn put_part(&mut self, part: Vec<u8>) -> impl Future<Output = Result<(), ExportError>> + Send;
+    /// Publishes the object atomically, recording its SHA-256 (lowercase hex).
+    fn complete(self, sha256: &str) -> impl Future<Output = Result<(), ExportError>> + Send;
+    /// Discards everything sent; the published object is untouched.
+    fn abort(self) -> impl Future<Output = Result<(), ExportError>> + Send;
+}
+
+/// Where the export is published: S3, or a local directory.
+pub trait ObjectTarget: Send + Sync {
+    /// The upload type.
+    type Upload: Upload;
+    /// Starts writing a new version of the object.
+    fn begin(&self) -> impl Future<Output = Result<Self::Upload, ExportError>> + Send;
+    /// The SHA-256 recorded for the published object, if any.
+    fn published_sha256(&self) -> impl Future<Output = Result<Option<String>, ExportError>> + Send;
+    /// A short-lived URL of the published object, for responses too large to send.
+    fn presigned_url(&self) -> impl Future<Output = Result<Option<String>, ExportError>> + Send;
+    /// Largest response the HTTP route may send inline (`None`: no limit).
+    fn response_limit(&self) -> Option<usize>;
+    /// Part size to use.
+    fn part_bytes(&self) -> usize {
+        DEFAULT_PART_BYTES
+    }
+}
+
+/// What one run did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportReport {
+    pub organisations: usize,
+    pub bytes: u64,
+    pub parts: usize,
+    pub sha256: String,
+    /// The bytes equalled the published object's, which was left untouched.
+    pub unchanged: bool,
+    pub duration: Duration,
+}
+
+/// Streams the export into `target`. `tap` sees every byte written, in order (the
+/// HTTP route uses it to build its response). On any failure the upload is aborted.
+pub async fn run<S: Store, T: ObjectTarget>(
+    store: &S,
+    target: &T,
+    tap: &mut (dyn FnMut(&[u8]) + Send),
+) -> Result<ExportReport, ExportError> {
+    let started = Instant::now();
+    let mut upload = target.begin().await?;
+    match write_all(store, &mut upload, target.part_bytes(), tap).await {
+        Ok((organisations, bytes, parts, sha256)) => {
+            let unchanged =
+                target.published_sha256().await.ok().flatten().as_deref() == Some(sha256.as_str());
+            if unchanged {
+                upload.abort().await?;
+            } else {
+                upload.complete(&sha256).await?;
+            }
+            let report = ExportReport {
+                organisations,
+                bytes,
+                parts,
+                sha256,
+                unchanged,
+                duration: started.elapsed(),
+            };
+            tracing::info!(
+                organisations = report.organisations,
+                bytes = report.bytes,
+                parts = report.parts,
+                unchanged = report.unchanged,
+                sha256 = %report.sha256,
+                duration_ms = report.duration.as_millis() as u64,
+                "open-data export finished"
+            );
+            Ok(report)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, duration_ms = started.elapsed().as_millis() as u64, "open-data export failed; upload aborted");
+            if let Err(abort) = upload.abort().await {
+                tracing::error!(error = %abort, "aborting the export upload failed");
+            }
+            Err(e)
+        }
+    }
+}
+
+struct PartWriter<'a, U: Upload> {
+    upload: &'a mut U,
+    buffer: Vec<u8>,
+    part_bytes: usize,
+    hasher: Sha256,
+    bytes: u64,
+    parts: usize,
+}
+
+impl<U: Upload> PartWriter<'_, U> {
+    async fn write(
+        &mut self,
+        chunk: &[u8],
+        tap: &mut (dyn FnMut(&[u8]) + Send),
+    ) -> Result<(), ExportError> {
+        tap(chunk);
+        self.hasher.update(chunk);
+        self.bytes += chunk.len() as u64;
+        self.buffer.extend_from_slice(chunk);
+        if self.buffer.len() >= self.part_bytes {
+            let part = std::mem::replace(
+                &mut self.buffer,
+                Vec::with_capacity(self.part_bytes + 64 * 1024),
+            );
+            self.upload.put_part(part).await?;
+            self.parts += 1;
+        }
+        Ok(())
+    }
+
+    async fn finish(mut self) -> Result<(u64, usize, String), ExportError> {
+        if !self.buffer.is_empty() || self.parts == 0 {
+            let part = std::mem::take(&mut self.buffer);
+            self.upload.put_part(part).await?;
+            self.parts += 1;
+        }
+        Ok((self.bytes, self.parts, hex::encode(self.hasher.finalize())))
+    }
+}
+
+async fn write_all<S: Store, U: Upload>(
+    store: &S,
+    upload: &mut U,
+    part_bytes: usize,
+    tap: &mut (dyn FnMut(&[u8]) + Send),
+) -> Result<(usize, u64, usize, String), ExportError> {
+    let mut out = PartWriter {
+        upload,
+        buffer: Vec::with_capacity(part_bytes + 64 * 1024),
+        part_bytes,
+        hasher: Sha256::new(),
+        bytes: 0,
+        parts: 0,
+    };
+    out.write(b"[", tap).await?;
+    let mut count = 0usize;
+    let mut after: Option<String> = None;
+    loop {
+        let ids = store.organisation_ids(after.as_deref(), ID_PAGE).await?;
+        let Some(last) = ids.last().cloned() else {
+            break;
+        };
+        // Futures collected first: a closure inside the stream type trips the
+        // compiler's Send check on higher-ranked lifetimes.
+        let reads: Vec<_> = ids.iter().map(|id| store.public_snapshot(id)).collect();
+        let mut snapshots = stream::iter(reads).buffered(READ_CONCURRENCY);
+        while let Some(snapshot) = snapshots.try_next().await? {
+            // An organisation deleted between the listing and the read is skipped.
+            let Some(snapshot) = snapshot else { continue };
+            let item = serde_json::to_vec(&ExportOrganisation::from(snapshot))
+                .map_err(|e| ExportError::Target(format!("serialising: {e}")))?;
+            if count > 0 {
+                out.write(b",", tap).await?;
+            }
+            out.write(&item, tap).await?;
+            count += 1;
+        }
+        after = Some(last);
+    }
+    out.write(b"]", tap).await?;
+    let (bytes, parts, sha256) = out.finish().await?;
+    Ok((count, bytes, parts, sha256))
+}
+
+/// The scheduled trigger: runs the export for an EventBridge event and returns the
+/// report as JSON (the invocation result).
+pub async fn scheduled<S: Store, T: ObjectTarget>(
+    store: &S,
+    target: &T,
+    event: &serde_json::Value,
+) -> Result<serde_json::Value, ExportError> {
+    tracing::info!(
+        source = event.get("source").and_then(|v| v.as_str()).unwrap_or(""),
+        time = event.get("time").and_then(|v| v.as_str()).unwrap_or(""),
+        "scheduled open-data export"
+    );
+    let report = run(store, target, &mut |_| {}).await?;
+    Ok(serde_json::json!({
+        "organisations": report.organisations,
+        "bytes": report.bytes,
+        "parts": report.parts,
+        "sha256": report.sha256,
+        "unchanged": report.unchanged,
+        "durationMs": report.duration.as_millis() as u64,
+    }))
+}
