@@ -25,10 +25,7 @@ pub struct Incoming<'a> {
 fn claim_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
-        Value::Array(items) => format!(
-            "[{}]",
-            items.iter().map(claim_text).collect::<Vec<_>>().join(" ")
-        ),
+        Value::Array(items) => format!("[{}]", items.iter().map(claim_text).collect::<Vec<_>>().join(" ")),
         other => other.to_string(),
     }
 }
@@ -80,11 +77,7 @@ pub fn event(req: &Incoming<'_>) -> Value {
         let scopes: Vec<Value> = claims
             .get("scope")
             .and_then(Value::as_str)
-            .map(|s| {
-                s.split_whitespace()
-                    .map(|x| Value::String(x.to_owned()))
-                    .collect()
-            })
+            .map(|s| s.split_whitespace().map(|x| Value::String(x.to_owned())).collect())
             .unwrap_or_default();
         context["authorizer"] = json!({ "jwt": { "claims": as_text, "scopes": scopes } });
     }
@@ -107,8 +100,7 @@ pub fn event(req: &Incoming<'_>) -> Value {
         match std::str::from_utf8(req.body) {
             Ok(text) => event["body"] = Value::String(text.to_owned()),
             Err(_) => {
-                event["body"] =
-                    Value::String(base64::engine::general_purpose::STANDARD.encode(req.body));
+                event["body"] = Value::String(base64::engine::general_purpose::STANDARD.encode(req.body));
                 event["isBase64Encoded"] = Value::Bool(true);
             }
         }
@@ -138,9 +130,7 @@ mod tests {
                 ("x-a".into(), "2".into()),
             ],
             body: br#"{"a":1}"#,
-            route_key:
-                "PUT /organisations/{OrganisationId}/authorityclaims/{OrganisationAuthorityClaimId}"
-                    .into(),
+            route_key: "PUT /organisations/{OrganisationId}/authorityclaims/{OrganisationAuthorityClaimId}".into(),
             path_parameters: vec![
                 ("OrganisationId", "org-1".into()),
                 ("OrganisationAuthorityClaimId", "c#1".into()),
@@ -152,15 +142,10 @@ mod tests {
         let req = lambda_http::request::from_str(&event(&incoming).to_string()).unwrap();
         assert_eq!(req.method(), "PUT");
         assert_eq!(
-            req.path_parameters_ref()
-                .unwrap()
-                .first("OrganisationAuthorityClaimId"),
+            req.path_parameters_ref().unwrap().first("OrganisationAuthorityClaimId"),
             Some("c#1")
         );
-        assert_eq!(
-            req.query_string_parameters_ref().unwrap().first("size"),
-            Some("2")
-        );
+        assert_eq!(req.query_string_parameters_ref().unwrap().first("size"), Some("2"));
         assert_eq!(req.headers()["x-a"], "1,2");
         assert_eq!(req.body().as_ref(), br#"{"a":1}"#);
         let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() else {

@@ -40,8 +40,7 @@ impl Keys {
                 let bytes = B64
                     .decode(text.trim())
                     .map_err(|e| format!("{}: not a key: {e}", path.display()))?;
-                SigningKey::from_slice(&bytes)
-                    .map_err(|e| format!("{}: not a P-256 key: {e}", path.display()))?
+                SigningKey::from_slice(&bytes).map_err(|e| format!("{}: not a P-256 key: {e}", path.display()))?
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -87,9 +86,7 @@ impl Keys {
     /// Verifies a compact JWS and its registered claims; returns the claims.
     pub fn verify(&self, token: &str) -> Result<Map<String, Value>, String> {
         let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
             return Err("malformed token".into());
         };
         let header: Value = B64
@@ -147,9 +144,7 @@ fn write_private(path: &Path, text: &str) -> Result<(), String> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options
-        .open(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut f = options.open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     f.write_all(text.as_bytes())
         .map_err(|e| format!("{}: {e}", path.display()))
 }
@@ -200,10 +195,7 @@ mod tests {
         let (k, _d) = keys();
         let (other, _d2) = keys();
         let base = json!({"sub": "x", "iss": ISSUER, "aud": AUDIENCE, "exp": now() + 60});
-        assert_eq!(
-            k.verify(&other.sign(&base)).unwrap_err(),
-            "bad token signature"
-        );
+        assert_eq!(k.verify(&other.sign(&base)).unwrap_err(), "bad token signature");
         let mut expired = base.clone();
         expired["exp"] = json!(now() - 3600);
         assert_eq!(k.verify(&k.sign(&expired)).unwrap_err(), "token expired");
@@ -217,15 +209,8 @@ mod tests {
         let t = k.sign(&base);
         let tampered = t.replacen('.', ".e30", 1);
         assert!(k.verify(&tampered).is_err());
-        let none_alg = format!(
-            "{}.{}.",
-            B64.encode(br#"{"alg":"none"}"#),
-            B64.encode(base.to_string())
-        );
-        assert_eq!(
-            k.verify(&none_alg).unwrap_err(),
-            "unsupported token algorithm"
-        );
+        let none_alg = format!("{}.{}.", B64.encode(br#"{"alg":"none"}"#), B64.encode(base.to_string()));
+        assert_eq!(k.verify(&none_alg).unwrap_err(), "unsupported token algorithm");
     }
 
     #[test]

@@ -84,24 +84,13 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
-    if let Some(Command::Token {
-        org,
-        scope,
-        ttl,
-        sub,
-    }) = &cli.command
-    {
+    if let Some(Command::Token { org, scope, ttl, sub }) = &cli.command {
         // Reads only the key, so it works while a server holds the database.
-        return match (
-            jwt::Keys::load_or_create(&cli.data_dir),
-            jwt::parse_ttl(ttl),
-        ) {
+        return match (jwt::Keys::load_or_create(&cli.data_dir), jwt::parse_ttl(ttl)) {
             (Ok(keys), Ok(ttl)) => {
                 println!("{}", keys.mint(sub, org, scope, ttl));
                 ExitCode::SUCCESS
@@ -109,10 +98,7 @@ fn main() -> ExitCode {
             (Err(e), _) | (_, Err(e)) => fail(e),
         };
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return fail(e),
     };
@@ -127,10 +113,8 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.store {
         StoreKind::Embedded => {
-            std::fs::create_dir_all(&cli.data_dir)
-                .map_err(|e| format!("{}: {e}", cli.data_dir.display()))?;
-            let store = EmbeddedStore::open(&cli.data_dir.join("directory.redb"))
-                .map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(&cli.data_dir).map_err(|e| format!("{}: {e}", cli.data_dir.display()))?;
+            let store = EmbeddedStore::open(&cli.data_dir.join("directory.redb")).map_err(|e| e.to_string())?;
             if matches!(cli.command, Some(Command::CreateTable)) {
                 return Err("create-table is for --store dynamodb".into());
             }
@@ -212,14 +196,9 @@ async fn import_bytes<S: Store>(store: &S, bytes: &[u8], what: &str) -> Result<(
             for p in &problems {
                 eprintln!("{p}");
             }
-            Err(format!(
-                "{what}: {} problem(s); nothing was imported",
-                problems.len()
-            ))
+            Err(format!("{what}: {} problem(s); nothing was imported", problems.len()))
         }
-        Err(ImportError::Store(e)) => {
-            Err(format!("{what}: {e} (re-run the import to complete it)"))
-        }
+        Err(ImportError::Store(e)) => Err(format!("{what}: {e} (re-run the import to complete it)")),
     }
 }
 
@@ -230,10 +209,7 @@ async fn import_file<S: Store>(store: &S, file: &Path) -> Result<(), String> {
 
 async fn serve<S: Store>(cli: &Cli, store: S, host: &str, port: u16) -> Result<(), String> {
     let keys = jwt::Keys::load_or_create(&cli.data_dir)?;
-    let existing = store
-        .organisation_ids(None, 1)
-        .await
-        .map_err(|e| e.to_string())?;
+    let existing = store.organisation_ids(None, 1).await.map_err(|e| e.to_string())?;
     if existing.is_empty() {
         import_bytes(&store, DEMO_DATA, "the bundled demo data").await?;
     }
@@ -255,9 +231,7 @@ async fn serve<S: Store>(cli: &Cli, store: S, host: &str, port: u16) -> Result<(
         12 * 3600,
     );
     println!("directory API listening on http://{addr}");
-    println!(
-        "try:\n  curl -s -H 'Authorization: Bearer {token}' http://{addr}/organisations/{first_org}/snapshot"
-    );
+    println!("try:\n  curl -s -H 'Authorization: Bearer {token}' http://{addr}/organisations/{first_org}/snapshot");
     println!(
         "more tokens: cargo run --release -- token --org ID --scope \"directory:read directory:write\" (admin: --scope directory:admin)"
     );
@@ -275,11 +249,10 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return std::future::pending().await,
-            };
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

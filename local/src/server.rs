@@ -89,10 +89,7 @@ async fn route<S: Store, T: ObjectTarget>(
         Some(Ok(claims)) => claims,
         Some(Err(reason)) => return error_reply(ApiError::Unauthorized(reason), &parts.headers),
         None => {
-            return error_reply(
-                ApiError::Unauthorized("missing bearer token".into()),
-                &parts.headers,
-            );
+            return error_reply(ApiError::Unauthorized("missing bearer token".into()), &parts.headers);
         }
     };
     let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {

@@ -8,17 +8,13 @@ use serde_json::{Value, json};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
 }
 
 fn demo_orgs() -> Vec<Value> {
-    let demo: Value = serde_json::from_slice(
-        &std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/demo.json")).unwrap(),
-    )
-    .unwrap();
+    let demo: Value =
+        serde_json::from_slice(&std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/demo.json")).unwrap())
+            .unwrap();
     demo["Organisations"].as_array().unwrap().clone()
 }
 
@@ -26,12 +22,7 @@ fn org_id(name: &str) -> String {
     demo_orgs()
         .iter()
         .find(|o| o["OrganisationDetails"]["OrganisationName"] == name)
-        .map(|o| {
-            o["OrganisationDetails"]["OrganisationId"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
+        .map(|o| o["OrganisationDetails"]["OrganisationId"].as_str().unwrap().to_owned())
         .unwrap()
 }
 
@@ -83,24 +74,14 @@ fn the_printed_curl_works_and_tokens_are_checked() {
 
     // other organisation, missing scope, admin
     assert_eq!(
-        get(
-            &server.base,
-            &format!("/organisations/{north}/snapshot"),
-            &read
-        )
-        .status,
+        get(&server.base, &format!("/organisations/{north}/snapshot"), &read).status,
         403
     );
     let write_only = token(dir.path(), &aurora, "directory:write");
     assert_eq!(get(&server.base, &snapshot, &write_only).status, 403);
     let admin = token(dir.path(), &aurora, "directory:admin");
     assert_eq!(
-        get(
-            &server.base,
-            &format!("/organisations/{north}/snapshot"),
-            &admin
-        )
-        .status,
+        get(&server.base, &format!("/organisations/{north}/snapshot"), &admin).status,
         200
     );
     assert_eq!(
@@ -152,17 +133,13 @@ fn every_route_answers_through_the_server() {
         .iter()
         .find(|o| o["OrganisationDetails"]["OrganisationId"] == north.as_str())
         .unwrap();
-    let server_id = n["AuthorisationServers"][0]["AuthorisationServerId"]
-        .as_str()
-        .unwrap();
+    let server_id = n["AuthorisationServers"][0]["AuthorisationServerId"].as_str().unwrap();
     let resource_id = n["AuthorisationServers"][0]["ApiResources"][0]["ApiResourceId"]
         .as_str()
         .unwrap();
     let r = get(
         &server.base,
-        &format!(
-            "/organisations/{north}/authorisationservers/{server_id}/apiresources/{resource_id}"
-        ),
+        &format!("/organisations/{north}/authorisationservers/{server_id}/apiresources/{resource_id}"),
         &read,
     );
     assert_eq!(r.status, 200);
@@ -181,12 +158,7 @@ fn every_route_answers_through_the_server() {
         &read,
     );
     assert_eq!(bad.status, 400);
-    assert!(
-        bad.json()["errors"][0]
-            .as_str()
-            .unwrap()
-            .starts_with("size:")
-    );
+    assert!(bad.json()["errors"][0].as_str().unwrap().starts_with("size:"));
 
     let a = orgs
         .iter()
@@ -194,7 +166,8 @@ fn every_route_answers_through_the_server() {
         .unwrap();
     let claim = &a["OrgDomainRoleClaims"][0];
     let claim_id = claim["OrganisationAuthorityClaimId"].as_str().unwrap();
-    let body = json!({"AuthorityId": claim["AuthorityId"], "Status": "Inactive", "RegistrationId": "E2E-1"}).to_string();
+    let body =
+        json!({"AuthorityId": claim["AuthorityId"], "Status": "Inactive", "RegistrationId": "E2E-1"}).to_string();
     let put = request(
         &server.base,
         "PUT",
@@ -274,18 +247,12 @@ fn the_export_route_and_command_write_the_same_public_file() {
     let aurora = org_id("Banco Aurora");
     let admin = token(dir.path(), &aurora, "directory:admin");
     let read = token(dir.path(), &aurora, "directory:read");
-    assert_eq!(
-        get(&server.base, "/organisations/export/open-data", &read).status,
-        403
-    );
+    assert_eq!(get(&server.base, "/organisations/export/open-data", &read).status, 403);
     let r = get(&server.base, "/organisations/export/open-data", &admin);
     assert_eq!(r.status, 200);
     let etag = r.header("etag").unwrap().to_owned();
     let published = std::fs::read(dir.path().join("exports/participants")).unwrap();
-    assert_eq!(
-        r.body, published,
-        "the route answers with the file it wrote"
-    );
+    assert_eq!(r.body, published, "the route answers with the file it wrote");
     let file = r.json();
     assert_eq!(file.as_array().unwrap().len(), 13);
     assert!(!String::from_utf8_lossy(&r.body).contains("EmailAddress"));
@@ -293,10 +260,7 @@ fn the_export_route_and_command_write_the_same_public_file() {
         &server.base,
         "GET",
         "/organisations/export/open-data",
-        &[
-            ("Authorization", &format!("Bearer {admin}")),
-            ("If-None-Match", &etag),
-        ],
+        &[("Authorization", &format!("Bearer {admin}")), ("If-None-Match", &etag)],
         b"",
     );
     assert_eq!(cached.status, 304);

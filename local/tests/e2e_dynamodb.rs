@@ -22,10 +22,7 @@ fn the_cli_runs_against_dynamodb_local() {
     assert!(ok, "{err}");
     assert!(err.contains("imported 13 organisations"), "{err}");
     let server = Server::start(dir.path(), &store);
-    let path = server
-        .printed_url()
-        .trim_start_matches(&server.base)
-        .to_owned();
+    let path = server.printed_url().trim_start_matches(&server.base).to_owned();
     let reply = get(&server.base, &path, &server.printed_token());
     assert_eq!(reply.status, 200);
     assert!(reply.json()["AuthorisationServers"].is_array());

@@ -29,11 +29,7 @@ impl Intercept for CallLog {
         _cfg: &mut ConfigBag,
     ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
         // Each HTTP request to DynamoDB names its operation: "DynamoDB_20120810.Query".
-        let target = context
-            .request()
-            .headers()
-            .get("x-amz-target")
-            .unwrap_or_default();
+        let target = context.request().headers().get("x-amz-target").unwrap_or_default();
         let name = target.rsplit('.').next().unwrap_or_default().to_owned();
         self.0.lock().unwrap().push(name);
         Ok(())

@@ -21,8 +21,7 @@ async fn load_demo<S: Store>(store: &S) -> (ReferenceData, Vec<OrganisationSnaps
 }
 
 fn sorted(mut r: ReferenceData) -> ReferenceData {
-    r.authorities
-        .sort_by(|a, b| a.authority_id.cmp(&b.authority_id));
+    r.authorities.sort_by(|a, b| a.authority_id.cmp(&b.authority_id));
     r.authorisation_domains
         .sort_by(|a, b| a.authorisation_domain_id.cmp(&b.authorisation_domain_id));
     r.authorisation_domain_roles.sort_by(|a, b| {
@@ -37,17 +36,8 @@ pub async fn snapshots_round_trip<S: Store>(store: S) {
     let (reference, orgs) = load_demo(&store).await;
     assert!(orgs.len() >= 12);
     for org in &orgs {
-        let back = store
-            .snapshot(org.id())
-            .await
-            .unwrap()
-            .expect("imported org exists");
-        assert_eq!(
-            &back,
-            org,
-            "snapshot of {} differs from what was imported",
-            org.id()
-        );
+        let back = store.snapshot(org.id()).await.unwrap().expect("imported org exists");
+        assert_eq!(&back, org, "snapshot of {} differs from what was imported", org.id());
     }
     assert_eq!(sorted(store.reference().await.unwrap()), sorted(reference));
     assert_eq!(store.snapshot("no-such-org").await.unwrap(), None);
@@ -57,19 +47,14 @@ pub async fn snapshots_round_trip<S: Store>(store: S) {
 pub async fn reimport_is_idempotent<S: Store>(store: S) {
     let (_, orgs) = load_demo(&store).await;
     let before: Vec<_> = futures_join(&store, &orgs).await;
-    import::import(&store, &crate::demo_bytes(), |_, _| {})
-        .await
-        .unwrap();
+    import::import(&store, &crate::demo_bytes(), |_, _| {}).await.unwrap();
     let after: Vec<_> = futures_join(&store, &orgs).await;
     assert_eq!(before, after);
     let ids = store.organisation_ids(None, 1000).await.unwrap();
     assert_eq!(ids.len(), orgs.len());
 }
 
-async fn futures_join<S: Store>(
-    store: &S,
-    orgs: &[OrganisationSnapshot],
-) -> Vec<Option<OrganisationSnapshot>> {
+async fn futures_join<S: Store>(store: &S, orgs: &[OrganisationSnapshot]) -> Vec<Option<OrganisationSnapshot>> {
     let mut out = Vec::new();
     for o in orgs {
         out.push(store.snapshot(o.id()).await.unwrap());
@@ -102,30 +87,18 @@ pub async fn api_resource_lookup<S: Store>(store: S) {
     let (a, b) = (&org.authorisation_servers[0], &org.authorisation_servers[1]);
     let r = &a.api_resources[0];
     let got = store
-        .api_resource(
-            org.id(),
-            &a.fields.authorisation_server_id,
-            &r.api_resource_id,
-        )
+        .api_resource(org.id(), &a.fields.authorisation_server_id, &r.api_resource_id)
         .await
         .unwrap();
     assert_eq!(got.as_ref(), Some(r));
     let wrong_server = store
-        .api_resource(
-            org.id(),
-            &b.fields.authorisation_server_id,
-            &r.api_resource_id,
-        )
+        .api_resource(org.id(), &b.fields.authorisation_server_id, &r.api_resource_id)
         .await
         .unwrap();
     assert_eq!(wrong_server, None);
     assert_eq!(
         store
-            .api_resource(
-                "nope",
-                &a.fields.authorisation_server_id,
-                &r.api_resource_id
-            )
+            .api_resource("nope", &a.fields.authorisation_server_id, &r.api_resource_id)
             .await
             .unwrap(),
         None
@@ -156,9 +129,7 @@ pub async fn authority_claims_listing<S: Store>(store: S) {
     let mut bare = orgs[0].clone();
     bare.organisation_details.organisation_id = "org-without-claims".into();
     bare.org_domain_role_claims.clear();
-    bare.contacts
-        .iter_mut()
-        .for_each(|c| c.organisation_id = None);
+    bare.contacts.iter_mut().for_each(|c| c.organisation_id = None);
     bare.authorisation_servers
         .iter_mut()
         .for_each(|s| s.fields.organisation_id = None);
@@ -206,10 +177,7 @@ pub async fn organisation_ids_in_order<S: Store>(store: S) {
 /// Ids containing the key separator and the escape character stay apart.
 pub async fn ids_with_separators<S: Store>(store: S) {
     let (_, orgs) = load_demo(&store).await;
-    let mut org = orgs
-        .into_iter()
-        .find(|o| !o.authorisation_servers.is_empty())
-        .unwrap();
+    let mut org = orgs.into_iter().find(|o| !o.authorisation_servers.is_empty()).unwrap();
     org.organisation_details.organisation_id = "weird#org%23id".into();
     org.contacts.clear();
     org.org_domain_role_claims.clear();
@@ -225,20 +193,12 @@ pub async fn ids_with_separators<S: Store>(store: S) {
     twin.api_resources.truncate(1);
     org.authorisation_servers = vec![server.clone(), twin.clone()];
     org.authorisation_servers.sort_by(|x, y| {
-        directory_core::keys::server_sk(&x.fields.authorisation_server_id).cmp(
-            &directory_core::keys::server_sk(&y.fields.authorisation_server_id),
-        )
+        directory_core::keys::server_sk(&x.fields.authorisation_server_id)
+            .cmp(&directory_core::keys::server_sk(&y.fields.authorisation_server_id))
     });
     store.replace_organisation(&org).await.unwrap();
-    assert_eq!(
-        store.snapshot("weird#org%23id").await.unwrap().unwrap(),
-        org
-    );
-    let r = store
-        .api_resource("weird#org%23id", "a", "b")
-        .await
-        .unwrap()
-        .unwrap();
+    assert_eq!(store.snapshot("weird#org%23id").await.unwrap().unwrap(), org);
+    let r = store.api_resource("weird#org%23id", "a", "b").await.unwrap().unwrap();
     assert_eq!(r, twin.api_resources[0]);
     assert!(store.snapshot("weird#org#id").await.unwrap().is_none());
 }
@@ -300,10 +260,7 @@ fn activate(claims: &[AuthorityClaim], current: &AuthorityClaim) -> Result<Autho
 
 fn exclusive_org(reference: &ReferenceData, n: usize) -> OrganisationSnapshot {
     let (_, orgs) = demo();
-    let mut org = orgs
-        .into_iter()
-        .find(|o| o.org_domain_role_claims.len() == 1)
-        .unwrap();
+    let mut org = orgs.into_iter().find(|o| o.org_domain_role_claims.len() == 1).unwrap();
     org.organisation_details.organisation_id = "exclusive-org".into();
     org.contacts.clear();
     org.authorisation_servers.clear();
@@ -338,11 +295,7 @@ pub async fn claim_update_outcomes<S: Store>(store: S) {
     let (reference, _) = load_demo(&store).await;
     let org = exclusive_org(&reference, 3);
     store.replace_organisation(&org).await.unwrap();
-    let [x, y, _] = [0, 1, 2].map(|i| {
-        org.org_domain_role_claims[i]
-            .organisation_authority_claim_id
-            .clone()
-    });
+    let [x, y, _] = [0, 1, 2].map(|i| org.org_domain_role_claims[i].organisation_authority_claim_id.clone());
     let updated = store
         .update_authority_claim("exclusive-org", &y, activate)
         .await
@@ -370,10 +323,7 @@ pub async fn claim_update_outcomes<S: Store>(store: S) {
         ClaimWrite::NotFound
     );
     assert_eq!(
-        store
-            .update_authority_claim("no-org", &x, activate)
-            .await
-            .unwrap(),
+        store.update_authority_claim("no-org", &x, activate).await.unwrap(),
         ClaimWrite::NotFound
     );
 }
@@ -391,9 +341,7 @@ pub async fn concurrent_updates_keep_the_exclusive_rule<S: Store>(store: S) {
         let store = store.clone();
         let id = claim.organisation_authority_claim_id.clone();
         tasks.push(tokio::spawn(async move {
-            store
-                .update_authority_claim("exclusive-org", &id, activate)
-                .await
+            store.update_authority_claim("exclusive-org", &id, activate).await
         }));
     }
     let mut updated = 0;
@@ -404,21 +352,14 @@ pub async fn concurrent_updates_keep_the_exclusive_rule<S: Store>(store: S) {
             ClaimWrite::NotFound => panic!("claim vanished"),
         }
     }
-    let claims = store
-        .authority_claims("exclusive-org")
-        .await
-        .unwrap()
-        .unwrap();
+    let claims = store.authority_claims("exclusive-org").await.unwrap().unwrap();
     assert_eq!(
         validate::exclusive_rule_violation(&claims),
         None,
         "invariant broken: {claims:#?}"
     );
     let active = claims.iter().filter(|c| c.is_active()).count();
-    assert_eq!(
-        active, updated,
-        "every Updated answer is visible, nothing else changed"
-    );
+    assert_eq!(active, updated, "every Updated answer is visible, nothing else changed");
     assert!(
         active == 1 || active == n - 1,
         "either the exclusive claim alone or all the others: {active}"

@@ -21,8 +21,7 @@ pub fn demo_bytes() -> Vec<u8> {
 /// An embedded store in a fresh temporary directory (kept alive by the guard).
 pub fn embedded_store() -> (EmbeddedStore, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store =
-        EmbeddedStore::open(&dir.path().join("directory.redb")).expect("open embedded store");
+    let store = EmbeddedStore::open(&dir.path().join("directory.redb")).expect("open embedded store");
     (store, dir)
 }
 
@@ -45,10 +44,7 @@ pub async fn dynamodb_store() -> DynamoStore {
         directory_aws::dynamodb_client(&config),
         format!("directory-test-{}", uuid::Uuid::new_v4()),
     );
-    store
-        .create_table()
-        .await
-        .expect("create table in DynamoDB Local");
+    store.create_table().await.expect("create table in DynamoDB Local");
     store
 }
 
@@ -63,10 +59,7 @@ pub async fn counting_dynamodb_store() -> (DynamoStore, calls::CallLog) {
             .build(),
     );
     let store = DynamoStore::new(client, format!("directory-test-{}", uuid::Uuid::new_v4()));
-    store
-        .create_table()
-        .await
-        .expect("create table in DynamoDB Local");
+    store.create_table().await.expect("create table in DynamoDB Local");
     (store, log)
 }
 
@@ -92,9 +85,8 @@ pub fn event_fixtures(function: &str) -> Vec<(String, u16, String)> {
 
 /// The S3 emulator endpoint; panics with instructions when it is not set.
 pub fn s3_endpoint() -> String {
-    std::env::var("AWS_ENDPOINT_URL_S3").unwrap_or_else(|_| {
-        panic!("AWS_ENDPOINT_URL_S3 is not set: run the tests with scripts/test.sh")
-    })
+    std::env::var("AWS_ENDPOINT_URL_S3")
+        .unwrap_or_else(|_| panic!("AWS_ENDPOINT_URL_S3 is not set: run the tests with scripts/test.sh"))
 }
 
 /// A fresh bucket in the S3 emulator, and a client for it.
@@ -121,14 +113,7 @@ pub async fn s3_object(client: &aws_sdk_s3::Client, bucket: &str) -> Option<Vec<
         .send()
         .await
         .ok()?;
-    Some(
-        out.body
-            .collect()
-            .await
-            .expect("object body")
-            .into_bytes()
-            .to_vec(),
-    )
+    Some(out.body.collect().await.expect("object body").into_bytes().to_vec())
 }
 
 /// `n` valid organisations made from the demo ones with new ids.
@@ -177,21 +162,11 @@ pub fn http_get(url: &str) -> (u16, Vec<u8>) {
     .unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).unwrap();
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("response head");
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("response head");
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     let mut body = raw[split + 4..].to_vec();
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
+    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
         body = dechunk(&body);
     }
     (status, body)
@@ -200,8 +175,7 @@ pub fn http_get(url: &str) -> (u16, Vec<u8>) {
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(eol) = data.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(std::str::from_utf8(&data[..eol]).unwrap().trim(), 16)
-            .unwrap_or(0);
+        let size = usize::from_str_radix(std::str::from_utf8(&data[..eol]).unwrap().trim(), 16).unwrap_or(0);
         if size == 0 {
             break;
         }

@@ -37,9 +37,7 @@ fn expected_export() -> Vec<ExportOrganisation> {
 
 async fn loaded_dynamodb() -> directory_aws::DynamoStore {
     let store = dynamodb_store().await;
-    import::import(&store, &demo_bytes(), |_, _| {})
-        .await
-        .unwrap();
+    import::import(&store, &demo_bytes(), |_, _| {}).await.unwrap();
     store
 }
 
@@ -57,23 +55,12 @@ async fn the_export_is_exactly_the_public_projection_and_leaks_nothing() {
     assert_eq!(file, serde_json::to_value(expected_export()).unwrap());
     // Exactly the documented keys at each level.
     let documented: Value = serde_json::from_str(
-        &std::fs::read_to_string(repo_root().join("tests/fixtures/api-docs/open-data-export.json"))
-            .unwrap(),
+        &std::fs::read_to_string(repo_root().join("tests/fixtures/api-docs/open-data-export.json")).unwrap(),
     )
     .unwrap();
-    let keys = |v: &Value| {
-        v.as_object()
-            .unwrap()
-            .keys()
-            .cloned()
-            .collect::<BTreeSet<_>>()
-    };
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<BTreeSet<_>>();
     for org in file.as_array().unwrap() {
-        assert!(
-            keys(org).is_subset(&keys(&documented[0])),
-            "{:?}",
-            keys(org)
-        );
+        assert!(keys(org).is_subset(&keys(&documented[0])), "{:?}", keys(org));
         for claim in org["OrgDomainRoleClaims"].as_array().unwrap() {
             assert!(keys(claim).is_subset(&keys(&documented[0]["OrgDomainRoleClaims"][0])));
         }
@@ -86,10 +73,7 @@ async fn the_export_is_exactly_the_public_projection_and_leaks_nothing() {
         for c in &org.contacts {
             strings(&serde_json::to_value(c).unwrap(), &mut private);
         }
-        strings(
-            &Value::Object(org.software_statements.clone()),
-            &mut private,
-        );
+        strings(&Value::Object(org.software_statements.clone()), &mut private);
         for c in &org.organisation_certificates {
             strings(&serde_json::to_value(c).unwrap(), &mut private);
         }
@@ -157,10 +141,7 @@ async fn runs_are_deterministic_and_an_unchanged_run_leaves_the_object_alone() {
     assert!(head1.cache_control().is_some());
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let second = export::run(&store, &target, &mut |_| {}).await.unwrap();
-    assert!(
-        second.unchanged,
-        "same data, same bytes: the upload is aborted"
-    );
+    assert!(second.unchanged, "same data, same bytes: the upload is aborted");
     assert_eq!(second.sha256, first.sha256);
     let head2 = client
         .head_object()
@@ -169,22 +150,13 @@ async fn runs_are_deterministic_and_an_unchanged_run_leaves_the_object_alone() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        head1.last_modified(),
-        head2.last_modified(),
-        "Last-Modified untouched"
-    );
+    assert_eq!(head1.last_modified(), head2.last_modified(), "Last-Modified untouched");
     assert_eq!(s3_object(&client, &bucket).await.unwrap(), bytes1);
     assert_eq!(
         target.published_sha256().await.unwrap().as_deref(),
         Some(first.sha256.as_str())
     );
-    let uploads = client
-        .list_multipart_uploads()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
+    let uploads = client.list_multipart_uploads().bucket(&bucket).send().await.unwrap();
     assert!(uploads.uploads().is_empty(), "no upload left open");
 }
 
@@ -214,12 +186,7 @@ impl<S: Store> Store for FailingStore<S> {
         }
         self.inner.public_snapshot(id).await
     }
-    async fn api_resource(
-        &self,
-        o: &str,
-        s: &str,
-        r: &str,
-    ) -> Result<Option<ApiResource>, StoreError> {
+    async fn api_resource(&self, o: &str, s: &str, r: &str) -> Result<Option<ApiResource>, StoreError> {
         self.inner.api_resource(o, s, r).await
     }
     async fn authority_claims(&self, o: &str) -> Result<Option<Vec<AuthorityClaim>>, StoreError> {
@@ -233,11 +200,7 @@ impl<S: Store> Store for FailingStore<S> {
     ) -> Result<ClaimWrite<E>, StoreError> {
         self.inner.update_authority_claim(o, c, d).await
     }
-    async fn organisation_ids(
-        &self,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<String>, StoreError> {
+    async fn organisation_ids(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, StoreError> {
         self.inner.organisation_ids(after, limit).await
     }
 }
@@ -253,10 +216,7 @@ async fn a_failure_mid_upload_aborts_and_keeps_the_previous_file() {
     // minimum only at completion, which never comes).
     let target = S3Target::new(client.clone(), &bucket).with_part_bytes(64 * 1024);
     let good = export::run(&store, &target, &mut |_| {}).await;
-    assert!(
-        good.is_err(),
-        "parts under 5 MiB cannot complete on S3: {good:?}"
-    );
+    assert!(good.is_err(), "parts under 5 MiB cannot complete on S3: {good:?}");
     let big = S3Target::new(client.clone(), &bucket);
     let published = export::run(&store, &big, &mut |_| {}).await.unwrap();
     let before = s3_object(&client, &bucket).await.unwrap();
@@ -283,16 +243,8 @@ async fn a_failure_mid_upload_aborts_and_keeps_the_previous_file() {
         before,
         "previous file intact"
     );
-    assert_eq!(
-        big.published_sha256().await.unwrap(),
-        Some(published.sha256)
-    );
-    let uploads = client
-        .list_multipart_uploads()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(big.published_sha256().await.unwrap(), Some(published.sha256));
+    let uploads = client.list_multipart_uploads().bucket(&bucket).send().await.unwrap();
     assert!(uploads.uploads().is_empty(), "failed uploads are aborted");
 }
 
@@ -313,16 +265,13 @@ async fn a_large_export_streams_in_several_parts() {
     let parsed: Vec<ExportOrganisation> = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(parsed.len(), n);
     assert!(
-        parsed
-            .windows(2)
-            .all(|w| w[0].organisation_id < w[1].organisation_id),
+        parsed.windows(2).all(|w| w[0].organisation_id < w[1].organisation_id),
         "sorted by OrganisationId"
     );
 }
 
 fn export_event(scope: &str, headers: &[(&str, &str)]) -> String {
-    let mut h =
-        serde_json::json!({"accept": "application/json", "x-fapi-interaction-id": "export-1"});
+    let mut h = serde_json::json!({"accept": "application/json", "x-fapi-interaction-id": "export-1"});
     for (k, v) in headers {
         h[*k] = Value::String((*v).to_owned());
     }
@@ -370,41 +319,21 @@ async fn the_schedule_and_the_route_publish_the_same_object_and_the_route_answer
     let a = s3_object(&client, &scheduled_bucket).await.unwrap();
     let b = s3_object(&client, &http_bucket).await.unwrap();
     assert_eq!(a, b, "both triggers publish the same bytes");
-    assert_eq!(
-        resp.body().as_ref(),
-        &a[..],
-        "the route answers with the file"
-    );
+    assert_eq!(resp.body().as_ref(), &a[..], "the route answers with the file");
     let etag = format!("\"{}\"", hex::encode(sha2::Sha256::digest(&a)));
     assert_eq!(resp.headers()["etag"], etag.as_str());
     assert_eq!(resp.headers()["x-fapi-interaction-id"], "export-1");
     assert_eq!(out["sha256"], etag.trim_matches('"'));
 
-    let not_modified = http_export(
-        &store,
-        &http_target,
-        "directory:admin",
-        &[("if-none-match", &etag)],
-    )
-    .await;
+    let not_modified = http_export(&store, &http_target, "directory:admin", &[("if-none-match", &etag)]).await;
     assert_eq!(not_modified.status(), 304);
     assert!(not_modified.body().is_empty());
 
-    let gz = http_export(
-        &store,
-        &http_target,
-        "directory:admin",
-        &[("accept-encoding", "gzip")],
-    )
-    .await;
+    let gz = http_export(&store, &http_target, "directory:admin", &[("accept-encoding", "gzip")]).await;
     assert_eq!(gz.status(), 200);
     assert_eq!(gz.headers()["content-encoding"], "gzip");
     let mut plain = Vec::new();
-    std::io::Read::read_to_end(
-        &mut flate2::read::GzDecoder::new(gz.body().as_ref()),
-        &mut plain,
-    )
-    .unwrap();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(gz.body().as_ref()), &mut plain).unwrap();
     assert_eq!(plain, a);
 
     // Auth comes first: a non-admin gets 403 even with a matching If-None-Match.
@@ -433,23 +362,14 @@ async fn a_claim_change_shows_in_the_next_export() {
     let target = S3Target::new(client.clone(), &bucket);
     export::run(&*store, &target, &mut |_| {}).await.unwrap();
     let (_, orgs) = demo();
-    let org = orgs
-        .iter()
-        .find(|o| !o.org_domain_role_claims.is_empty())
-        .unwrap();
-    let claim_id = org.org_domain_role_claims[0]
-        .organisation_authority_claim_id
-        .clone();
+    let org = orgs.iter().find(|o| !o.org_domain_role_claims.is_empty()).unwrap();
+    let claim_id = org.org_domain_role_claims[0].organisation_authority_claim_id.clone();
     let write = store
-        .update_authority_claim(
-            org.id(),
-            &claim_id,
-            |_: &[AuthorityClaim], c: &AuthorityClaim| {
-                let mut c = c.clone();
-                c.registration_id = Some("CHANGED-REG".into());
-                Ok::<_, String>(c)
-            },
-        )
+        .update_authority_claim(org.id(), &claim_id, |_: &[AuthorityClaim], c: &AuthorityClaim| {
+            let mut c = c.clone();
+            c.registration_id = Some("CHANGED-REG".into());
+            Ok::<_, String>(c)
+        })
         .await
         .unwrap();
     assert!(matches!(write, ClaimWrite::Updated(_)));

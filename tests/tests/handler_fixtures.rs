@@ -3,8 +3,10 @@
 //! and on DynamoDB Local. The file name starts with the expected status. Rejected
 //! requests must leave the organisation unchanged; DynamoDB calls are counted.
 
+use directory_core::export::ObjectTarget;
+use directory_core::export::local::LocalDirTarget;
 use directory_core::handlers::{
-    api_resource, authority_claims, organisation_snapshot, put_authority_claim,
+    api_resource, authority_claims, open_data_export, organisation_snapshot, put_authority_claim,
 };
 use directory_core::import;
 use directory_core::model::*;
@@ -14,19 +16,26 @@ use directory_tests::{counting_dynamodb_store, demo_bytes, embedded_store, event
 use lambda_http::{Body, Response};
 use serde_json::Value;
 
-async fn call<S: Store>(function: &str, store: &S, event: &str) -> Response<Body> {
+async fn call<S: Store, T: ObjectTarget>(function: &str, store: &S, target: &T, event: &str) -> Response<Body> {
     let req = lambda_http::request::from_str(event).expect("fixture is an API Gateway v2 event");
     match function {
         "get-organisation-snapshot" => organisation_snapshot::handle(store, req).await,
         "get-api-resource" => api_resource::handle(store, req).await,
         "get-authority-claims" => authority_claims::handle(store, req).await,
         "put-authority-claim" => put_authority_claim::handle(store, req).await,
+        "get-open-data-export" => open_data_export::handle(store, target, req).await,
         other => panic!("no handler for {other}"),
     }
 }
 
 fn body_json(resp: &Response<Body>) -> Value {
-    serde_json::from_slice(resp.body().as_ref()).expect("JSON body")
+    let mut bytes = resp.body().to_vec();
+    if resp.headers().get("content-encoding").is_some_and(|v| v == "gzip") {
+        let mut plain = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut plain).unwrap();
+        bytes = plain;
+    }
+    serde_json::from_slice(&bytes).expect("JSON body")
 }
 
 /// Checks one fixture's response shape; returns the body.
@@ -37,11 +46,7 @@ fn check(function: &str, name: &str, status: u16, resp: &Response<Body>, event: 
         "{function}/{name}: {}",
         String::from_utf8_lossy(resp.body().as_ref())
     );
-    assert_eq!(
-        resp.headers()["content-type"],
-        "application/json",
-        "{function}/{name}"
-    );
+    assert_eq!(resp.headers()["content-type"], "application/json", "{function}/{name}");
     let sent = event["headers"]["x-fapi-interaction-id"].as_str().unwrap();
     let got = resp.headers()["x-fapi-interaction-id"].to_str().unwrap();
     if name.contains("bad-interaction-id") {
@@ -55,17 +60,10 @@ fn check(function: &str, name: &str, status: u16, resp: &Response<Body>, event: 
         let errors = body["errors"]
             .as_array()
             .unwrap_or_else(|| panic!("{function}/{name}: {body}"));
-        assert!(
-            !errors.is_empty()
-                && errors
-                    .iter()
-                    .all(|e| e.as_str().is_some_and(|s| !s.is_empty()))
-        );
+        assert!(!errors.is_empty() && errors.iter().all(|e| e.as_str().is_some_and(|s| !s.is_empty())));
     } else {
         match function {
-            "get-organisation-snapshot" => {
-                drop(serde_json::from_value::<OrganisationSnapshot>(body.clone()).unwrap())
-            }
+            "get-organisation-snapshot" => drop(serde_json::from_value::<OrganisationSnapshot>(body.clone()).unwrap()),
             "get-api-resource" => {
                 let r: ApiResourceResponse = serde_json::from_value(body.clone()).unwrap();
                 assert_eq!(
@@ -80,35 +78,26 @@ fn check(function: &str, name: &str, status: u16, resp: &Response<Body>, event: 
                     "only documented fields"
                 );
             }
-            "get-authority-claims" => {
-                drop(serde_json::from_value::<Vec<AuthorityClaim>>(body.clone()).unwrap())
-            }
-            "put-authority-claim" => {
-                drop(serde_json::from_value::<AuthorityClaim>(body.clone()).unwrap())
-            }
+            "get-authority-claims" => drop(serde_json::from_value::<Vec<AuthorityClaim>>(body.clone()).unwrap()),
+            "put-authority-claim" => drop(serde_json::from_value::<AuthorityClaim>(body.clone()).unwrap()),
             _ => {}
         }
     }
     body
 }
 
-async fn run_fixtures<S: Store>(store: &S, function: &str, log: Option<&CallLog>) {
-    import::import(store, &demo_bytes(), |_, _| {})
-        .await
-        .unwrap();
+async fn run_fixtures<S: Store, T: ObjectTarget>(store: &S, target: &T, function: &str, log: Option<&CallLog>) {
+    import::import(store, &demo_bytes(), |_, _| {}).await.unwrap();
     let fixtures = event_fixtures(function);
     assert!(fixtures.len() >= 5, "{function}: too few fixtures");
     for (name, status, text) in fixtures {
         let event: Value = serde_json::from_str(&text).unwrap();
-        let org = event["pathParameters"]["OrganisationId"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let org = event["pathParameters"]["OrganisationId"].as_str().unwrap_or("").to_owned();
         let before = store.snapshot(&org).await.unwrap();
         if let Some(log) = log {
             log.take();
         }
-        let resp = call(function, store, &text).await;
+        let resp = call(function, store, target, &text).await;
         let calls = log.map(CallLog::take);
         let body = check(function, &name, status, &resp, &event);
         if status != 200 {
@@ -164,8 +153,9 @@ macro_rules! fixture_tests {
             $(
                 #[tokio::test]
                 async fn $test() {
-                    let (store, _dir) = embedded_store();
-                    run_fixtures(&store, $function, None).await;
+                    let (store, dir) = embedded_store();
+                    let target = LocalDirTarget::new(dir.path().join("exports"));
+                    run_fixtures(&store, &target, $function, None).await;
                 }
             )*
         }
@@ -175,7 +165,9 @@ macro_rules! fixture_tests {
                 #[tokio::test]
                 async fn $test() {
                     let (store, log) = counting_dynamodb_store().await;
-                    run_fixtures(&store, $function, Some(&log)).await;
+                    let (client, bucket) = directory_tests::s3_bucket().await;
+                    let target = directory_aws::S3Target::new(client, bucket);
+                    run_fixtures(&store, &target, $function, Some(&log)).await;
                 }
             )*
         }
@@ -187,4 +179,5 @@ fixture_tests!(
     api_resource => "get-api-resource",
     authority_claims => "get-authority-claims",
     put_authority_claim => "put-authority-claim",
+    open_data_export => "get-open-data-export",
 );

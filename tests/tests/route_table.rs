@@ -14,10 +14,7 @@ fn cargo_lambda_watch_router_matches_the_route_table() {
         );
         assert!(manifest.contains(&line), "missing router entry: {line}");
     }
-    let entries = manifest
-        .lines()
-        .filter(|l| l.contains("function = "))
-        .count();
+    let entries = manifest.lines().filter(|l| l.contains("function = ")).count();
     assert_eq!(entries, ROUTES.len());
 }
 

@@ -26,8 +26,8 @@ pub async fn store_from_env(config: &aws_config::SdkConfig) -> Result<crate::Dyn
 /// An S3 client from the shared configuration. Path-style addressing when an
 /// endpoint override is set (local emulators have no per-bucket host names).
 pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
-    let path_style = std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
-        || std::env::var_os("AWS_ENDPOINT_URL").is_some();
+    let path_style =
+        std::env::var_os("AWS_ENDPOINT_URL_S3").is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
     aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(config)
             .force_path_style(path_style)

@@ -9,15 +9,13 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, Projection, ProjectionType, Put, PutRequest, ScalarAttributeType,
-    TableStatus, TransactWriteItem, Update, WriteRequest,
+    AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    Projection, ProjectionType, Put, PutRequest, ScalarAttributeType, TableStatus, TransactWriteItem, Update,
+    WriteRequest,
 };
 use directory_core::keys::{self, OrgItem};
 use directory_core::model::{ApiResource, AuthorityClaim, OrganisationSnapshot, ReferenceData};
-use directory_core::store::items::{
-    assemble, assemble_reference, organisation_items, parse, reference_items,
-};
+use directory_core::store::items::{assemble, assemble_reference, organisation_items, parse, reference_items};
 use directory_core::store::{ClaimDecision, ClaimWrite, MAX_WRITE_ATTEMPTS, Store, StoreError};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -40,9 +38,7 @@ fn s(v: impl Into<String>) -> AttributeValue {
 }
 
 fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get(name)
-        .and_then(|v| v.as_s().ok())
-        .map(String::as_str)
+    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
 }
 
 fn key(pk: &str, sk: &str) -> Item {
@@ -102,11 +98,7 @@ impl DynamoStore {
             .index_name(GSI1)
             .key_schema(key_el("GSI1PK", KeyType::Hash)?)
             .key_schema(key_el("GSI1SK", KeyType::Range)?)
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::KeysOnly)
-                    .build(),
-            )
+            .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
             .build()
             .map_err(backend)?;
         let created = self
@@ -176,11 +168,7 @@ impl DynamoStore {
         }
     }
 
-    async fn partition(
-        &self,
-        org_id: &str,
-        public_only: bool,
-    ) -> Result<Option<OrganisationSnapshot>, StoreError> {
+    async fn partition(&self, org_id: &str, public_only: bool) -> Result<Option<OrganisationSnapshot>, StoreError> {
         let items = self.query(&keys::org_pk(org_id), None).await?;
         assemble(
             items
@@ -210,11 +198,7 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    fn bump_version(
-        &self,
-        pk: &str,
-        expected: Option<u64>,
-    ) -> Result<TransactWriteItem, StoreError> {
+    fn bump_version(&self, pk: &str, expected: Option<u64>) -> Result<TransactWriteItem, StoreError> {
         let mut u = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(pk, keys::VERSION_SK)))
@@ -227,15 +211,10 @@ impl DynamoStore {
                 .condition_expression("V = :v")
                 .expression_attribute_values(":v", AttributeValue::N(v.to_string())),
         };
-        Ok(TransactWriteItem::builder()
-            .update(u.build().map_err(backend)?)
-            .build())
+        Ok(TransactWriteItem::builder().update(u.build().map_err(backend)?).build())
     }
 
-    async fn transact(
-        &self,
-        items: Vec<TransactWriteItem>,
-    ) -> Result<(), SdkError<TransactWriteItemsError>> {
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), SdkError<TransactWriteItemsError>> {
         self.client
             .transact_write_items()
             .set_transact_items(Some(items))
@@ -268,12 +247,7 @@ impl DynamoStore {
         self.query(pk, Some((keys::CLAIM_PREFIX, &end)))
             .await?
             .iter()
-            .map(|i| {
-                parse(
-                    get_s(i, "SK").unwrap_or("?"),
-                    get_s(i, "Data").unwrap_or("null"),
-                )
-            })
+            .map(|i| parse(get_s(i, "SK").unwrap_or("?"), get_s(i, "Data").unwrap_or("null")))
             .collect()
     }
 }
@@ -282,14 +256,10 @@ impl DynamoStore {
 fn lost_race(e: &SdkError<TransactWriteItemsError>) -> bool {
     match e {
         SdkError::ServiceError(se) => match se.err() {
-            TransactWriteItemsError::TransactionCanceledException(tc) => {
-                tc.cancellation_reasons().iter().any(|r| {
-                    matches!(
-                        r.code(),
-                        Some("ConditionalCheckFailed" | "TransactionConflict")
-                    )
-                })
-            }
+            TransactWriteItemsError::TransactionCanceledException(tc) => tc
+                .cancellation_reasons()
+                .iter()
+                .any(|r| matches!(r.code(), Some("ConditionalCheckFailed" | "TransactionConflict"))),
             _ => false,
         },
         _ => false,
@@ -346,17 +316,10 @@ impl Store for DynamoStore {
 
     async fn reference(&self) -> Result<ReferenceData, StoreError> {
         let items = self.query(keys::REF_PK, None).await?;
-        assemble_reference(
-            items
-                .iter()
-                .filter_map(|i| Some((get_s(i, "SK")?, get_s(i, "Data")?))),
-        )
+        assemble_reference(items.iter().filter_map(|i| Some((get_s(i, "SK")?, get_s(i, "Data")?))))
     }
 
-    async fn replace_organisation(
-        &self,
-        snapshot: &OrganisationSnapshot,
-    ) -> Result<(), StoreError> {
+    async fn replace_organisation(&self, snapshot: &OrganisationSnapshot) -> Result<(), StoreError> {
         let org_id = snapshot.id();
         let pk = keys::org_pk(org_id);
         let existing: HashSet<String> = self
@@ -370,10 +333,7 @@ impl Store for DynamoStore {
         for (kind, body) in organisation_items(snapshot) {
             let sk = kind.sk();
             let extra: Vec<(&str, String)> = if kind == OrgItem::Details {
-                vec![
-                    ("GSI1PK", keys::ORGS_GSI1PK.to_owned()),
-                    ("GSI1SK", org_id.to_owned()),
-                ]
+                vec![("GSI1PK", keys::ORGS_GSI1PK.to_owned()), ("GSI1SK", org_id.to_owned())]
             } else {
                 Vec::new()
             };
@@ -418,10 +378,7 @@ impl Store for DynamoStore {
         self.partition(org_id, false).await
     }
 
-    async fn public_snapshot(
-        &self,
-        org_id: &str,
-    ) -> Result<Option<OrganisationSnapshot>, StoreError> {
+    async fn public_snapshot(&self, org_id: &str) -> Result<Option<OrganisationSnapshot>, StoreError> {
         self.partition(org_id, true).await
     }
 
@@ -447,10 +404,7 @@ impl Store for DynamoStore {
         }
     }
 
-    async fn authority_claims(
-        &self,
-        org_id: &str,
-    ) -> Result<Option<Vec<AuthorityClaim>>, StoreError> {
+    async fn authority_claims(&self, org_id: &str) -> Result<Option<Vec<AuthorityClaim>>, StoreError> {
         let pk = keys::org_pk(org_id);
         let claims = self.claims_of(&pk).await?;
         if claims.is_empty() && self.version(&pk).await?.is_none() {
@@ -484,8 +438,7 @@ impl Store for DynamoStore {
                 Ok(u) => u,
                 Err(e) => return Ok(ClaimWrite::Rejected(e)),
             };
-            let body =
-                serde_json::to_string(&updated).map_err(|e| StoreError::Backend(e.to_string()))?;
+            let body = serde_json::to_string(&updated).map_err(|e| StoreError::Backend(e.to_string()))?;
             let mut item = key(&pk, &sk);
             item.insert("Data".to_owned(), s(body));
             let put = Put::builder()
@@ -507,11 +460,7 @@ impl Store for DynamoStore {
         Err(StoreError::Contention(MAX_WRITE_ATTEMPTS))
     }
 
-    async fn organisation_ids(
-        &self,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<String>, StoreError> {
+    async fn organisation_ids(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, StoreError> {
         let mut ids = Vec::new();
         let mut start: Option<Item> = None;
         while ids.len() < limit {

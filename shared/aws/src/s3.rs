@@ -79,8 +79,7 @@ pub struct S3Upload {
 impl S3Upload {
     async fn settle_one(&mut self) -> Result<(), ExportError> {
         if let Some(joined) = self.in_flight.join_next().await {
-            let part =
-                joined.map_err(|e| ExportError::Target(format!("part upload task: {e}")))??;
+            let part = joined.map_err(|e| ExportError::Target(format!("part upload task: {e}")))??;
             self.done.push(part);
         }
         Ok(())
@@ -94,11 +93,7 @@ impl Upload for S3Upload {
         }
         let number = self.next_part;
         self.next_part += 1;
-        let (client, bucket, upload_id) = (
-            self.client.clone(),
-            self.bucket.clone(),
-            self.upload_id.clone(),
-        );
+        let (client, bucket, upload_id) = (self.client.clone(), self.bucket.clone(), self.upload_id.clone());
         self.in_flight.spawn(async move {
             let out = client
                 .upload_part()
@@ -147,10 +142,7 @@ impl Upload for S3Upload {
             .value(sha256)
             .build()
             .map_err(target_error)?;
-        let tagging = Tagging::builder()
-            .tag_set(tag)
-            .build()
-            .map_err(target_error)?;
+        let tagging = Tagging::builder().tag_set(tag).build().map_err(target_error)?;
         self.client
             .put_object_tagging()
             .bucket(&self.bucket)

@@ -79,11 +79,7 @@ pub fn caller(req: &Request) -> Result<Caller, ApiError> {
 
 /// The decision table. `target_org` is the organisation in the path, if any. A
 /// non-admin gets 403 for another organisation whether or not it exists.
-pub fn authorize(
-    caller: &Caller,
-    access: Access,
-    target_org: Option<&str>,
-) -> Result<(), ApiError> {
+pub fn authorize(caller: &Caller, access: Access, target_org: Option<&str>) -> Result<(), ApiError> {
     if caller.has(SCOPE_ADMIN) {
         return Ok(());
     }
@@ -93,9 +89,7 @@ pub fn authorize(
         }
         match (caller.organisation_id.as_deref(), target_org) {
             (Some(mine), Some(target)) if mine == target => Ok(()),
-            _ => Err(ApiError::Forbidden(
-                "not allowed for this organisation".to_owned(),
-            )),
+            _ => Err(ApiError::Forbidden("not allowed for this organisation".to_owned())),
         }
     };
     match access {
@@ -128,42 +122,12 @@ mod tests {
             ("directory:read directory:write", "a", Admin, None, false),
             ("directory:read", "a", OwnOrganisationRead, Some("a"), true),
             ("directory:read", "a", OwnOrganisationRead, Some("b"), false),
-            (
-                "directory:write",
-                "a",
-                OwnOrganisationRead,
-                Some("a"),
-                false,
-            ),
+            ("directory:write", "a", OwnOrganisationRead, Some("a"), false),
             ("directory:admin", "a", OwnOrganisationRead, Some("b"), true),
-            (
-                "directory:write",
-                "a",
-                OwnOrganisationWrite,
-                Some("a"),
-                true,
-            ),
-            (
-                "directory:read",
-                "a",
-                OwnOrganisationWrite,
-                Some("a"),
-                false,
-            ),
-            (
-                "directory:write",
-                "a",
-                OwnOrganisationWrite,
-                Some("b"),
-                false,
-            ),
-            (
-                "directory:admin",
-                "a",
-                OwnOrganisationWrite,
-                Some("b"),
-                true,
-            ),
+            ("directory:write", "a", OwnOrganisationWrite, Some("a"), true),
+            ("directory:read", "a", OwnOrganisationWrite, Some("a"), false),
+            ("directory:write", "a", OwnOrganisationWrite, Some("b"), false),
+            ("directory:admin", "a", OwnOrganisationWrite, Some("b"), true),
             ("directory:read", "a", AnyRead, Some("b"), true),
             ("directory:write", "a", AnyRead, Some("a"), false),
             ("directory:admin", "a", AnyRead, Some("b"), true),
@@ -171,11 +135,7 @@ mod tests {
         ];
         for (scopes, org, access, target, allowed) in cases {
             let got = authorize(&who(org, scopes), access, target);
-            assert_eq!(
-                got.is_ok(),
-                allowed,
-                "{scopes} {org} {access:?} {target:?}: {got:?}"
-            );
+            assert_eq!(got.is_ok(), allowed, "{scopes} {org} {access:?} {target:?}: {got:?}");
             if let Err(e) = got {
                 assert_eq!(e.status(), 403);
             }

@@ -47,9 +47,7 @@ impl ApiError {
         match self {
             Self::BadRequest(m) => m.clone(),
             Self::Unauthorized(m) | Self::Forbidden(m) | Self::NotFound(m) => vec![m.clone()],
-            Self::MethodNotAllowed(allow) => vec![format!(
-                "method not allowed on this route (allowed: {allow})"
-            )],
+            Self::MethodNotAllowed(allow) => vec![format!("method not allowed on this route (allowed: {allow})")],
             Self::NotAcceptable => vec!["Accept must allow application/json".to_owned()],
             Self::PayloadTooLarge(max) => vec![format!("body larger than {max} bytes")],
             Self::Internal(_) => vec!["internal error".to_owned()],
@@ -72,9 +70,7 @@ impl ApiError {
         if let Self::MethodNotAllowed(allow) = &self {
             builder = builder.header(header::ALLOW, *allow);
         }
-        builder
-            .body(Body::from(body))
-            .unwrap_or_else(|_| fallback())
+        builder.body(Body::from(body)).unwrap_or_else(|_| fallback())
     }
 }
 

@@ -28,8 +28,8 @@ pub struct ImportSummary {
 
 /// Parses the import file, naming the JSON path of a type error.
 pub fn parse(bytes: &[u8]) -> Result<ImportFile, ImportError> {
-    let value: Value = serde_json::from_slice(bytes)
-        .map_err(|e| ImportError::Invalid(vec![format!("not valid JSON: {e}")]))?;
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| ImportError::Invalid(vec![format!("not valid JSON: {e}")]))?;
     let Value::Object(mut top) = value else {
         return Err(ImportError::Invalid(vec![
             "the import file must be a JSON object".to_owned(),
@@ -83,27 +83,26 @@ pub fn resolve_role<'r>(
     role_name: Option<&str>,
 ) -> Result<Option<&'r DomainRole>, String> {
     let by_id = match role_id {
-        Some(id) => Some(reference.role(id).ok_or_else(|| {
-            format!("AuthorisationDomainRoleIdentifier: {id:?} is not a known role")
-        })?),
+        Some(id) => Some(
+            reference
+                .role(id)
+                .ok_or_else(|| format!("AuthorisationDomainRoleIdentifier: {id:?} is not a known role"))?,
+        ),
         None => None,
     };
     let by_names = match (domain_name, role_name) {
-        (Some(d), Some(r)) => Some(reference.role_by_names(d, r).ok_or_else(|| {
-            format!("AuthorisationDomain/Role: no role {r:?} in the authorisation domain {d:?}")
-        })?),
+        (Some(d), Some(r)) => Some(
+            reference
+                .role_by_names(d, r)
+                .ok_or_else(|| format!("AuthorisationDomain/Role: no role {r:?} in the authorisation domain {d:?}"))?,
+        ),
         (None, None) => None,
         _ if by_id.is_some() => None,
         _ => return Err("AuthorisationDomain and Role must be given together".to_owned()),
     };
     match (by_id, by_names) {
-        (Some(a), Some(b))
-            if a.authorisation_domain_role_identifier != b.authorisation_domain_role_identifier =>
-        {
-            Err(
-                "AuthorisationDomainRoleIdentifier disagrees with AuthorisationDomain/Role"
-                    .to_owned(),
-            )
+        (Some(a), Some(b)) if a.authorisation_domain_role_identifier != b.authorisation_domain_role_identifier => {
+            Err("AuthorisationDomainRoleIdentifier disagrees with AuthorisationDomain/Role".to_owned())
         }
         (Some(a), _) => Ok(Some(a)),
         (None, b) => Ok(b),
@@ -112,8 +111,7 @@ pub fn resolve_role<'r>(
 
 /// Fills a claim's derived fields from its role (the one place this is done).
 pub fn apply_role(claim: &mut AuthorityClaim, reference: &ReferenceData, role: &DomainRole) {
-    claim.authorisation_domain_role_identifier =
-        Some(role.authorisation_domain_role_identifier.clone());
+    claim.authorisation_domain_role_identifier = Some(role.authorisation_domain_role_identifier.clone());
     claim.authorisation_domain_id = Some(role.authorisation_domain_id.clone());
     claim.authorisation_domain = reference
         .domain(&role.authorisation_domain_id)
@@ -170,11 +168,7 @@ pub fn prepare(
             }
         }
         record.extend(validate::snapshot(&org));
-        problems.extend(
-            record
-                .into_iter()
-                .map(|p| format!("record {i} ({id}): {p}")),
-        );
+        problems.extend(record.into_iter().map(|p| format!("record {i} ({id}): {p}")));
         organisations.push(org);
     }
     if problems.is_empty() {
@@ -186,8 +180,7 @@ pub fn prepare(
 
 fn merge(into: &mut ReferenceData, from: &ReferenceData) {
     for a in &from.authorities {
-        into.authorities
-            .retain(|x| x.authority_id != a.authority_id);
+        into.authorities.retain(|x| x.authority_id != a.authority_id);
         into.authorities.push(a.clone());
     }
     for d in &from.authorisation_domains {
@@ -196,9 +189,8 @@ fn merge(into: &mut ReferenceData, from: &ReferenceData) {
         into.authorisation_domains.push(d.clone());
     }
     for r in &from.authorisation_domain_roles {
-        into.authorisation_domain_roles.retain(|x| {
-            x.authorisation_domain_role_identifier != r.authorisation_domain_role_identifier
-        });
+        into.authorisation_domain_roles
+            .retain(|x| x.authorisation_domain_role_identifier != r.authorisation_domain_role_identifier);
         into.authorisation_domain_roles.push(r.clone());
     }
 }

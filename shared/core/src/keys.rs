@@ -159,11 +159,7 @@ impl OrgItem {
     pub fn is_public(&self) -> bool {
         matches!(
             self,
-            Self::Details
-                | Self::Server(_)
-                | Self::Resource(..)
-                | Self::Claim(_)
-                | Self::DomainClaim(_)
+            Self::Details | Self::Server(_) | Self::Resource(..) | Self::Claim(_) | Self::DomainClaim(_)
         )
     }
 }
@@ -186,10 +182,7 @@ mod tests {
     fn separators_inside_ids_cannot_forge_keys() {
         let forged = server_sk("a#RES#b");
         assert_eq!(forged, "AS#a%23RES%23b");
-        assert_eq!(
-            OrgItem::parse(&forged),
-            Some(OrgItem::Server("a#RES#b".into()))
-        );
+        assert_eq!(OrgItem::parse(&forged), Some(OrgItem::Server("a#RES#b".into())));
         assert_ne!(forged, resource_sk("a", "b"));
     }
 

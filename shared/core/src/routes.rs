@@ -201,9 +201,6 @@ mod tests {
             RouteMatch::WrongMethod("PUT")
         );
         assert_eq!(find("GET", "/nope"), RouteMatch::NotFound);
-        assert_eq!(
-            find("GET", "/organisations//snapshot"),
-            RouteMatch::NotFound
-        );
+        assert_eq!(find("GET", "/organisations//snapshot"), RouteMatch::NotFound);
     }
 }

@@ -7,17 +7,13 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/../../tests/fixtures/api-docs/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/../../tests/fixtures/api-docs/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
 fn round_trips<T: DeserializeOwned + Serialize>(name: &str) {
     let original = fixture(name);
-    let model: T =
-        serde_json::from_value(original.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let model: T = serde_json::from_value(original.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
     let back = serde_json::to_value(&model).unwrap();
     assert_eq!(back, original, "{name} did not round-trip");
 }
@@ -72,8 +68,7 @@ fn odd_spellings_are_kept() {
 
 #[test]
 fn the_export_projection_of_the_snapshot_example_matches_the_export_shape() {
-    let snapshot: OrganisationSnapshot =
-        serde_json::from_value(fixture("organisation-snapshot.json")).unwrap();
+    let snapshot: OrganisationSnapshot = serde_json::from_value(fixture("organisation-snapshot.json")).unwrap();
     let export = serde_json::to_value(ExportOrganisation::from(snapshot)).unwrap();
     let documented = &fixture("open-data-export.json")[0];
     let keys = |v: &Value| -> Vec<String> {

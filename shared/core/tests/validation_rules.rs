@@ -42,9 +42,7 @@ fn failing_texts(t: Text) -> Vec<(String, &'static str)> {
     let bad = match t.pattern {
         Pattern::Any => None,
         Pattern::NoAngle => Some("a<b>"),
-        Pattern::HttpUri | Pattern::HttpsUri | Pattern::HttpsPathUri | Pattern::AppUri => {
-            Some("ftp://example.com")
-        }
+        Pattern::HttpUri | Pattern::HttpsUri | Pattern::HttpsPathUri | Pattern::AppUri => Some("ftp://example.com"),
         Pattern::LogoUri => Some("https://example.com/logo.gif"),
         Pattern::Email => Some("not-an-email"),
         Pattern::ApiVersion => Some("v1"),
@@ -74,19 +72,11 @@ fn failing_values(rule: FieldRule) -> Vec<(Value, String)> {
     match rule {
         FieldRule::Str(t) => {
             out.push((json!(1), "must be a string".into()));
-            out.extend(
-                failing_texts(t)
-                    .into_iter()
-                    .map(|(v, m)| (json!(v), m.to_owned())),
-            );
+            out.extend(failing_texts(t).into_iter().map(|(v, m)| (json!(v), m.to_owned())));
         }
         FieldRule::StrOrNumber(t) => {
             out.push((json!(true), "must be a string or a number".into()));
-            out.extend(
-                failing_texts(t)
-                    .into_iter()
-                    .map(|(v, m)| (json!(v), m.to_owned())),
-            );
+            out.extend(failing_texts(t).into_iter().map(|(v, m)| (json!(v), m.to_owned())));
         }
         FieldRule::OneOf(_) => {
             out.push((json!("Bogus"), "must be one of".into()));
@@ -94,30 +84,21 @@ fn failing_values(rule: FieldRule) -> Vec<(Value, String)> {
         }
         FieldRule::TextOneOf(t, _) => {
             out.push((json!("Bogus"), "must be one of".into()));
-            out.extend(
-                failing_texts(t)
-                    .into_iter()
-                    .map(|(v, m)| (json!(v), m.to_owned())),
-            );
+            out.extend(failing_texts(t).into_iter().map(|(v, m)| (json!(v), m.to_owned())));
         }
         FieldRule::Bool => out.push((json!("true"), "must be a boolean".into())),
         FieldRule::Number => out.push((json!("0"), "must be a number".into())),
         FieldRule::StrList(t, max) => {
             out.push((json!("x"), "must be an array".into()));
             if let Some(max) = max {
-                out.push((
-                    json!(vec![valid_text(t); max + 1]),
-                    format!("more than {max} items"),
-                ));
+                out.push((json!(vec![valid_text(t); max + 1]), format!("more than {max} items")));
             }
             for (v, m) in failing_texts(t) {
                 out.push((json!([valid_text(t), v]), format!("[1]: {m}")));
             }
         }
         FieldRule::ObjectList(_) => out.push((json!({}), "must be an array".into())),
-        FieldRule::Object(_) | FieldRule::ObjectMap(_) => {
-            out.push((json!([]), "must be an object".into()))
-        }
+        FieldRule::Object(_) | FieldRule::ObjectMap(_) => out.push((json!([]), "must be an object".into())),
     }
     out
 }
@@ -134,10 +115,7 @@ fn exercise(table_name: &str, table: &[(&str, FieldRule)]) -> usize {
     let mut cases = 0;
     for (field, rule) in table {
         let ok = errors(table, field, valid_value(*rule));
-        assert!(
-            ok.is_empty(),
-            "{table_name}.{field}: valid value rejected: {ok:?}"
-        );
+        assert!(ok.is_empty(), "{table_name}.{field}: valid value rejected: {ok:?}");
         assert!(
             errors(table, field, Value::Null).is_empty(),
             "{table_name}.{field}: null is absent"
@@ -147,8 +125,7 @@ fn exercise(table_name: &str, table: &[(&str, FieldRule)]) -> usize {
         for (value, needle) in failing {
             let errs = errors(table, field, value.clone());
             assert!(
-                errs.iter()
-                    .any(|e| e.starts_with(field) && e.contains(needle.as_str())),
+                errs.iter().any(|e| e.starts_with(field) && e.contains(needle.as_str())),
                 "{table_name}.{field} = {value}: expected an error containing {needle:?}, got {errs:?}"
             );
             cases += 1;
@@ -180,10 +157,7 @@ fn every_rule_of_every_table_passes_and_fails() {
         total += exercise(name, table);
     }
     // Nested tables are reached through the ones above; walk them too.
-    fn nested(
-        table: &[(&str, FieldRule)],
-        out: &mut Vec<(String, &'static [(&'static str, FieldRule)])>,
-    ) {
+    fn nested(table: &[(&str, FieldRule)], out: &mut Vec<(String, &'static [(&'static str, FieldRule)])>) {
         for (field, rule) in table {
             if let FieldRule::ObjectList(t) | FieldRule::Object(t) | FieldRule::ObjectMap(t) = rule
                 && !t.is_empty()

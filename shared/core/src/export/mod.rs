@@ -82,8 +82,7 @@ pub async fn run<S: Store, T: ObjectTarget>(
     let mut upload = target.begin().await?;
     match write_all(store, &mut upload, target.part_bytes(), tap).await {
         Ok((organisations, bytes, parts, sha256)) => {
-            let unchanged =
-                target.published_sha256().await.ok().flatten().as_deref() == Some(sha256.as_str());
+            let unchanged = target.published_sha256().await.ok().flatten().as_deref() == Some(sha256.as_str());
             if unchanged {
                 upload.abort().await?;
             } else {
@@ -128,20 +127,13 @@ struct PartWriter<'a, U: Upload> {
 }
 
 impl<U: Upload> PartWriter<'_, U> {
-    async fn write(
-        &mut self,
-        chunk: &[u8],
-        tap: &mut (dyn FnMut(&[u8]) + Send),
-    ) -> Result<(), ExportError> {
+    async fn write(&mut self, chunk: &[u8], tap: &mut (dyn FnMut(&[u8]) + Send)) -> Result<(), ExportError> {
         tap(chunk);
         self.hasher.update(chunk);
         self.bytes += chunk.len() as u64;
         self.buffer.extend_from_slice(chunk);
         if self.buffer.len() >= self.part_bytes {
-            let part = std::mem::replace(
-                &mut self.buffer,
-                Vec::with_capacity(self.part_bytes + 64 * 1024),
-            );
+            let part = std::mem::replace(&mut self.buffer, Vec::with_capacity(self.part_bytes + 64 * 1024));
             self.upload.put_part(part).await?;
             self.parts += 1;
         }

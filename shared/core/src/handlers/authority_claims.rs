@@ -50,11 +50,7 @@ impl Default for ListQuery {
     }
 }
 
-fn single<'a>(
-    values: Option<Vec<&'a str>>,
-    name: &str,
-    problems: &mut Vec<String>,
-) -> Option<&'a str> {
+fn single<'a>(values: Option<Vec<&'a str>>, name: &str, problems: &mut Vec<String>) -> Option<&'a str> {
     match values.as_deref() {
         None | Some([]) => None,
         Some([one]) => Some(one),
@@ -66,9 +62,7 @@ fn single<'a>(
 }
 
 /// Parses `page`, `size` and `sort`, reporting every bad value.
-pub fn parse_query<'a>(
-    get: impl Fn(&str) -> Option<Vec<&'a str>>,
-) -> Result<ListQuery, Vec<String>> {
+pub fn parse_query<'a>(get: impl Fn(&str) -> Option<Vec<&'a str>>) -> Result<ListQuery, Vec<String>> {
     let mut q = ListQuery::default();
     let mut problems = Vec::new();
     if let Some(page) = single(get("page"), "page", &mut problems) {
@@ -100,16 +94,10 @@ pub fn parse_query<'a>(
         match direction.map(str::to_ascii_lowercase).as_deref() {
             None | Some("asc") => {}
             Some("desc") => q.descending = true,
-            Some(other) => problems.push(format!(
-                "sort: direction must be asc or desc, not {other:?}"
-            )),
+            Some(other) => problems.push(format!("sort: direction must be asc or desc, not {other:?}")),
         }
     }
-    if problems.is_empty() {
-        Ok(q)
-    } else {
-        Err(problems)
-    }
+    if problems.is_empty() { Ok(q) } else { Err(problems) }
 }
 
 fn sort_key(claim: &Value, field: &str) -> String {
@@ -184,11 +172,7 @@ mod tests {
 
     fn q(pairs: &[(&'static str, &'static str)]) -> Result<ListQuery, Vec<String>> {
         parse_query(|name| {
-            let v: Vec<&str> = pairs
-                .iter()
-                .filter(|(k, _)| *k == name)
-                .map(|(_, v)| *v)
-                .collect();
+            let v: Vec<&str> = pairs.iter().filter(|(k, _)| *k == name).map(|(_, v)| *v).collect();
             (!v.is_empty()).then_some(v)
         })
     }

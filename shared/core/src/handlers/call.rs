@@ -43,10 +43,7 @@ impl Call {
         let caller = auth::caller(req)?;
         auth::authorize(&caller, self.route.access, target_org)?;
         if self.route.lists_406 {
-            let accept = req
-                .headers()
-                .get(header::ACCEPT)
-                .and_then(|v| v.to_str().ok());
+            let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
             if !accept::accepts_json(accept) {
                 return Err(ApiError::NotAcceptable);
             }

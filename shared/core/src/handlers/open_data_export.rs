@@ -15,11 +15,7 @@ use lambda_http::{Body, Request, Response};
 use std::io::Write;
 
 /// Runs the export for an admin and answers with the file.
-pub async fn handle<S: Store, T: ObjectTarget>(
-    store: &S,
-    target: &T,
-    req: Request,
-) -> Response<Body> {
+pub async fn handle<S: Store, T: ObjectTarget>(store: &S, target: &T, req: Request) -> Response<Body> {
     let call = Call::start(&req, OPEN_DATA_EXPORT);
     let outcome = run(store, target, &req, &call).await;
     call.finish(outcome)
@@ -31,12 +27,8 @@ pub fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
         v.split(',').any(|coding| {
             let mut parts = coding.split(';');
             let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-            let zero = parts.any(|p| {
-                p.trim()
-                    .strip_prefix("q=")
-                    .and_then(|q| q.trim().parse::<f32>().ok())
-                    == Some(0.0)
-            });
+            let zero =
+                parts.any(|p| p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()) == Some(0.0));
             (name == "gzip" || name == "*") && !zero
         })
     })
@@ -133,16 +125,13 @@ async fn run<S: Store, T: ObjectTarget>(
             .presigned_url()
             .await
             .map_err(|e| ApiError::Internal(e.to_string()))?
-            .ok_or_else(|| {
-                ApiError::Internal("export too large to send and no URL to redirect to".into())
-            })?;
+            .ok_or_else(|| ApiError::Internal("export too large to send and no URL to redirect to".into()))?;
         builder
             .status(StatusCode::SEE_OTHER)
             .header(header::LOCATION, url)
             .header(header::CONTENT_TYPE, "application/json")
             .body(Body::Text(
-                r#"{"message":"the export is larger than a response may be; follow Location"}"#
-                    .to_owned(),
+                r#"{"message":"the export is larger than a response may be; follow Location"}"#.to_owned(),
             ))
     };
     response.map_err(|e| ApiError::Internal(e.to_string()))
@@ -180,8 +169,7 @@ mod tests {
         g.push(&[b'a'; 10_000], Some(1_000));
         let gz = g.finish(Some(1_000)).unwrap();
         let mut out = String::new();
-        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut out)
-            .unwrap();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut out).unwrap();
         assert_eq!(out.len(), 10_000);
     }
 }

@@ -28,24 +28,15 @@ pub async fn handle<S: Store>(store: &S, req: Request) -> Response<Body> {
 
 fn is_json(content_type: Option<&str>) -> bool {
     content_type.is_some_and(|ct| {
-        let media = ct
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        media == "application/json"
-            || (media.starts_with("application/") && media.ends_with("+json"))
+        let media = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
     })
 }
 
 /// Parses and validates the body, reporting every problem found.
 fn read_body(req: &Request) -> Result<AuthorityClaimUpdate, Vec<String>> {
     let bytes: &[u8] = req.body().as_ref();
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     if !is_json(content_type) {
         return Err(vec!["Content-Type: must be application/json".to_owned()]);
     }
@@ -62,10 +53,7 @@ fn read_body(req: &Request) -> Result<AuthorityClaimUpdate, Vec<String>> {
 
 /// Resolves the body against reference data: a known authority and, when the body
 /// names a role, a known role whose domain agrees with `AuthorisationDomainID`.
-fn resolve(
-    update: &AuthorityClaimUpdate,
-    reference: &ReferenceData,
-) -> Result<Option<DomainRole>, Vec<String>> {
+fn resolve(update: &AuthorityClaimUpdate, reference: &ReferenceData) -> Result<Option<DomainRole>, Vec<String>> {
     let mut problems = Vec::new();
     if reference.authority(&update.authority_id).is_none() {
         problems.push(format!(
@@ -96,11 +84,7 @@ fn resolve(
             _ => {}
         }
     }
-    if problems.is_empty() {
-        Ok(role)
-    } else {
-        Err(problems)
-    }
+    if problems.is_empty() { Ok(role) } else { Err(problems) }
 }
 
 /// The new claim: writable fields replaced, role applied (or the current one kept and
@@ -148,11 +132,7 @@ async fn run<S: Store>(store: &S, req: &Request, call: &Call) -> Result<Response
     let claim_id = call.path(req, "OrganisationAuthorityClaimId")?;
     call.admit(req, Some(org))?;
     let mut problems = validate::path_param("OrganisationId", org, ID40);
-    problems.extend(validate::path_param(
-        "OrganisationAuthorityClaimId",
-        claim_id,
-        UUID40,
-    ));
+    problems.extend(validate::path_param("OrganisationAuthorityClaimId", claim_id, UUID40));
     let update = read_body(req).map_err(|e| problems.extend(e)).ok();
     call.reject_if_any(problems)?;
     let update = update.ok_or_else(|| ApiError::Internal("validated body missing".into()))?;
@@ -165,10 +145,7 @@ async fn run<S: Store>(store: &S, req: &Request, call: &Call) -> Result<Response
             decide(claims, current, &update, role.as_ref(), &reference)
         }
     };
-    match store
-        .update_authority_claim(org, claim_id, decision)
-        .await?
-    {
+    match store.update_authority_claim(org, claim_id, decision).await? {
         ClaimWrite::Updated(claim) => call.ok(&claim),
         ClaimWrite::NotFound => Err(ApiError::NotFound(format!(
             "authority claim {claim_id} of organisation {org} not found"

@@ -70,10 +70,7 @@ mod tests {
 
     #[test]
     fn a_valid_interaction_id_is_echoed() {
-        let f = read(&headers(&[(
-            INTERACTION_ID,
-            b"73cac523-d3ae-2289-b106-330a6218710d",
-        )]));
+        let f = read(&headers(&[(INTERACTION_ID, b"73cac523-d3ae-2289-b106-330a6218710d")]));
         assert_eq!(f.interaction_id, "73cac523-d3ae-2289-b106-330a6218710d");
         assert!(f.violations.is_empty());
     }

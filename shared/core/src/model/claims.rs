@@ -34,10 +34,7 @@ pub struct AuthorityClaim {
     pub status: ResourceStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authorisation_domain: Option<String>,
-    #[serde(
-        rename = "AuthorisationDomainID",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AuthorisationDomainID", skip_serializing_if = "Option::is_none")]
     pub authorisation_domain_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authorisation_domain_role_identifier: Option<String>,
@@ -62,10 +59,7 @@ impl AuthorityClaim {
 pub struct AuthorityClaimUpdate {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authorisation_domain: Option<String>,
-    #[serde(
-        rename = "AuthorisationDomainID",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AuthorisationDomainID", skip_serializing_if = "Option::is_none")]
     pub authorisation_domain_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authorisation_domain_role_identifier: Option<String>,

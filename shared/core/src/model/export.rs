@@ -2,8 +2,7 @@
 
 use super::claims::{Authorisation, AuthorityClaim, DomainClaim};
 use super::common::{
-    CertificationStatus, FlagMap, OrganisationStatus, ResourceStatus,
-    ServerCertificationRecordStatus, public_flag_map,
+    CertificationStatus, FlagMap, OrganisationStatus, ResourceStatus, ServerCertificationRecordStatus, public_flag_map,
 };
 use super::server::{ApiResource, AuthorisationServer, ServerCertification, ServerFields};
 use super::snapshot::OrganisationSnapshot;
@@ -198,17 +197,9 @@ impl From<OrganisationSnapshot> for ExportOrganisation {
             postcode: d.postcode,
             country: d.country,
             parent_organisation_reference: d.parent_organisation_reference,
-            authorisation_servers: s
-                .authorisation_servers
-                .into_iter()
-                .map(Into::into)
-                .collect(),
+            authorisation_servers: s.authorisation_servers.into_iter().map(Into::into).collect(),
             org_domain_claims: s.org_domain_claims,
-            org_domain_role_claims: s
-                .org_domain_role_claims
-                .into_iter()
-                .map(Into::into)
-                .collect(),
+            org_domain_role_claims: s.org_domain_role_claims.into_iter().map(Into::into).collect(),
         }
     }
 }

@@ -16,7 +16,6 @@ pub use export::{ExportAuthorisationServer, ExportOrganisation, ExportRoleClaim}
 pub use organisation::{Contact, OrganisationDetails};
 pub use reference::{AuthorisationDomain, Authority, DomainRole, ReferenceData};
 pub use server::{
-    ApiDiscoveryEndpoint, ApiResource, ApiResourceResponse, AuthorisationServer,
-    ServerCertification, ServerFields,
+    ApiDiscoveryEndpoint, ApiResource, ApiResourceResponse, AuthorisationServer, ServerCertification, ServerFields,
 };
 pub use snapshot::{ImportFile, OrganisationSnapshot, SoftwareStatements};

@@ -1,8 +1,7 @@
 //! Authorisation servers, API resources and certifications.
 
 use super::common::{
-    CertificationStatus, Flag, NotificationWebhookStatus, ResourceStatus,
-    ServerCertificationRecordStatus,
+    CertificationStatus, Flag, NotificationWebhookStatus, ResourceStatus, ServerCertificationRecordStatus,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
@@ -142,10 +141,7 @@ pub struct ServerFields {
     pub notification_webhook_added_date: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notification_webhook_status: Option<NotificationWebhookStatus>,
-    #[serde(
-        rename = "OpenIDDiscoveryDocument",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OpenIDDiscoveryDocument", skip_serializing_if = "Option::is_none")]
     pub open_id_discovery_document: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub organisation_id: Option<String>,

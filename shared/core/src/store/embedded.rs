@@ -59,38 +59,22 @@ impl EmbeddedStore {
             .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
     }
 
-    fn read_partition(
-        db: &Database,
-        pk: &str,
-        prefix: &str,
-    ) -> Result<Vec<(String, String)>, StoreError> {
+    fn read_partition(db: &Database, pk: &str, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
         let txn = db.begin_read().map_err(backend)?;
         let table = txn.open_table(ITEMS).map_err(backend)?;
         let end = prefix_end(prefix);
         let mut out = Vec::new();
-        for entry in table
-            .range((pk, prefix)..(pk, end.as_str()))
-            .map_err(backend)?
-        {
+        for entry in table.range((pk, prefix)..(pk, end.as_str())).map_err(backend)? {
             let (k, v) = entry.map_err(backend)?;
             out.push((k.value().1.to_owned(), v.value().to_owned()));
         }
         Ok(out)
     }
 
-    async fn partition(
-        &self,
-        org_id: &str,
-        public_only: bool,
-    ) -> Result<Option<OrganisationSnapshot>, StoreError> {
+    async fn partition(&self, org_id: &str, public_only: bool) -> Result<Option<OrganisationSnapshot>, StoreError> {
         let pk = keys::org_pk(org_id);
-        let items = self
-            .blocking(move |db| Self::read_partition(db, &pk, ""))
-            .await?;
-        assemble(
-            items.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            public_only,
-        )
+        let items = self.blocking(move |db| Self::read_partition(db, &pk, "")).await?;
+        assemble(items.iter().map(|(k, v)| (k.as_str(), v.as_str())), public_only)
     }
 }
 
@@ -113,16 +97,11 @@ impl Store for EmbeddedStore {
     }
 
     async fn reference(&self) -> Result<ReferenceData, StoreError> {
-        let items = self
-            .blocking(|db| Self::read_partition(db, keys::REF_PK, ""))
-            .await?;
+        let items = self.blocking(|db| Self::read_partition(db, keys::REF_PK, "")).await?;
         assemble_reference(items.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     }
 
-    async fn replace_organisation(
-        &self,
-        snapshot: &OrganisationSnapshot,
-    ) -> Result<(), StoreError> {
+    async fn replace_organisation(&self, snapshot: &OrganisationSnapshot) -> Result<(), StoreError> {
         let org_id = snapshot.id().to_owned();
         let pk = keys::org_pk(&org_id);
         let items: Vec<(String, String)> = organisation_items(snapshot)
@@ -163,10 +142,7 @@ impl Store for EmbeddedStore {
         self.partition(org_id, false).await
     }
 
-    async fn public_snapshot(
-        &self,
-        org_id: &str,
-    ) -> Result<Option<OrganisationSnapshot>, StoreError> {
+    async fn public_snapshot(&self, org_id: &str) -> Result<Option<OrganisationSnapshot>, StoreError> {
         self.partition(org_id, true).await
     }
 
@@ -189,10 +165,7 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn authority_claims(
-        &self,
-        org_id: &str,
-    ) -> Result<Option<Vec<AuthorityClaim>>, StoreError> {
+    async fn authority_claims(&self, org_id: &str) -> Result<Option<Vec<AuthorityClaim>>, StoreError> {
         let pk = keys::org_pk(org_id);
         let id = org_id.to_owned();
         self.blocking(move |db| {
@@ -254,8 +227,8 @@ impl Store for EmbeddedStore {
                     Some(current) => match decide(&claims, &current) {
                         Err(e) => ClaimWrite::Rejected(e),
                         Ok(updated) => {
-                            let body = serde_json::to_string(&updated)
-                                .map_err(|e| StoreError::Backend(e.to_string()))?;
+                            let body =
+                                serde_json::to_string(&updated).map_err(|e| StoreError::Backend(e.to_string()))?;
                             table
                                 .insert((pk.as_str(), target.as_str()), body.as_str())
                                 .map_err(backend)?;
@@ -273,20 +246,13 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn organisation_ids(
-        &self,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<String>, StoreError> {
+    async fn organisation_ids(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, StoreError> {
         let after = after.map(str::to_owned);
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(backend)?;
             let table = txn.open_table(ORGS).map_err(backend)?;
             let range = match &after {
-                Some(a) => table.range::<&str>((
-                    std::ops::Bound::Excluded(a.as_str()),
-                    std::ops::Bound::Unbounded,
-                )),
+                Some(a) => table.range::<&str>((std::ops::Bound::Excluded(a.as_str()), std::ops::Bound::Unbounded)),
                 None => table.range::<&str>(..),
             }
             .map_err(backend)?;

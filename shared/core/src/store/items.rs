@@ -4,9 +4,8 @@
 use super::StoreError;
 use crate::keys::OrgItem;
 use crate::model::{
-    ApiResource, AuthorisationDomain, AuthorisationServer, Authority, AuthorityClaim, Contact,
-    DomainClaim, DomainRole, OrganisationCertificate, OrganisationDetails, OrganisationSnapshot,
-    ReferenceData,
+    ApiResource, AuthorisationDomain, AuthorisationServer, Authority, AuthorityClaim, Contact, DomainClaim, DomainRole,
+    OrganisationCertificate, OrganisationDetails, OrganisationSnapshot, ReferenceData,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -26,10 +25,7 @@ pub fn organisation_items(s: &OrganisationSnapshot) -> Vec<(OrgItem, String)> {
     for server in &s.authorisation_servers {
         let id = &server.fields.authorisation_server_id;
         for r in &server.api_resources {
-            out.push((
-                OrgItem::Resource(id.clone(), r.api_resource_id.clone()),
-                json(r),
-            ));
+            out.push((OrgItem::Resource(id.clone(), r.api_resource_id.clone()), json(r)));
         }
         let bare = AuthorisationServer {
             api_resources: Vec::new(),
@@ -44,10 +40,7 @@ pub fn organisation_items(s: &OrganisationSnapshot) -> Vec<(OrgItem, String)> {
         ));
     }
     for c in &s.org_domain_role_claims {
-        out.push((
-            OrgItem::Claim(c.organisation_authority_claim_id.clone()),
-            json(c),
-        ));
+        out.push((OrgItem::Claim(c.organisation_authority_claim_id.clone()), json(c)));
     }
     for (id, statement) in &s.software_statements {
         out.push((OrgItem::SoftwareStatement(id.clone()), json(statement)));
@@ -88,22 +81,14 @@ pub fn assemble<'a>(
             OrgItem::Contact(_) => snapshot.contacts.push(parse::<Contact>(sk, body)?),
             OrgItem::Server(_) => snapshot.authorisation_servers.push(parse(sk, body)?),
             OrgItem::Resource(server, _) => resources.push((server, parse(sk, body)?)),
-            OrgItem::Claim(_) => snapshot
-                .org_domain_role_claims
-                .push(parse::<AuthorityClaim>(sk, body)?),
-            OrgItem::DomainClaim(_) => snapshot
-                .org_domain_claims
-                .push(parse::<DomainClaim>(sk, body)?),
+            OrgItem::Claim(_) => snapshot.org_domain_role_claims.push(parse::<AuthorityClaim>(sk, body)?),
+            OrgItem::DomainClaim(_) => snapshot.org_domain_claims.push(parse::<DomainClaim>(sk, body)?),
             OrgItem::SoftwareStatement(id) => {
-                snapshot
-                    .software_statements
-                    .insert(id, parse::<Value>(sk, body)?);
+                snapshot.software_statements.insert(id, parse::<Value>(sk, body)?);
             }
-            OrgItem::Certificate(_) => {
-                snapshot
-                    .organisation_certificates
-                    .push(parse::<OrganisationCertificate>(sk, body)?)
-            }
+            OrgItem::Certificate(_) => snapshot
+                .organisation_certificates
+                .push(parse::<OrganisationCertificate>(sk, body)?),
         }
     }
     let Some(details) = details else {
@@ -148,12 +133,8 @@ pub fn assemble_reference<'a>(
     for (sk, body) in items {
         match sk.split_once('#').map(|(k, _)| k) {
             Some("AUTHORITY") => r.authorities.push(parse::<Authority>(sk, body)?),
-            Some("DOMAIN") => r
-                .authorisation_domains
-                .push(parse::<AuthorisationDomain>(sk, body)?),
-            Some("ROLE") => r
-                .authorisation_domain_roles
-                .push(parse::<DomainRole>(sk, body)?),
+            Some("DOMAIN") => r.authorisation_domains.push(parse::<AuthorisationDomain>(sk, body)?),
+            Some("ROLE") => r.authorisation_domain_roles.push(parse::<DomainRole>(sk, body)?),
             _ => {}
         }
     }

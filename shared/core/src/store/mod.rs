@@ -39,10 +39,7 @@ pub enum ClaimWrite<E> {
 /// Decides the new value of a claim from the organisation's current claims (all of
 /// them, including the one being changed) and the current claim. Called again if a
 /// concurrent write invalidated its input, so it must have no side effects.
-pub trait ClaimDecision<E>:
-    Fn(&[AuthorityClaim], &AuthorityClaim) -> Result<AuthorityClaim, E> + Send + Sync
-{
-}
+pub trait ClaimDecision<E>: Fn(&[AuthorityClaim], &AuthorityClaim) -> Result<AuthorityClaim, E> + Send + Sync {}
 impl<E, F> ClaimDecision<E> for F where
     F: Fn(&[AuthorityClaim], &AuthorityClaim) -> Result<AuthorityClaim, E> + Send + Sync
 {
@@ -54,10 +51,7 @@ pub const MAX_WRITE_ATTEMPTS: usize = 25;
 /// The operations the endpoints, the import and the export need.
 pub trait Store: Send + Sync + 'static {
     /// Adds or replaces reference data items (authorities, domains, roles).
-    fn put_reference(
-        &self,
-        reference: &ReferenceData,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn put_reference(&self, reference: &ReferenceData) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// All reference data.
     fn reference(&self) -> impl Future<Output = Result<ReferenceData, StoreError>> + Send;
@@ -70,10 +64,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The whole snapshot, or `None` when the organisation does not exist.
-    fn snapshot(
-        &self,
-        org_id: &str,
-    ) -> impl Future<Output = Result<Option<OrganisationSnapshot>, StoreError>> + Send;
+    fn snapshot(&self, org_id: &str) -> impl Future<Output = Result<Option<OrganisationSnapshot>, StoreError>> + Send;
 
     /// The snapshot without private items (contacts, software statements,
     /// certificates are left empty), for the export.

@@ -74,13 +74,7 @@ impl Checker {
     }
 
     /// Checks every element of a string list against `rule` and the list against `max_items`.
-    pub fn text_list(
-        &mut self,
-        field: &str,
-        values: &[String],
-        max_items: Option<usize>,
-        rule: Text,
-    ) {
+    pub fn text_list(&mut self, field: &str, values: &[String], max_items: Option<usize>, rule: Text) {
         if let Some(max) = max_items
             && values.len() > max
         {
@@ -101,9 +95,7 @@ mod tests {
     fn paths_nest_with_dots_and_indexes() {
         let mut c = Checker::new();
         c.within("AuthorisationServers[0]", |c| {
-            c.each("Flags", &["ok", "<bad>"], |c, v| {
-                c.text("Name", Some(v), TEXT255)
-            });
+            c.each("Flags", &["ok", "<bad>"], |c, v| c.text("Name", Some(v), TEXT255));
         });
         c.required_text("OrganisationId", None, ID40);
         assert_eq!(

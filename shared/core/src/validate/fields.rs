@@ -50,10 +50,7 @@ fn one_of(c: &mut Checker, field: &str, s: &str, allowed: &[&str]) {
 /// Checks one value against its rule; `null` counts as absent.
 pub fn check_value(c: &mut Checker, field: &str, value: &Value, rule: FieldRule) {
     let wrong = |c: &mut Checker, expected: &str| {
-        c.fail(
-            field,
-            format!("must be {expected}, not {}", type_name(value)),
-        );
+        c.fail(field, format!("must be {expected}, not {}", type_name(value)));
     };
     match (rule, value) {
         (_, Value::Null) => {}
@@ -88,9 +85,7 @@ pub fn check_value(c: &mut Checker, field: &str, value: &Value, rule: FieldRule)
             }
         }
         (FieldRule::StrList(..) | FieldRule::ObjectList(_), _) => wrong(c, "an array"),
-        (FieldRule::Object(table), Value::Object(map)) => {
-            c.within(field, |c| check_object(c, map, table))
-        }
+        (FieldRule::Object(table), Value::Object(map)) => c.within(field, |c| check_object(c, map, table)),
         (FieldRule::ObjectMap(table), Value::Object(map)) => c.within(field, |c| {
             for (key, item) in map {
                 check_value(c, key, item, FieldRule::Object(table));

@@ -12,8 +12,7 @@ use serde_json::Value;
 use std::collections::HashSet;
 
 fn as_object(value: &Value) -> &serde_json::Map<String, Value> {
-    static EMPTY: std::sync::LazyLock<serde_json::Map<String, Value>> =
-        std::sync::LazyLock::new(serde_json::Map::new);
+    static EMPTY: std::sync::LazyLock<serde_json::Map<String, Value>> = std::sync::LazyLock::new(serde_json::Map::new);
     value.as_object().unwrap_or(&EMPTY)
 }
 
@@ -90,32 +89,21 @@ pub fn snapshot(s: &OrganisationSnapshot) -> Vec<String> {
     c.each("OrgDomainRoleClaims", &s.org_domain_role_claims, |c, x| {
         same_org(c, "OrganisationId", x.organisation_id.as_deref(), org)
     });
-    c.each(
-        "OrganisationCertificates",
-        &s.organisation_certificates,
-        |c, x| same_org(c, "OrganisationId", x.organisation_id.as_deref(), org),
-    );
-    c.each(
-        "AuthorisationServers",
-        &s.authorisation_servers,
-        |c, server| {
-            same_org(
-                c,
-                "OrganisationId",
-                server.fields.organisation_id.as_deref(),
-                org,
-            );
-            unique(
-                c,
-                "ApiResources",
-                server
-                    .api_resources
-                    .iter()
-                    .map(|r| r.api_resource_id.as_str())
-                    .enumerate(),
-            );
-        },
-    );
+    c.each("OrganisationCertificates", &s.organisation_certificates, |c, x| {
+        same_org(c, "OrganisationId", x.organisation_id.as_deref(), org)
+    });
+    c.each("AuthorisationServers", &s.authorisation_servers, |c, server| {
+        same_org(c, "OrganisationId", server.fields.organisation_id.as_deref(), org);
+        unique(
+            c,
+            "ApiResources",
+            server
+                .api_resources
+                .iter()
+                .map(|r| r.api_resource_id.as_str())
+                .enumerate(),
+        );
+    });
     c.within("SoftwareStatements", |c| {
         for (key, statement) in &s.software_statements {
             for problem in rules::ID40.violations(key) {
@@ -173,10 +161,7 @@ pub fn reference(r: &ReferenceData) -> Vec<String> {
     unique(
         &mut c,
         "Authorities",
-        r.authorities
-            .iter()
-            .map(|a| a.authority_id.as_str())
-            .enumerate(),
+        r.authorities.iter().map(|a| a.authority_id.as_str()).enumerate(),
     );
     unique(
         &mut c,
@@ -194,18 +179,11 @@ pub fn reference(r: &ReferenceData) -> Vec<String> {
             .map(|d| d.authorisation_domain_role_identifier.as_str())
             .enumerate(),
     );
-    c.each(
-        "AuthorisationDomainRoles",
-        &r.authorisation_domain_roles,
-        |c, role| {
-            if r.domain(&role.authorisation_domain_id).is_none() {
-                c.fail(
-                    "AuthorisationDomainID",
-                    "must name a known authorisation domain",
-                );
-            }
-        },
-    );
+    c.each("AuthorisationDomainRoles", &r.authorisation_domain_roles, |c, role| {
+        if r.domain(&role.authorisation_domain_id).is_none() {
+            c.fail("AuthorisationDomainID", "must name a known authorisation domain");
+        }
+    });
     c.into_errors()
 }
 
@@ -236,11 +214,7 @@ pub fn claim_update(body: &Value) -> Result<AuthorityClaimUpdate, Vec<String>> {
         unique_technical_identifiers: map
             .get("UniqueTechnicalIdentifiers")
             .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
             .unwrap_or_default(),
         status: if text("Status").as_deref() == Some("Inactive") {
             ResourceStatus::Inactive

@@ -32,8 +32,7 @@ pub enum Pattern {
 
 macro_rules! re {
     ($name:ident, $src:expr) => {
-        static $name: LazyLock<Regex> =
-            LazyLock::new(|| Regex::new($src).expect("documented pattern compiles"));
+        static $name: LazyLock<Regex> = LazyLock::new(|| Regex::new($src).expect("documented pattern compiles"));
     };
 }
 
@@ -85,9 +84,7 @@ impl Pattern {
             Self::HttpUri => "must start with http:// or https://",
             Self::HttpsUri => "must start with https://",
             Self::HttpsPathUri => "must be an https:// URL without query or fragment",
-            Self::LogoUri => {
-                "must be an http(s) URL ending in .svg/.png/.jpg/.jpeg or an image data URI"
-            }
+            Self::LogoUri => "must be an http(s) URL ending in .svg/.png/.jpg/.jpeg or an image data URI",
             Self::Email => "must be an e-mail address",
             Self::ApiVersion => "must be a version like 1.0.3 or 2",
             Self::CertificationDate => "must be a date dd/mm/2yyy",
@@ -243,17 +240,9 @@ mod tests {
         bad(HTTP_URI255, "ftp://example.com", "http://");
         ok(HTTPS_URI500, "https://github.com/x.zip");
         bad(HTTPS_URI500, "http://github.com/x.zip", "https://");
-        bad(
-            HTTPS_URI500,
-            &format!("https://{}", "a".repeat(500)),
-            "longer than 500",
-        );
+        bad(HTTPS_URI500, &format!("https://{}", "a".repeat(500)), "longer than 500");
         ok(HTTPS_PATH_URI255, "https://fed.example.com/entities/1");
-        bad(
-            HTTPS_PATH_URI255,
-            "https://fed.example.com/a?b=c",
-            "without query",
-        );
+        bad(HTTPS_PATH_URI255, "https://fed.example.com/a?b=c", "without query");
         ok(APP_URI255, "https://app.example.com/cb");
         ok(APP_URI255, "android:apk-key-hash:abc-123");
         ok(APP_URI255, "ios:bundle-id:com.example.app");

@@ -69,10 +69,7 @@ const SOFTWARE_CERTIFICATION: &[(&str, FieldRule)] = &[
 ];
 
 const SOFTWARE_DETAILS: &[(&str, FieldRule)] = &[
-    (
-        "SoftwareStatementCertifications",
-        ObjectList(SOFTWARE_CERTIFICATION),
-    ),
+    ("SoftwareStatementCertifications", ObjectList(SOFTWARE_CERTIFICATION)),
     ("Status", OneOf(&["Active", "Suspended", "Inactive"])),
     ("ClientId", Str(TEXT255)),
     ("ClientName", Str(TEXT255)),
@@ -97,19 +94,13 @@ const SOFTWARE_DETAILS: &[(&str, FieldRule)] = &[
     ("FederationEnabled", Bool),
     (
         "FederationEntityManagementType",
-        OneOf(&[
-            "openid_entity_federation_managed",
-            "openid_entity_self_managed",
-        ]),
+        OneOf(&["openid_entity_federation_managed", "openid_entity_self_managed"]),
     ),
     ("RequireSignedRequestObject", Bool),
     ("IdTokenSignedResponseAlg", OneOf(&["PS256", "RS256"])),
     (
         "TokenEndpointAuthMethod",
-        TextOneOf(
-            TEXT1_60,
-            &["private_key_jwt", "tls_client_auth", "client_secret_basic"],
-        ),
+        TextOneOf(TEXT1_60, &["private_key_jwt", "tls_client_auth", "client_secret_basic"]),
     ),
     ("ClientSecret", Str(PLAIN255)),
     ("TlsClientCertificateBoundAccessTokens", Bool),
@@ -128,10 +119,7 @@ const SOFTWARE_AUTHORITY_CLAIM: &[(&str, FieldRule)] = &[
 /// One software statement (the value under its id in `SoftwareStatements`).
 pub const SOFTWARE_STATEMENT: &[(&str, FieldRule)] = &[
     ("SoftwareDetails", Object(SOFTWARE_DETAILS)),
-    (
-        "SoftwareAuthorityClaims",
-        ObjectList(SOFTWARE_AUTHORITY_CLAIM),
-    ),
+    ("SoftwareAuthorityClaims", ObjectList(SOFTWARE_AUTHORITY_CLAIM)),
     ("SoftwareCertificates", ObjectList(CERTIFICATE)),
 ];
 
@@ -179,10 +167,8 @@ pub const CONTACT: &[(&str, FieldRule)] = &[
     ("PgpPublicKey", Str(TEXT65535)),
 ];
 
-const API_DISCOVERY_ENDPOINT: &[(&str, FieldRule)] = &[
-    ("ApiDiscoveryId", Str(TEXT40)),
-    ("ApiEndpoint", Str(HTTP_URI255)),
-];
+const API_DISCOVERY_ENDPOINT: &[(&str, FieldRule)] =
+    &[("ApiDiscoveryId", Str(TEXT40)), ("ApiEndpoint", Str(HTTP_URI255))];
 
 /// An API resource (get-api-resource.txt and the nested snapshot shape).
 pub const API_RESOURCE: &[(&str, FieldRule)] = &[
@@ -228,10 +214,7 @@ const SERVER_CERTIFICATION: &[(&str, FieldRule)] = &[
 /// ours: ids ≤ 40, names ≤ 255, URIs http(s) ≤ 255, dates ≤ 30, no `<>` in text.
 pub const AUTHORISATION_SERVER: &[(&str, FieldRule)] = &[
     ("ApiResources", ObjectList(API_RESOURCE)),
-    (
-        "AuthorisationServerCertifications",
-        ObjectList(SERVER_CERTIFICATION),
-    ),
+    ("AuthorisationServerCertifications", ObjectList(SERVER_CERTIFICATION)),
     ("Flags", ObjectList(FLAG)),
     ("Status", Str(TEXT40)),
     ("AuthorisationServerId", Str(ID40)),
@@ -274,10 +257,7 @@ pub const DOMAIN_CLAIM: &[(&str, FieldRule)] = &[
     ("Status", OneOf(ACTIVE_INACTIVE)),
 ];
 
-const AUTHORISATION: &[(&str, FieldRule)] = &[
-    ("Status", OneOf(ACTIVE_INACTIVE)),
-    ("MemberState", Str(MEMBER_STATE)),
-];
+const AUTHORISATION: &[(&str, FieldRule)] = &[("Status", OneOf(ACTIVE_INACTIVE)), ("MemberState", Str(MEMBER_STATE))];
 
 /// The writable fields of an authority claim (the PUT body).
 pub const CLAIM_UPDATE: &[(&str, FieldRule)] = &[
@@ -305,10 +285,7 @@ pub const CLAIM_DERIVED: &[(&str, FieldRule)] = &[
 pub const SOFTWARE_STATEMENTS: FieldRule = ObjectMap(SOFTWARE_STATEMENT);
 
 /// An authority (reference data).
-pub const AUTHORITY: &[(&str, FieldRule)] = &[
-    ("AuthorityId", Str(UUID40)),
-    ("AuthorityName", Str(TEXT255)),
-];
+pub const AUTHORITY: &[(&str, FieldRule)] = &[("AuthorityId", Str(UUID40)), ("AuthorityName", Str(TEXT255))];
 
 /// An authorisation domain (reference data).
 pub const AUTHORISATION_DOMAIN: &[(&str, FieldRule)] = &[
