@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use directory::{jwt, progress, server};
-use directory_core::export::{self, local::LocalDirTarget};
+use directory_core::export::{self, ObjectTarget, local::LocalDirTarget};
 use directory_core::handlers::Services;
 use directory_core::import::{self, ImportError};
 use directory_core::store::Store;
@@ -31,6 +31,10 @@ struct Cli {
     /// DynamoDB table name (default: $TABLE_NAME).
     #[arg(long, global = true)]
     table: Option<String>,
+    /// Publish exports to this S3 bucket instead of a local directory (default:
+    /// $BUCKET_NAME; `--features aws`).
+    #[arg(long, global = true)]
+    bucket: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -52,7 +56,8 @@ enum Command {
     },
     /// Validate and import a file in the import format; nothing is written if any record is invalid.
     Import { file: PathBuf },
-    /// Write the open-data export (`participants`) to a directory (default: <data-dir>/exports).
+    /// Publish the open-data export (`participants`): to a directory (default:
+    /// <data-dir>/exports), or to S3 with --bucket.
     Export {
         #[arg(long)]
         out: Option<PathBuf>,
@@ -152,21 +157,56 @@ async fn dynamodb(_cli: &Cli) -> Result<(), String> {
 }
 
 async fn run_with<S: Store>(cli: &Cli, store: S) -> Result<(), String> {
+    let out = match &cli.command {
+        Some(Command::Export { out: Some(out) }) => out.clone(),
+        _ => cli.data_dir.join("exports"),
+    };
+    match bucket(cli)? {
+        None => run_with_target(cli, store, LocalDirTarget::new(out)).await,
+        Some(bucket) => s3(cli, store, bucket).await,
+    }
+}
+
+/// The export bucket, from `--bucket` or `BUCKET_NAME`.
+fn bucket(cli: &Cli) -> Result<Option<String>, String> {
+    let bucket = cli
+        .bucket
+        .clone()
+        .or_else(|| std::env::var("BUCKET_NAME").ok())
+        .filter(|b| !b.is_empty());
+    if bucket.is_some() && matches!(cli.command, Some(Command::Export { out: Some(_) })) {
+        return Err("--out writes to a directory and --bucket (or BUCKET_NAME) to S3: choose one".into());
+    }
+    Ok(bucket)
+}
+
+#[cfg(feature = "aws")]
+async fn s3<S: Store>(cli: &Cli, store: S, bucket: String) -> Result<(), String> {
+    let config = directory_aws::sdk_config().await;
+    let target = directory_aws::S3Target::new(directory_aws::s3_client(&config), bucket);
+    run_with_target(cli, store, target).await
+}
+
+#[cfg(not(feature = "aws"))]
+async fn s3<S: Store>(_cli: &Cli, _store: S, _bucket: String) -> Result<(), String> {
+    Err("this build has no AWS support: use `cargo run --release --features aws -- --bucket ...`".into())
+}
+
+async fn run_with_target<S: Store, T: ObjectTarget + 'static>(cli: &Cli, store: S, target: T) -> Result<(), String> {
     match &cli.command {
-        None => serve(cli, store, "127.0.0.1", 3000).await,
-        Some(Command::Serve { port, host }) => serve(cli, store, host, *port).await,
+        None => serve(cli, store, target, "127.0.0.1", 3000).await,
+        Some(Command::Serve { port, host }) => serve(cli, store, target, host, *port).await,
         Some(Command::Import { file }) => import_file(&store, file).await,
-        Some(Command::Export { out }) => {
-            let dir = out.clone().unwrap_or_else(|| cli.data_dir.join("exports"));
-            let target = LocalDirTarget::new(&dir);
+        Some(Command::Export { .. }) => {
             let report = export::run(&store, &target, &mut |_| {})
                 .await
                 .map_err(|e| e.to_string())?;
-            println!("{}", target.path().display());
+            println!("{}", target.location());
             eprintln!(
-                "exported {} organisations, {} bytes, sha256 {}{}",
+                "exported {} organisations, {} bytes in {} part(s), sha256 {}{}",
                 report.organisations,
                 report.bytes,
+                report.parts,
                 report.sha256,
                 if report.unchanged {
                     " (unchanged: the published file was left as it was)"
@@ -207,7 +247,13 @@ async fn import_file<S: Store>(store: &S, file: &Path) -> Result<(), String> {
     import_bytes(store, &bytes, &file.display().to_string()).await
 }
 
-async fn serve<S: Store>(cli: &Cli, store: S, host: &str, port: u16) -> Result<(), String> {
+async fn serve<S: Store, T: ObjectTarget + 'static>(
+    cli: &Cli,
+    store: S,
+    exports: T,
+    host: &str,
+    port: u16,
+) -> Result<(), String> {
     let keys = jwt::Keys::load_or_create(&cli.data_dir)?;
     let existing = store.organisation_ids(None, 1).await.map_err(|e| e.to_string())?;
     if existing.is_empty() {
@@ -235,7 +281,6 @@ async fn serve<S: Store>(cli: &Cli, store: S, host: &str, port: u16) -> Result<(
     println!(
         "more tokens: cargo run --release -- token --org ID --scope \"directory:read directory:write\" (admin: --scope directory:admin)"
     );
-    let exports = LocalDirTarget::new(cli.data_dir.join("exports"));
     let app = Arc::new(server::App {
         services: Services { store, exports },
         keys,

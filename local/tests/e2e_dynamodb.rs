@@ -29,4 +29,34 @@ fn the_cli_runs_against_dynamodb_local() {
     assert!(server.stop());
     let (ok, _, err) = cli(dir.path(), &["--store", "dynamodb", "import", demo]);
     assert!(!ok && err.contains("TABLE_NAME"), "{err}");
+
+    // --bucket publishes the export to S3 (the emulator).
+    let bucket = format!("directory-e2e-{}", uuid::Uuid::new_v4());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let config = directory_aws::sdk_config().await;
+        directory_aws::s3_client(&config)
+            .create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .unwrap();
+    });
+    let (ok, out, err) = cli(
+        dir.path(),
+        &[&store[..], &["--bucket", bucket.as_str(), "export"]].concat(),
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), format!("s3://{bucket}/participants"));
+    assert!(err.contains("exported 13 organisations"), "{err}");
+    let (ok, _, err) = cli(
+        dir.path(),
+        &[&store[..], &["--bucket", bucket.as_str(), "export"]].concat(),
+    );
+    assert!(ok && err.contains("unchanged"), "{err}");
+    let (ok, _, err) = cli(dir.path(), &["--bucket", bucket.as_str(), "export", "--out", "/tmp/x"]);
+    assert!(!ok && err.contains("choose one"), "{err}");
 }

@@ -258,7 +258,8 @@ fn activate(claims: &[AuthorityClaim], current: &AuthorityClaim) -> Result<Autho
     }
 }
 
-fn exclusive_org(reference: &ReferenceData, n: usize) -> OrganisationSnapshot {
+/// An organisation with `n` Inactive claims, the first on the exclusive role.
+pub fn exclusive_org(reference: &ReferenceData, n: usize) -> OrganisationSnapshot {
     let (_, orgs) = demo();
     let mut org = orgs.into_iter().find(|o| o.org_domain_role_claims.len() == 1).unwrap();
     org.organisation_details.organisation_id = "exclusive-org".into();

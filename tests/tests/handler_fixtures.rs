@@ -92,7 +92,10 @@ async fn run_fixtures<S: Store, T: ObjectTarget>(store: &S, target: &T, function
     assert!(fixtures.len() >= 5, "{function}: too few fixtures");
     for (name, status, text) in fixtures {
         let event: Value = serde_json::from_str(&text).unwrap();
-        let org = event["pathParameters"]["OrganisationId"].as_str().unwrap_or("").to_owned();
+        let org = event["pathParameters"]["OrganisationId"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
         let before = store.snapshot(&org).await.unwrap();
         if let Some(log) = log {
             log.take();

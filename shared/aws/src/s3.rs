@@ -239,4 +239,8 @@ impl ObjectTarget for S3Target {
     fn part_bytes(&self) -> usize {
         self.part_bytes
     }
+
+    fn location(&self) -> String {
+        format!("s3://{}/{EXPORT_KEY}", self.bucket)
+    }
 }

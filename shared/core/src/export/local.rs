@@ -99,4 +99,8 @@ impl ObjectTarget for LocalDirTarget {
     fn response_limit(&self) -> Option<usize> {
         None
     }
+
+    fn location(&self) -> String {
+        self.path().display().to_string()
+    }
 }

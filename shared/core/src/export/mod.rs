@@ -53,6 +53,8 @@ pub trait ObjectTarget: Send + Sync {
     fn presigned_url(&self) -> impl Future<Output = Result<Option<String>, ExportError>> + Send;
     /// Largest response the HTTP route may send inline (`None`: no limit).
     fn response_limit(&self) -> Option<usize>;
+    /// Where the object is published, for people (a path or an `s3://` URL).
+    fn location(&self) -> String;
     /// Part size to use.
     fn part_bytes(&self) -> usize {
         DEFAULT_PART_BYTES
