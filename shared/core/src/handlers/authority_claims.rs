@@ -8,8 +8,7 @@ use crate::routes::AUTHORITY_CLAIMS;
 use crate::store::Store;
 use crate::validate::rules::ID40;
 use lambda_http::{Body, Request, RequestExt, Response};
-use serde_json::Value;
-use std::cmp::Ordering;
+use std::borrow::Cow;
 
 /// Default page size.
 pub const DEFAULT_SIZE: usize = 20;
@@ -100,41 +99,47 @@ pub fn parse_query<'a>(get: impl Fn(&str) -> Option<Vec<&'a str>>) -> Result<Lis
     if problems.is_empty() { Ok(q) } else { Err(problems) }
 }
 
-fn sort_key(claim: &Value, field: &str) -> String {
-    match claim.get(field) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Bool(b)) => b.to_string(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => String::new(),
+/// The value a claim sorts by for `field` (one of [`SORT_FIELDS`]); missing is empty.
+fn sort_value<'a>(c: &'a AuthorityClaim, field: &str) -> Cow<'a, str> {
+    let text = |v: &'a Option<String>| Cow::Borrowed(v.as_deref().unwrap_or(""));
+    match field {
+        "AuthorisationDomain" => text(&c.authorisation_domain),
+        "AuthorisationDomainID" => text(&c.authorisation_domain_id),
+        "AuthorisationDomainRoleIdentifier" => text(&c.authorisation_domain_role_identifier),
+        "AuthorityId" => Cow::Borrowed(&c.authority_id),
+        "Exclusive" => c.exclusive.map_or(Cow::Borrowed(""), |e| Cow::Owned(e.to_string())),
+        "OrganisationAuthorityClaimId" => Cow::Borrowed(&c.organisation_authority_claim_id),
+        "OrganisationId" => text(&c.organisation_id),
+        "RegistrationId" => text(&c.registration_id),
+        "Role" => text(&c.role),
+        "RoleType" => text(&c.role_type),
+        "Status" => Cow::Borrowed(c.status.as_str()),
+        _ => Cow::Borrowed(""),
     }
 }
 
 /// Orders (missing values sort as empty, ties by claim id ascending) and pages.
 pub fn page_of(claims: Vec<AuthorityClaim>, q: &ListQuery) -> Vec<AuthorityClaim> {
-    let mut keyed: Vec<(String, AuthorityClaim)> = claims
-        .into_iter()
-        .map(|c| {
-            let key = serde_json::to_value(&c)
-                .map(|v| sort_key(&v, q.sort_field))
-                .unwrap_or_default();
-            (key, c)
-        })
-        .collect();
-    keyed.sort_by(|(ka, a), (kb, b)| {
-        let primary = if q.descending { kb.cmp(ka) } else { ka.cmp(kb) };
-        match primary {
-            Ordering::Equal => a
+    let mut order: Vec<usize> = (0..claims.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (ka, kb) = (
+            sort_value(&claims[a], q.sort_field),
+            sort_value(&claims[b], q.sort_field),
+        );
+        let primary = if q.descending { kb.cmp(&ka) } else { ka.cmp(&kb) };
+        primary.then_with(|| {
+            claims[a]
                 .organisation_authority_claim_id
-                .cmp(&b.organisation_authority_claim_id),
-            other => other,
-        }
+                .cmp(&claims[b].organisation_authority_claim_id)
+        })
     });
-    keyed
+    let wanted: Vec<usize> = order
         .into_iter()
         .skip(q.page.saturating_mul(q.size))
         .take(q.size)
-        .map(|(_, c)| c)
-        .collect()
+        .collect();
+    let mut slots: Vec<Option<AuthorityClaim>> = claims.into_iter().map(Some).collect();
+    wanted.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 /// The organisation's claims, one page of them.
@@ -225,6 +230,33 @@ mod tests {
             },
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn sort_values_are_the_serialised_field_values() {
+        let c = AuthorityClaim {
+            authorisation_domain: Some("d".into()),
+            authorisation_domain_id: Some("di".into()),
+            authorisation_domain_role_identifier: Some("ri".into()),
+            authority_id: "a".into(),
+            exclusive: Some(true),
+            organisation_authority_claim_id: "c".into(),
+            organisation_id: Some("o".into()),
+            registration_id: Some("r".into()),
+            role: Some("PAGTO".into()),
+            role_type: Some("t".into()),
+            ..Default::default()
+        };
+        let v = serde_json::to_value(&c).unwrap();
+        for field in SORT_FIELDS {
+            let expected = match &v[*field] {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Bool(b) => b.to_string(),
+                other => panic!("{field}: {other}"),
+            };
+            assert_eq!(sort_value(&c, field), expected, "{field}");
+        }
+        assert_eq!(sort_value(&AuthorityClaim::default(), "Role"), "");
     }
 
     #[test]

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Benchmarks, on demand (never in CI): prints figures, asserts nothing.
+# Starts DynamoDB Local and the S3 emulator like the tests do, stops them at the end.
+#   bash bench/run.sh            all benchmarks
+#   bash bench/run.sh export     one of: latency http import export
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-all}
+bash scripts/test-services.sh start
+trap 'bash scripts/test-services.sh stop' EXIT
+source .services/env
+cargo build -q --release -p directory --features aws -p directory-bench
+bin=target/release
+work=$(mktemp -d)
+rss() { /usr/bin/time -f "%e s wall, peak RSS %M KiB" "$@"; }
+
+if [[ $what == all || $what == latency ]]; then
+  echo "== handler latency and store calls (in process)"
+  $bin/bench-latency
+fi
+if [[ $what == all || $what == http ]]; then
+  echo "== local server"
+  $bin/bench-http $bin/directory 10
+fi
+if [[ $what == all || $what == import ]]; then
+  echo "== import of 10,000 generated organisations"
+  $bin/gen-orgs 10000 > "$work/orgs.json"
+  ls -l "$work/orgs.json" | awk '{print "file size: " $5 " bytes"}'
+  rss $bin/directory --data-dir "$work/embedded" import "$work/orgs.json" 2>&1 | tail -2
+  rss $bin/directory --store dynamodb --table bench-import create-table >/dev/null
+  rss $bin/directory --store dynamodb --table bench-import import "$work/orgs.json" 2>&1 | tail -2
+fi
+if [[ $what == all || $what == export ]]; then
+  for n in 1000 10000; do
+    echo "== export of $n organisations (DynamoDB Local -> S3 emulator), against the Python/boto3 baseline"
+    $bin/bench-export load "bench-export-$n" "$n"
+    rss $bin/bench-export run "bench-export-$n" "bench-rust-$n" 2>&1
+    rss .services/venv/bin/python bench/baseline_export.py "bench-export-$n" "bench-python-$n" 2>&1
+  done
+fi
+rm -rf "$work"
