@@ -49,7 +49,10 @@ impl Connection {
     pub fn open(host: &str) -> std::io::Result<Self> {
         let stream = std::net::TcpStream::connect(host)?;
         stream.set_nodelay(true)?;
-        Ok(Self { stream: std::io::BufReader::new(stream), host: host.to_owned() })
+        Ok(Self {
+            stream: std::io::BufReader::new(stream),
+            host: host.to_owned(),
+        })
     }
 
     /// Sends a GET and reads the whole response; returns the status.

@@ -35,3 +35,98 @@ impl Intercept for CallLog {
         Ok(())
     }
 }
+
+/// Records the IAM action each request needs (`dynamodb:Query`, `s3:PutObject`, ...;
+/// a Query on an index as `dynamodb:Query@index`), for DynamoDB and S3 clients alike.
+#[derive(Clone, Debug, Default)]
+pub struct IamLog(Arc<Mutex<std::collections::BTreeSet<String>>>);
+
+impl IamLog {
+    /// Returns and clears the actions seen.
+    pub fn take(&self) -> std::collections::BTreeSet<String> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+
+    /// Records an action needed without a request (e.g. a presigned URL).
+    pub fn record(&self, action: &str) {
+        self.0.lock().unwrap().insert(action.to_owned());
+    }
+
+    fn dynamodb_actions(operation: &str, body: &serde_json::Value) -> Vec<String> {
+        let item_actions = |items: &[serde_json::Value]| -> Vec<String> {
+            let mut out = Vec::new();
+            for item in items {
+                for (kind, action) in [
+                    ("Put", "PutItem"),
+                    ("Update", "UpdateItem"),
+                    ("Delete", "DeleteItem"),
+                    ("ConditionCheck", "ConditionCheckItem"),
+                    ("PutRequest", "PutItem"),
+                    ("DeleteRequest", "DeleteItem"),
+                ] {
+                    if item.get(kind).is_some() {
+                        out.push(format!("dynamodb:{action}"));
+                    }
+                }
+            }
+            out
+        };
+        match operation {
+            "TransactWriteItems" => item_actions(body["TransactItems"].as_array().map(Vec::as_slice).unwrap_or(&[])),
+            "BatchWriteItem" => body["RequestItems"]
+                .as_object()
+                .map(|m| {
+                    m.values()
+                        .flat_map(|v| item_actions(v.as_array().map(Vec::as_slice).unwrap_or(&[])))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            "Query" if body.get("IndexName").is_some() => vec!["dynamodb:Query@index".to_owned()],
+            op => vec![format!("dynamodb:{op}")],
+        }
+    }
+
+    fn s3_action(method: &str, uri: &str) -> String {
+        let query = uri.split_once('?').map(|(_, q)| q).unwrap_or("");
+        let has = |k: &str| query.split('&').any(|p| p == k || p.starts_with(&format!("{k}=")));
+        let action = match method {
+            "DELETE" if has("uploadId") => "AbortMultipartUpload",
+            "PUT" | "POST" if has("tagging") => "PutObjectTagging",
+            "GET" if has("tagging") => "GetObjectTagging",
+            "GET" if has("uploads") => "ListBucketMultipartUploads",
+            "PUT" | "POST" => "PutObject",
+            "GET" | "HEAD" => "GetObject",
+            _ => "Unknown",
+        };
+        format!("s3:{action}")
+    }
+}
+
+impl Intercept for IamLog {
+    fn name(&self) -> &'static str {
+        "IamLog"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let request = context.request();
+        let actions = match request.headers().get("x-amz-target") {
+            Some(target) => {
+                let operation = target.rsplit('.').next().unwrap_or_default();
+                let body = request
+                    .body()
+                    .bytes()
+                    .and_then(|b| serde_json::from_slice(b).ok())
+                    .unwrap_or_default();
+                Self::dynamodb_actions(operation, &body)
+            }
+            None => vec![Self::s3_action(request.method(), request.uri())],
+        };
+        self.0.lock().unwrap().extend(actions);
+        Ok(())
+    }
+}

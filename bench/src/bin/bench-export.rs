@@ -31,12 +31,16 @@ async fn main() {
                 tasks.spawn(async move { store.replace_organisation(&org).await.unwrap() });
             }
             while tasks.join_next().await.is_some() {}
-            eprintln!("loaded {n} organisations into {table} in {:.1} s", t.elapsed().as_secs_f64());
+            eprintln!(
+                "loaded {n} organisations into {table} in {:.1} s",
+                t.elapsed().as_secs_f64()
+            );
         }
         Some("run") => {
             let (table, bucket) = (&args[2], &args[3]);
             let meter = CapacityMeter::default();
-            let store = DynamoStore::new(directory_aws::dynamodb_client(&config), table).with_capacity_meter(meter.clone());
+            let store =
+                DynamoStore::new(directory_aws::dynamodb_client(&config), table).with_capacity_meter(meter.clone());
             let s3 = directory_aws::s3_client(&config);
             let _ = s3.create_bucket().bucket(bucket).send().await;
             let target = S3Target::new(s3, bucket.clone());

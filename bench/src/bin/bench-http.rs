@@ -48,14 +48,22 @@ fn stop(mut child: Child) {
 }
 
 fn main() {
-    let bin = std::env::args().nth(1).expect("usage: bench-http <directory binary> [seconds]");
+    let bin = std::env::args()
+        .nth(1)
+        .expect("usage: bench-http <directory binary> [seconds]");
     let seconds: u64 = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(10);
     let dir = tempfile::tempdir().unwrap();
     let (child, _, _, first) = start(&bin, dir.path());
-    println!("startup to first answer, empty data dir (imports the demo): {:.0} ms", first.as_secs_f64() * 1e3);
+    println!(
+        "startup to first answer, empty data dir (imports the demo): {:.0} ms",
+        first.as_secs_f64() * 1e3
+    );
     stop(child);
     let (child, base, target, again) = start(&bin, dir.path());
-    println!("startup to first answer, existing data: {:.0} ms", again.as_secs_f64() * 1e3);
+    println!(
+        "startup to first answer, existing data: {:.0} ms",
+        again.as_secs_f64() * 1e3
+    );
     let (path, token) = target.split_once('\n').unwrap();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let workers: Vec<_> = (0..CLIENTS)

@@ -4,7 +4,11 @@
 use crate::model::{AuthorityClaim, DomainRole, ImportFile, OrganisationSnapshot, ReferenceData};
 use crate::store::{Store, StoreError};
 use crate::validate;
+use futures_util::{StreamExt, stream};
 use serde_json::Value;
+
+/// Organisations written at once.
+const WRITE_CONCURRENCY: usize = 8;
 
 /// Why an import did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -207,9 +211,18 @@ pub async fn import<S: Store>(
     let (reference, organisations) = prepare(file, &stored)?;
     store.put_reference(&reference).await?;
     let total = organisations.len();
-    for (i, org) in organisations.iter().enumerate() {
-        store.replace_organisation(org).await?;
-        progress(i + 1, total);
+    // Organisations are independent partitions: write several at once. (Futures are
+    // collected first so the stream type holds no higher-ranked closure.)
+    let writes: Vec<_> = organisations
+        .iter()
+        .map(|org| store.replace_organisation(org))
+        .collect();
+    let mut writes = stream::iter(writes).buffer_unordered(WRITE_CONCURRENCY);
+    let mut done = 0;
+    while let Some(written) = writes.next().await {
+        written?;
+        done += 1;
+        progress(done, total);
     }
     Ok(ImportSummary {
         organisations: total,

@@ -1,0 +1,246 @@
+//! template.yaml against the code: routes, methods and scopes equal the route table;
+//! each function's environment is what its binary reads; each function's IAM actions
+//! are exactly the ones it is seen to need when its fixtures run against DynamoDB
+//! Local and the S3 emulator (plus its init calls).
+
+use directory_aws::{DynamoStore, S3Target};
+use directory_core::export::{self, ObjectTarget};
+use directory_core::handlers::{Services, dispatch};
+use directory_core::import;
+use directory_core::routes::{ROUTES, Route};
+use directory_tests::calls::IamLog;
+use directory_tests::{demo_bytes, event_fixtures, repo_root};
+use serde_yaml_ng::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+const SCHEDULED: &str = "scheduled-open-data-export";
+
+fn template() -> Value {
+    serde_yaml_ng::from_str(&std::fs::read_to_string(repo_root().join("template.yaml")).unwrap()).unwrap()
+}
+
+/// A CloudFormation value without its `!Tag`.
+fn untag(v: &Value) -> &Value {
+    match v {
+        Value::Tagged(t) => &t.value,
+        other => other,
+    }
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    match untag(v) {
+        Value::String(s) => vec![s.clone()],
+        Value::Sequence(items) => items.iter().flat_map(strings).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Serverless functions by package name (from `CodeUri: functions/<name>`).
+fn functions(t: &Value) -> BTreeMap<String, Value> {
+    t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .map(|(_, r)| {
+            let code = r["Properties"]["CodeUri"].as_str().unwrap();
+            (
+                code.strip_prefix("functions/")
+                    .expect("CodeUri under functions/")
+                    .to_owned(),
+                r.clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn routes_methods_and_scopes_equal_the_route_table() {
+    let t = template();
+    let fns = functions(&t);
+    let mut seen = Vec::new();
+    for (name, f) in &fns {
+        assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda", "{name}");
+        let manifest = std::fs::read_to_string(repo_root().join("functions").join(name).join("Cargo.toml")).unwrap();
+        assert!(manifest.contains(&format!("name = \"{name}\"")), "{name}: package name");
+        let log_group = untag(&f["Properties"]["LoggingConfig"]["LogGroup"])
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            t["Resources"][log_group.as_str()]["Type"],
+            "AWS::Logs::LogGroup",
+            "{name}"
+        );
+        assert!(
+            !t["Resources"][log_group.as_str()]["Properties"]["RetentionInDays"].is_null(),
+            "{name}"
+        );
+        assert_eq!(f["Properties"]["LoggingConfig"]["LogFormat"], "JSON", "{name}");
+        for (_, event) in f["Properties"]["Events"].as_mapping().unwrap() {
+            match event["Type"].as_str().unwrap() {
+                "HttpApi" => {
+                    let p = &event["Properties"];
+                    let mut scopes = strings(&p["Auth"]["AuthorizationScopes"]);
+                    scopes.sort();
+                    seen.push((
+                        name.clone(),
+                        p["Method"].as_str().unwrap().to_owned(),
+                        p["Path"].as_str().unwrap().to_owned(),
+                        scopes,
+                    ));
+                    assert_eq!(
+                        p["Auth"]["Authorizer"], "DirectoryJwt",
+                        "{name}: behind the JWT authorizer"
+                    );
+                }
+                "ScheduleV2" => assert_eq!(name, SCHEDULED),
+                other => panic!("{name}: unexpected event type {other}"),
+            }
+        }
+    }
+    let mut expected: Vec<_> = ROUTES
+        .iter()
+        .map(|r: &Route| {
+            let mut scopes: Vec<String> = r.access.scopes().iter().map(|s| s.to_string()).collect();
+            scopes.sort();
+            (r.name.to_owned(), r.method.to_owned(), r.path.to_owned(), scopes)
+        })
+        .collect();
+    expected.sort();
+    seen.sort();
+    assert_eq!(seen, expected);
+    assert_eq!(
+        fns.len(),
+        ROUTES.len() + 1,
+        "one function per route plus the scheduled export"
+    );
+    assert_eq!(t["Globals"]["Function"]["Runtime"], "provided.al2023");
+    assert_eq!(strings(&t["Globals"]["Function"]["Architectures"]), ["arm64"]);
+}
+
+/// The variables a binary reads: through the directory-aws helpers it calls.
+fn env_read_by(name: &str) -> BTreeSet<String> {
+    let main = std::fs::read_to_string(repo_root().join("functions").join(name).join("src/main.rs")).unwrap();
+    assert!(
+        !main.contains("std::env::var"),
+        "{name}: configuration goes through directory-aws helpers"
+    );
+    directory_aws::config::ENV_OF_HELPERS
+        .iter()
+        .filter(|(helper, _)| main.contains(helper))
+        .map(|(_, var)| var.to_string())
+        .collect()
+}
+
+#[test]
+fn each_function_gets_exactly_the_environment_its_binary_reads() {
+    let t = template();
+    let global: BTreeSet<String> = t["Globals"]["Function"]["Environment"]["Variables"]
+        .as_mapping()
+        .map(|m| m.keys().map(|k| k.as_str().unwrap().to_owned()).collect())
+        .unwrap_or_default();
+    for (name, f) in functions(&t) {
+        let mut env = global.clone();
+        if let Some(vars) = f["Properties"]["Environment"]["Variables"].as_mapping() {
+            env.extend(vars.keys().map(|k| k.as_str().unwrap().to_owned()));
+        }
+        assert_eq!(env, env_read_by(&name), "{name}");
+    }
+}
+
+fn policy(f: &Value) -> (BTreeSet<String>, bool) {
+    let mut actions = BTreeSet::new();
+    let mut index = false;
+    for doc in f["Properties"]["Policies"].as_sequence().unwrap() {
+        for st in doc["Statement"].as_sequence().unwrap() {
+            assert_eq!(st["Effect"], "Allow");
+            actions.extend(strings(&st["Action"]));
+            index |= strings(&st["Resource"]).iter().any(|r| r.contains("/index/GSI1"));
+        }
+    }
+    (actions, index)
+}
+
+/// Runs what a function does (init calls, its fixtures or the schedule) and returns
+/// the IAM actions its requests needed.
+async fn observe(name: &str) -> BTreeSet<String> {
+    let config = directory_aws::sdk_config().await;
+    let log = IamLog::default();
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&config)
+            .interceptor(log.clone())
+            .build(),
+    );
+    let table = format!("directory-iam-{}", uuid::Uuid::new_v4());
+    let loader = DynamoStore::new(directory_aws::dynamodb_client(&config), &table);
+    loader.create_table().await.unwrap();
+    import::import(&loader, &demo_bytes(), |_, _| {}).await.unwrap();
+    let (plain_s3, bucket) = directory_tests::s3_bucket().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .interceptor(log.clone())
+            .build(),
+    );
+    drop(plain_s3);
+    let store = DynamoStore::new(dynamodb, &table);
+    let target = S3Target::new(s3, &bucket);
+    log.take();
+    let main = std::fs::read_to_string(repo_root().join("functions").join(name).join("src/main.rs")).unwrap();
+    // Init calls, as main.rs makes them.
+    if main.contains("store_from_env") {
+        store.warm_up().await.unwrap();
+    }
+    if main.contains("s3_target_from_env") {
+        let _ = target.published_sha256().await;
+    }
+    if name == SCHEDULED {
+        let path = repo_root()
+            .join("tests/events")
+            .join(SCHEDULED)
+            .join("scheduled-event.json");
+        let event: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        // Twice: the second run finds the same bytes and aborts its upload.
+        export::scheduled(&store, &target, &event).await.unwrap();
+        export::scheduled(&store, &target, &event).await.unwrap();
+        return log.take();
+    }
+    let route = ROUTES.iter().find(|r| r.name == name).unwrap();
+    let services = Services { store, exports: target };
+    for (_, _, event) in event_fixtures(name) {
+        dispatch(route, &services, lambda_http::request::from_str(&event).unwrap()).await;
+    }
+    if name == "get-open-data-export" {
+        // The too-large path signs a GetObject URL (no request is sent: the action is
+        // needed by whoever follows the URL with the function's signature).
+        let small = Services {
+            store: services.store.clone(),
+            exports: services.exports.clone().with_response_limit(100),
+        };
+        let admin = event_fixtures(name)
+            .into_iter()
+            .find(|(n, ..)| n == "200-admin")
+            .unwrap()
+            .2;
+        let resp = dispatch(route, &small, lambda_http::request::from_str(&admin).unwrap()).await;
+        assert_eq!(resp.status(), 303);
+        log.record("s3:GetObject");
+    }
+    log.take()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_function_may_do_exactly_what_it_does() {
+    directory_tests::dynamodb_endpoint();
+    directory_tests::s3_endpoint();
+    let t = template();
+    for (name, f) in functions(&t) {
+        let (granted, index_granted) = policy(&f);
+        let observed = observe(&name).await;
+        let needs_index = observed.contains("dynamodb:Query@index");
+        let needed: BTreeSet<String> = observed.iter().map(|a| a.replace("@index", "")).collect();
+        assert_eq!(granted, needed, "{name}: IAM actions granted vs needed");
+        assert_eq!(index_granted, needs_index, "{name}: access to the GSI1 index");
+    }
+}
