@@ -84,6 +84,9 @@ export AWS_ENDPOINT_URL_S3=http://127.0.0.1:$s3_port
 export AWS_ACCESS_KEY_ID=test
 export AWS_SECRET_ACCESS_KEY=test
 export AWS_REGION=us-east-1
+export AWS_DEFAULT_REGION=us-east-1
+# Never look for instance credentials: nothing but the local services is reachable.
+export AWS_EC2_METADATA_DISABLED=true
 ENV
   log "DynamoDB Local on :$ddb_port, S3 emulator on :$s3_port (PIDs in $dir/pids)"
 }

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The real Lambda runtime loop, locally: the function binaries run under
+# `cargo lambda watch` (the Runtime API emulator) against DynamoDB Local and the S3
+# emulator, and `cargo lambda invoke` sends each tests/events fixture; the expected
+# status is the file name's prefix. Needs the services (scripts/test.sh starts them).
+# Ends with one "lambda runtime: N passed, N failed" line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+tools=$(bash scripts/tools.sh lambda) || exit 1
+export PATH="$tools:$PATH"
+[ -f .services/env ] || { echo "start the services first: scripts/test-services.sh start" >&2; exit 1; }
+# shellcheck disable=SC1091
+source .services/env
+py=.services/venv/bin/python
+suffix=$(date +%s)$RANDOM
+table="lambda-runtime-$suffix"
+bucket="lambda-runtime-$suffix"
+functions=(get-organisation-snapshot get-api-resource get-authority-claims put-authority-claim get-open-data-export scheduled-open-data-export)
+
+cargo build -q -p directory --features aws || exit 1
+target/debug/directory --store dynamodb --table "$table" create-table >/dev/null || exit 1
+target/debug/directory --store dynamodb --table "$table" import data/demo.json 2>/dev/null || exit 1
+$py -c "import boto3,sys; boto3.client('s3').create_bucket(Bucket=sys.argv[1])" "$bucket" || exit 1
+# Build the functions first so the emulator starts them without compiling on the clock.
+cargo build -q $(printf -- '-p %s ' "${functions[@]}") || exit 1
+
+port=$($py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+log=$(mktemp)
+env_args=()
+for v in TABLE_NAME="$table" BUCKET_NAME="$bucket" AWS_ENDPOINT_URL_DYNAMODB="$AWS_ENDPOINT_URL_DYNAMODB" \
+         AWS_ENDPOINT_URL_S3="$AWS_ENDPOINT_URL_S3" AWS_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" \
+         AWS_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY" AWS_REGION="$AWS_REGION" AWS_EC2_METADATA_DISABLED=true; do
+  env_args+=(--env-var "$v")
+done
+cargo lambda watch --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$port" "${env_args[@]}" >"$log" 2>&1 &
+watch_pid=$!
+cleanup() { kill "$watch_pid" 2>/dev/null; pkill -P "$watch_pid" 2>/dev/null; wait "$watch_pid" 2>/dev/null; rm -f "$log"; }
+trap cleanup EXIT
+for _ in $(seq 1 240); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+  kill -0 "$watch_pid" 2>/dev/null || { echo "cargo lambda watch died:"; cat "$log"; exit 1; }
+  sleep 0.25
+done
+
+passed=0; failed=0
+check() { # name expected actual
+  if [ "$2" = "$3" ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL $1: expected $2, got $3"; fi
+}
+for fn in "${functions[@]}"; do
+  for event in tests/events/"$fn"/*.json; do
+    name=$(basename "$event" .json)
+    out=$(timeout 180 cargo lambda invoke "$fn" --invoke-address 127.0.0.1 --invoke-port "$port" --data-file "$event" --output-format json 2>&1)
+    if [ "$fn" = scheduled-open-data-export ]; then
+      got=$(echo "$out" | $py -c 'import json,sys; print(json.load(sys.stdin)["organisations"])' 2>/dev/null || echo "$out")
+      check "$fn/$name" 13 "$got"
+    else
+      got=$(echo "$out" | $py -c 'import json,sys; print(json.load(sys.stdin)["statusCode"])' 2>/dev/null || echo "$out")
+      check "$fn/$name" "${name%%-*}" "$got"
+    fi
+  done
+done
+if [ "$failed" -gt 0 ]; then echo "--- cargo lambda watch log"; tail -50 "$log"; fi
+echo "lambda runtime: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
