@@ -72,6 +72,9 @@ async fn route<S: Store, T: ObjectTarget>(
     peer: SocketAddr,
 ) -> Reply {
     let (parts, body) = req.into_parts();
+    if parts.uri.path() == "/openapi.yaml" && parts.method == hyper::Method::GET {
+        return openapi();
+    }
     let (route, params) = match routes::find(parts.method.as_str(), parts.uri.path()) {
         RouteMatch::Found(route, params) => (route, params),
         RouteMatch::WrongMethod(allow) => {
@@ -121,6 +124,18 @@ async fn route<S: Store, T: ObjectTarget>(
             &parts.headers,
         ),
     }
+}
+
+/// The API description, served without a token.
+pub const OPENAPI: &str = include_str!("../../openapi.yaml");
+
+fn openapi() -> Reply {
+    let mut reply = hyper::Response::new(Full::new(Bytes::from_static(OPENAPI.as_bytes())));
+    reply.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/yaml"),
+    );
+    reply
 }
 
 /// Serves until `shutdown` resolves; in-flight requests are finished first and idle

@@ -3,6 +3,7 @@
 
 pub mod calls;
 pub mod contract;
+pub mod schema;
 
 use directory_aws::DynamoStore;
 use directory_core::store::embedded::EmbeddedStore;
