@@ -6,6 +6,8 @@ use crate::store::{Store, StoreError};
 use crate::validate;
 use futures_util::{StreamExt, stream};
 use serde_json::Value;
+use serde_json::value::RawValue;
+use std::collections::{BTreeMap, HashSet};
 
 /// Organisations written at once.
 const WRITE_CONCURRENCY: usize = 8;
@@ -30,47 +32,79 @@ pub struct ImportSummary {
     pub roles: usize,
 }
 
-/// Parses the import file, naming the JSON path of a type error.
-pub fn parse(bytes: &[u8]) -> Result<ImportFile, ImportError> {
-    let value: Value =
-        serde_json::from_slice(bytes).map_err(|e| ImportError::Invalid(vec![format!("not valid JSON: {e}")]))?;
-    let Value::Object(mut top) = value else {
-        return Err(ImportError::Invalid(vec![
-            "the import file must be a JSON object".to_owned(),
-        ]));
-    };
+/// The import file split without building it: the reference data parsed, each
+/// organisation kept as its raw JSON text (a slice of the input) until it is needed,
+/// so a large file is checked and written one organisation at a time.
+pub struct RawImport<'a> {
+    pub reference: ReferenceData,
+    pub organisations: Vec<&'a RawValue>,
+}
+
+fn invalid(problem: impl Into<String>) -> ImportError {
+    ImportError::Invalid(vec![problem.into()])
+}
+
+/// Splits the file into reference data and raw organisation records.
+pub fn split(bytes: &[u8]) -> Result<RawImport<'_>, ImportError> {
+    let top: BTreeMap<String, &RawValue> =
+        serde_json::from_slice(bytes).map_err(|e| invalid(format!("not a valid import file (a JSON object): {e}")))?;
     let mut problems = Vec::new();
-    // Each organisation is parsed alone so one bad record names itself.
-    let raw_orgs = match top.remove("Organisations") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(a)) => a,
-        Some(_) => {
-            problems.push("Organisations: must be an array".to_owned());
-            Vec::new()
+    let mut organisations = Vec::new();
+    let mut rest = serde_json::Map::new();
+    for (key, raw) in top {
+        if key == "Organisations" {
+            match serde_json::from_str::<Option<Vec<&RawValue>>>(raw.get()) {
+                Ok(list) => organisations = list.unwrap_or_default(),
+                Err(_) => problems.push("Organisations: must be an array".to_owned()),
+            }
+        } else {
+            let value: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+            rest.insert(key, value);
         }
-    };
-    let reference: ReferenceData = match serde_path_to_error::deserialize(Value::Object(top)) {
+    }
+    let reference: ReferenceData = match serde_path_to_error::deserialize(Value::Object(rest)) {
         Ok(r) => r,
         Err(e) => {
             problems.push(format!("reference data: {}: {}", e.path(), e.inner()));
             ReferenceData::default()
         }
     };
-    let mut organisations = Vec::with_capacity(raw_orgs.len());
-    for (i, raw) in raw_orgs.into_iter().enumerate() {
-        let id = raw
-            .pointer("/OrganisationDetails/OrganisationId")
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_owned();
-        match serde_path_to_error::deserialize::<_, OrganisationSnapshot>(raw) {
-            Ok(s) => organisations.push(s),
-            Err(e) => problems.push(format!("record {i} ({id}): {}: {}", e.path(), e.inner())),
+    if problems.is_empty() {
+        Ok(RawImport {
+            reference,
+            organisations,
+        })
+    } else {
+        Err(ImportError::Invalid(problems))
+    }
+}
+
+/// Parses record `i`, naming the record and the JSON path of a type error.
+pub fn record(i: usize, raw: &RawValue) -> Result<OrganisationSnapshot, String> {
+    let value: Value = serde_json::from_str(raw.get()).map_err(|e| format!("record {i} (?): {e}"))?;
+    let id = value
+        .pointer("/OrganisationDetails/OrganisationId")
+        .and_then(Value::as_str)
+        .unwrap_or("?")
+        .to_owned();
+    serde_path_to_error::deserialize::<_, OrganisationSnapshot>(value)
+        .map_err(|e| format!("record {i} ({id}): {}: {}", e.path(), e.inner()))
+}
+
+/// Parses the whole import file into memory (small files; `import` streams).
+pub fn parse(bytes: &[u8]) -> Result<ImportFile, ImportError> {
+    let raw = split(bytes)?;
+    let mut problems = Vec::new();
+    let mut organisations = Vec::with_capacity(raw.organisations.len());
+    for (i, r) in raw.organisations.iter().enumerate() {
+        match record(i, r) {
+            Ok(org) => organisations.push(org),
+            Err(e) => problems.push(e),
         }
     }
     if problems.is_empty() {
         Ok(ImportFile {
-            reference,
+            reference: raw.reference,
             organisations,
         })
     } else {
@@ -126,53 +160,70 @@ pub fn apply_role(claim: &mut AuthorityClaim, reference: &ReferenceData, role: &
     claim.metadata = role.metadata.clone();
 }
 
-/// Validates the whole file against itself and the stored reference data, and
-/// resolves every claim's role. Returns the organisations ready to write.
+/// Completes and checks one organisation against the (merged) reference data:
+/// claims get their organisation id and their role's derived fields; returns every
+/// problem, without the record prefix.
+pub fn prepare_one(org: &mut OrganisationSnapshot, reference: &ReferenceData) -> Vec<String> {
+    let id = org.id().to_owned();
+    let mut problems = Vec::new();
+    for (j, claim) in org.org_domain_role_claims.iter_mut().enumerate() {
+        claim.organisation_id.get_or_insert_with(|| id.clone());
+        if reference.authority(&claim.authority_id).is_none() {
+            problems.push(format!(
+                "OrgDomainRoleClaims[{j}].AuthorityId: {:?} is not a known authority",
+                claim.authority_id
+            ));
+        }
+        match resolve_role(
+            reference,
+            claim.authorisation_domain_role_identifier.as_deref(),
+            claim.authorisation_domain.as_deref(),
+            claim.role.as_deref(),
+        ) {
+            Ok(Some(role)) => apply_role(claim, reference, role),
+            Ok(None) => problems.push(format!(
+                "OrgDomainRoleClaims[{j}]: a role is required (AuthorisationDomainRoleIdentifier, or AuthorisationDomain and Role)"
+            )),
+            Err(e) => problems.push(format!("OrgDomainRoleClaims[{j}].{e}")),
+        }
+    }
+    problems.extend(validate::snapshot(org));
+    problems
+}
+
+/// The stored reference data with the file's on top (the file wins for the same ids),
+/// and the file's own reference problems.
+fn merged_reference(file: &ReferenceData, stored: &ReferenceData) -> (ReferenceData, Vec<String>) {
+    let problems = validate::reference(file)
+        .into_iter()
+        .map(|p| format!("reference data: {p}"))
+        .collect();
+    let mut reference = stored.clone();
+    merge(&mut reference, file);
+    (reference, problems)
+}
+
+/// Records a duplicate organisation id.
+fn duplicate(seen: &mut HashSet<String>, id: &str) -> Option<String> {
+    (!seen.insert(id.to_owned()))
+        .then(|| format!("OrganisationDetails.OrganisationId: duplicate organisation {id:?} in the file"))
+}
+
+/// Validates a whole in-memory file against itself and the stored reference data,
+/// and resolves every claim's role. Returns the organisations ready to write.
 pub fn prepare(
     file: ImportFile,
     stored: &ReferenceData,
 ) -> Result<(ReferenceData, Vec<OrganisationSnapshot>), ImportError> {
-    let mut problems: Vec<String> = validate::reference(&file.reference)
-        .into_iter()
-        .map(|p| format!("reference data: {p}"))
-        .collect();
-    // The file's reference data wins over the stored one for the same ids.
-    let mut reference = stored.clone();
-    merge(&mut reference, &file.reference);
-
-    let mut seen = std::collections::HashSet::new();
+    let (reference, mut problems) = merged_reference(&file.reference, stored);
+    let mut seen = HashSet::new();
     let mut organisations = Vec::with_capacity(file.organisations.len());
     for (i, mut org) in file.organisations.into_iter().enumerate() {
         let id = org.id().to_owned();
-        let mut record = Vec::new();
-        if !seen.insert(id.clone()) {
-            record.push(format!(
-                "OrganisationDetails.OrganisationId: duplicate organisation {id:?} in the file"
-            ));
-        }
-        for claim in org.org_domain_role_claims.iter_mut() {
-            claim.organisation_id.get_or_insert_with(|| id.clone());
-        }
-        for (j, claim) in org.org_domain_role_claims.iter_mut().enumerate() {
-            if reference.authority(&claim.authority_id).is_none() {
-                record.push(format!(
-                    "OrgDomainRoleClaims[{j}].AuthorityId: {:?} is not a known authority",
-                    claim.authority_id
-                ));
-            }
-            match resolve_role(
-                &reference,
-                claim.authorisation_domain_role_identifier.as_deref(),
-                claim.authorisation_domain.as_deref(),
-                claim.role.as_deref(),
-            ) {
-                Ok(Some(role)) => apply_role(claim, &reference, role),
-                Ok(None) => record.push(format!("OrgDomainRoleClaims[{j}]: a role is required (AuthorisationDomainRoleIdentifier, or AuthorisationDomain and Role)")),
-                Err(e) => record.push(format!("OrgDomainRoleClaims[{j}].{e}")),
-            }
-        }
-        record.extend(validate::snapshot(&org));
-        problems.extend(record.into_iter().map(|p| format!("record {i} ({id}): {p}")));
+        let record_problems = duplicate(&mut seen, &id)
+            .into_iter()
+            .chain(prepare_one(&mut org, &reference));
+        problems.extend(record_problems.map(|p| format!("record {i} ({id}): {p}")));
         organisations.push(org);
     }
     if problems.is_empty() {
@@ -200,24 +251,44 @@ fn merge(into: &mut ReferenceData, from: &ReferenceData) {
 }
 
 /// Parses, validates and writes an import file. Nothing is written unless every
-/// record is valid. `progress` is told after each organisation is written.
+/// record is valid. Two passes over the raw records (check all, then write), so memory
+/// holds the input and a few organisations, not the whole directory. `progress` is
+/// told after each organisation is written.
 pub async fn import<S: Store>(
     store: &S,
     bytes: &[u8],
     mut progress: impl FnMut(usize, usize),
 ) -> Result<ImportSummary, ImportError> {
-    let file = parse(bytes)?;
+    let raw = split(bytes)?;
     let stored = store.reference().await?;
-    let (reference, organisations) = prepare(file, &stored)?;
-    store.put_reference(&reference).await?;
-    let total = organisations.len();
-    // Organisations are independent partitions: write several at once. (Futures are
-    // collected first so the stream type holds no higher-ranked closure.)
-    let writes: Vec<_> = organisations
-        .iter()
-        .map(|org| store.replace_organisation(org))
-        .collect();
-    let mut writes = stream::iter(writes).buffer_unordered(WRITE_CONCURRENCY);
+    let (reference, mut problems) = merged_reference(&raw.reference, &stored);
+    let mut seen = HashSet::new();
+    for (i, r) in raw.organisations.iter().enumerate() {
+        match record(i, r) {
+            Ok(mut org) => {
+                let id = org.id().to_owned();
+                let record_problems = duplicate(&mut seen, &id)
+                    .into_iter()
+                    .chain(prepare_one(&mut org, &reference));
+                problems.extend(record_problems.map(|p| format!("record {i} ({id}): {p}")));
+            }
+            Err(e) => problems.push(e),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ImportError::Invalid(problems));
+    }
+    store.put_reference(&raw.reference).await?;
+    let total = raw.organisations.len();
+    let reference = &reference;
+    // Organisations are independent partitions: several are written at once.
+    let mut writes = stream::iter(raw.organisations.iter().enumerate())
+        .map(|(i, r)| async move {
+            let mut org = record(i, r).map_err(|e| ImportError::Invalid(vec![e]))?;
+            prepare_one(&mut org, reference);
+            store.replace_organisation(&org).await.map_err(ImportError::from)
+        })
+        .buffer_unordered(WRITE_CONCURRENCY);
     let mut done = 0;
     while let Some(written) = writes.next().await {
         written?;
@@ -226,8 +297,8 @@ pub async fn import<S: Store>(
     }
     Ok(ImportSummary {
         organisations: total,
-        authorities: reference.authorities.len(),
-        domains: reference.authorisation_domains.len(),
-        roles: reference.authorisation_domain_roles.len(),
+        authorities: raw.reference.authorities.len(),
+        domains: raw.reference.authorisation_domains.len(),
+        roles: raw.reference.authorisation_domain_roles.len(),
     })
 }
