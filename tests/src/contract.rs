@@ -242,17 +242,7 @@ pub async fn invalid_import_writes_nothing<S: Store>(store: S) {
 fn activate(claims: &[AuthorityClaim], current: &AuthorityClaim) -> Result<AuthorityClaim, String> {
     let mut updated = current.clone();
     updated.status = ResourceStatus::Active;
-    let after: Vec<AuthorityClaim> = claims
-        .iter()
-        .map(|c| {
-            if c.organisation_authority_claim_id == updated.organisation_authority_claim_id {
-                updated.clone()
-            } else {
-                c.clone()
-            }
-        })
-        .collect();
-    match validate::exclusive_rule_violation(&after) {
+    match validate::exclusive_rule_after(claims, &updated) {
         Some(rule) => Err(rule),
         None => Ok(updated),
     }

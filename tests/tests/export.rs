@@ -177,8 +177,8 @@ impl<S: Store> Store for FailingStore<S> {
     async fn replace_organisation(&self, s: &OrganisationSnapshot) -> Result<(), StoreError> {
         self.inner.replace_organisation(s).await
     }
-    async fn snapshot(&self, id: &str) -> Result<Option<OrganisationSnapshot>, StoreError> {
-        self.inner.snapshot(id).await
+    async fn read_organisation(&self, id: &str, public_only: bool) -> Result<Option<OrganisationSnapshot>, StoreError> {
+        self.inner.read_organisation(id, public_only).await
     }
     async fn public_snapshot(&self, id: &str) -> Result<Option<OrganisationSnapshot>, StoreError> {
         if self.reads.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_at {

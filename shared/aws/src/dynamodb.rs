@@ -224,16 +224,6 @@ impl DynamoStore {
         }
     }
 
-    async fn partition(&self, org_id: &str, public_only: bool) -> Result<Option<OrganisationSnapshot>, StoreError> {
-        let items = self.query(&keys::org_pk(org_id), None).await?;
-        assemble(
-            items
-                .iter()
-                .filter_map(|i| Some((get_s(i, "SK")?, get_s(i, "Data").unwrap_or("null")))),
-            public_only,
-        )
-    }
-
     fn put_item(
         &self,
         pk: &str,
@@ -437,12 +427,18 @@ impl Store for DynamoStore {
         Ok(())
     }
 
-    async fn snapshot(&self, org_id: &str) -> Result<Option<OrganisationSnapshot>, StoreError> {
-        self.partition(org_id, false).await
-    }
-
-    async fn public_snapshot(&self, org_id: &str) -> Result<Option<OrganisationSnapshot>, StoreError> {
-        self.partition(org_id, true).await
+    async fn read_organisation(
+        &self,
+        org_id: &str,
+        public_only: bool,
+    ) -> Result<Option<OrganisationSnapshot>, StoreError> {
+        let items = self.query(&keys::org_pk(org_id), None).await?;
+        assemble(
+            items
+                .iter()
+                .filter_map(|i| Some((get_s(i, "SK")?, get_s(i, "Data").unwrap_or("null")))),
+            public_only,
+        )
     }
 
     async fn api_resource(

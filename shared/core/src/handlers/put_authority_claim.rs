@@ -111,17 +111,7 @@ pub fn decide(
     if let Some(role) = role {
         apply_role(&mut next, reference, role);
     }
-    let after: Vec<AuthorityClaim> = claims
-        .iter()
-        .map(|c| {
-            if c.organisation_authority_claim_id == next.organisation_authority_claim_id {
-                next.clone()
-            } else {
-                c.clone()
-            }
-        })
-        .collect();
-    match validate::exclusive_rule_violation(&after) {
+    match validate::exclusive_rule_after(claims, &next) {
         Some(rule) => Err(rule),
         None => Ok(next),
     }

@@ -70,12 +70,6 @@ impl EmbeddedStore {
         }
         Ok(out)
     }
-
-    async fn partition(&self, org_id: &str, public_only: bool) -> Result<Option<OrganisationSnapshot>, StoreError> {
-        let pk = keys::org_pk(org_id);
-        let items = self.blocking(move |db| Self::read_partition(db, &pk, "")).await?;
-        assemble(items.iter().map(|(k, v)| (k.as_str(), v.as_str())), public_only)
-    }
 }
 
 impl Store for EmbeddedStore {
@@ -138,12 +132,14 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn snapshot(&self, org_id: &str) -> Result<Option<OrganisationSnapshot>, StoreError> {
-        self.partition(org_id, false).await
-    }
-
-    async fn public_snapshot(&self, org_id: &str) -> Result<Option<OrganisationSnapshot>, StoreError> {
-        self.partition(org_id, true).await
+    async fn read_organisation(
+        &self,
+        org_id: &str,
+        public_only: bool,
+    ) -> Result<Option<OrganisationSnapshot>, StoreError> {
+        let pk = keys::org_pk(org_id);
+        let items = self.blocking(move |db| Self::read_partition(db, &pk, "")).await?;
+        assemble(items.iter().map(|(k, v)| (k.as_str(), v.as_str())), public_only)
     }
 
     async fn api_resource(

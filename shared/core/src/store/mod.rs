@@ -63,15 +63,27 @@ pub trait Store: Send + Sync + 'static {
         snapshot: &OrganisationSnapshot,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// The whole snapshot, or `None` when the organisation does not exist.
-    fn snapshot(&self, org_id: &str) -> impl Future<Output = Result<Option<OrganisationSnapshot>, StoreError>> + Send;
+    /// The organisation's items assembled into a snapshot, `None` when it does not
+    /// exist; with `public_only`, private items (contacts, software statements,
+    /// certificates) are not read into it.
+    fn read_organisation(
+        &self,
+        org_id: &str,
+        public_only: bool,
+    ) -> impl Future<Output = Result<Option<OrganisationSnapshot>, StoreError>> + Send;
 
-    /// The snapshot without private items (contacts, software statements,
-    /// certificates are left empty), for the export.
+    /// The whole snapshot, or `None` when the organisation does not exist.
+    fn snapshot(&self, org_id: &str) -> impl Future<Output = Result<Option<OrganisationSnapshot>, StoreError>> + Send {
+        self.read_organisation(org_id, false)
+    }
+
+    /// The public part of the snapshot, for the export.
     fn public_snapshot(
         &self,
         org_id: &str,
-    ) -> impl Future<Output = Result<Option<OrganisationSnapshot>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<OrganisationSnapshot>, StoreError>> + Send {
+        self.read_organisation(org_id, true)
+    }
 
     /// One API resource of one authorisation server of one organisation.
     fn api_resource(

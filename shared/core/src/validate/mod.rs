@@ -5,7 +5,7 @@ pub mod fields;
 pub mod rules;
 pub mod tables;
 
-use crate::model::{AuthorityClaimUpdate, OrganisationSnapshot, ReferenceData, ResourceStatus};
+use crate::model::{AuthorityClaim, AuthorityClaimUpdate, OrganisationSnapshot, ReferenceData, ResourceStatus};
 pub use checker::Checker;
 use fields::{FieldRule, check_object, check_value};
 use serde_json::Value;
@@ -133,8 +133,8 @@ pub fn snapshot(s: &OrganisationSnapshot) -> Vec<String> {
 
 /// The exclusive-role rule: an organisation holding an Active claim on an exclusive
 /// role may hold no other Active role claim. Returns the message when broken.
-pub fn exclusive_rule_violation(claims: &[crate::model::AuthorityClaim]) -> Option<String> {
-    let active: Vec<_> = claims.iter().filter(|c| c.is_active()).collect();
+pub fn exclusive_rule_violation<'a>(claims: impl IntoIterator<Item = &'a AuthorityClaim>) -> Option<String> {
+    let active: Vec<&AuthorityClaim> = claims.into_iter().filter(|c| c.is_active()).collect();
     let exclusive = active.iter().find(|c| c.exclusive == Some(true))?;
     (active.len() > 1).then(|| {
         format!(
@@ -143,6 +143,18 @@ pub fn exclusive_rule_violation(claims: &[crate::model::AuthorityClaim]) -> Opti
             exclusive.role.as_deref().unwrap_or("(unnamed)")
         )
     })
+}
+
+/// The exclusive-role rule over an organisation's claims once `next` has replaced
+/// the claim with its id (the check every claim update makes).
+pub fn exclusive_rule_after(claims: &[AuthorityClaim], next: &AuthorityClaim) -> Option<String> {
+    exclusive_rule_violation(claims.iter().map(|c| {
+        if c.organisation_authority_claim_id == next.organisation_authority_claim_id {
+            next
+        } else {
+            c
+        }
+    }))
 }
 
 /// Every violation in the reference data: field rules, duplicates, dangling domains.
