@@ -2,16 +2,19 @@
 # Benchmarks, on demand (never in CI): prints figures, asserts nothing.
 # Starts DynamoDB Local and the S3 emulator like the tests do, stops them at the end.
 #   bash bench/run.sh            all benchmarks
-#   bash bench/run.sh export     one of: latency http import export
+#   bash bench/run.sh export     one of: latency http import export init
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
 bash scripts/test-services.sh start
 trap 'bash scripts/test-services.sh stop' EXIT
 source .services/env
-cargo build -q --release -p directory --features aws -p directory-bench
+cargo build -q --release -p directory --features aws -p directory-bench \
+  -p get-organisation-snapshot -p get-api-resource -p get-authority-claims -p put-authority-claim \
+  -p get-open-data-export -p scheduled-open-data-export
 bin=target/release
 work=$(mktemp -d)
+py=.services/venv/bin/python
 rss() { /usr/bin/time -f "%e s wall, peak RSS %M KiB" "$@"; }
 
 if [[ $what == all || $what == latency ]]; then
@@ -37,5 +40,11 @@ if [[ $what == all || $what == export ]]; then
     rss $bin/bench-export run "bench-export-$n" "bench-rust-$n" 2>&1
     rss .services/venv/bin/python bench/baseline_export.py "bench-export-$n" "bench-python-$n" 2>&1
   done
+fi
+if [[ $what == all || $what == init ]]; then
+  echo "== init duration (x86_64 release builds; the arm64 ones cannot run here), with the services up"
+  $bin/directory --store dynamodb --table bench-init create-table >/dev/null
+  $py -c "import boto3; boto3.client('s3').create_bucket(Bucket='bench-init')" 2>/dev/null || true
+  TABLE_NAME=bench-init BUCKET_NAME=bench-init $bin/bench-init $bin
 fi
 rm -rf "$work"
