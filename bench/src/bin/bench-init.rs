@@ -46,7 +46,10 @@ fn median(bin: &str) -> Duration {
 fn main() {
     let dir = std::env::args().nth(1).expect("usage: bench-init <binary dir>");
     let hello = median(&format!("{dir}/hello-lambda"));
-    println!("hello-world lambda_http: init {:.1} ms (median of {RUNS})", hello.as_secs_f64() * 1e3);
+    println!(
+        "hello-world lambda_http: init {:.1} ms (median of {RUNS})",
+        hello.as_secs_f64() * 1e3
+    );
     for f in [
         "get-organisation-snapshot",
         "get-api-resource",
@@ -56,6 +59,10 @@ fn main() {
         "scheduled-open-data-export",
     ] {
         let d = median(&format!("{dir}/{f}"));
-        println!("{f}: init {:.1} ms, {:.1}x hello-world", d.as_secs_f64() * 1e3, d.as_secs_f64() / hello.as_secs_f64());
+        println!(
+            "{f}: init {:.1} ms, {:.1}x hello-world",
+            d.as_secs_f64() * 1e3,
+            d.as_secs_f64() / hello.as_secs_f64()
+        );
     }
 }

@@ -54,25 +54,29 @@ pub fn contact_sk(id: &str) -> String {
 
 /// `AS#{AuthorisationServerId}`
 pub fn server_sk(id: &str) -> String {
-    format!("AS#{}", encode(id))
+    format!("{SERVER_PREFIX}{}", encode(id))
 }
 
 /// `AS#{AuthorisationServerId}#RES#{ApiResourceId}`
 pub fn resource_sk(server_id: &str, resource_id: &str) -> String {
-    format!("AS#{}#RES#{}", encode(server_id), encode(resource_id))
+    format!("{SERVER_PREFIX}{}#RES#{}", encode(server_id), encode(resource_id))
 }
 
 /// `CLAIM#{OrganisationAuthorityClaimId}`
 pub fn claim_sk(id: &str) -> String {
-    format!("CLAIM#{}", encode(id))
+    format!("{CLAIM_PREFIX}{}", encode(id))
 }
 
 /// Prefix shared by all claim sort keys.
 pub const CLAIM_PREFIX: &str = "CLAIM#";
+/// Prefix shared by authorisation server and API resource sort keys.
+pub const SERVER_PREFIX: &str = "AS#";
+/// Prefix shared by all domain claim sort keys.
+pub const DOMAIN_CLAIM_PREFIX: &str = "DOMAINCLAIM#";
 
 /// `DOMAINCLAIM#{OrganisationAuthorityDomainClaimId}`
 pub fn domain_claim_sk(id: &str) -> String {
-    format!("DOMAINCLAIM#{}", encode(id))
+    format!("{DOMAIN_CLAIM_PREFIX}{}", encode(id))
 }
 
 /// `SS#{SoftwareStatementId}`
