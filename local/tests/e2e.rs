@@ -120,6 +120,17 @@ fn the_printed_curl_works_and_tokens_are_checked() {
     assert!(server.stop(), "clean exit on SIGTERM");
 }
 
+/// The claim with `claim_id` as the list endpoint shows it.
+fn listed_claim(base: &str, org: &str, claim_id: &str, token: &str) -> Value {
+    let list = get(base, &format!("/organisations/{org}/authorityclaims?size=1000"), token).json();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["OrganisationAuthorityClaimId"] == claim_id)
+        .cloned()
+        .expect("claim listed")
+}
+
 #[test]
 fn every_route_answers_through_the_server() {
     let dir = tempfile::tempdir().unwrap();
@@ -180,36 +191,15 @@ fn every_route_answers_through_the_server() {
     );
     assert_eq!(put.status, 200, "{}", String::from_utf8_lossy(&put.body));
     assert_eq!(put.json()["RegistrationId"], "E2E-1");
-    let list = get(
-        &server.base,
-        &format!("/organisations/{aurora}/authorityclaims?size=1000"),
-        &read,
-    )
-    .json();
-    let listed = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["OrganisationAuthorityClaimId"] == claim_id)
-        .unwrap();
-    assert_eq!(listed, &put.json());
+    assert_eq!(listed_claim(&server.base, &aurora, claim_id, &read), put.json());
 
     // restart keeps the data and does not re-import the demo
     assert!(server.stop());
     let again = Server::start(dir.path(), &[]);
-    let list = get(
-        &again.base,
-        &format!("/organisations/{aurora}/authorityclaims?size=1000"),
-        &read,
-    )
-    .json();
-    let listed = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["OrganisationAuthorityClaimId"] == claim_id)
-        .unwrap();
-    assert_eq!(listed["RegistrationId"], "E2E-1");
+    assert_eq!(
+        listed_claim(&again.base, &aurora, claim_id, &read)["RegistrationId"],
+        "E2E-1"
+    );
     assert!(again.stop());
 }
 
