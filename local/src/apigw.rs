@@ -30,11 +30,38 @@ fn claim_text(v: &Value) -> String {
     }
 }
 
+/// A `Host` value that is a plain host[:port]; anything else becomes `localhost`
+/// (API Gateway sets `Host` itself; a client's must never reach URL building).
+fn safe_host(host: Option<&str>) -> String {
+    host.filter(|h| {
+        !h.is_empty()
+            && h.len() <= 255
+            && h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+    })
+    .unwrap_or("localhost")
+    .to_owned()
+}
+
+/// The headers API Gateway sets itself, overriding whatever the client sent.
+const GATEWAY_HEADERS: [&str; 4] = ["host", "x-forwarded-proto", "x-forwarded-port", "x-forwarded-for"];
+
 /// The event JSON.
 pub fn event(req: &Incoming<'_>) -> Value {
     let mut headers = Map::new();
+    let client_host = req
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("host"))
+        .map(|(_, v)| v.as_str());
+    headers.insert("host".into(), Value::String(safe_host(client_host)));
+    headers.insert("x-forwarded-proto".into(), Value::String("http".into()));
+    headers.insert("x-forwarded-for".into(), Value::String(req.source_ip.clone()));
     for (name, value) in &req.headers {
         let name = name.to_ascii_lowercase();
+        if GATEWAY_HEADERS.contains(&name.as_str()) {
+            continue;
+        }
         // API Gateway joins repeated headers with commas.
         match headers.get_mut(&name) {
             Some(Value::String(existing)) => {
@@ -156,5 +183,31 @@ mod tests {
         assert_eq!(jwt.claims["scope"], "directory:read directory:write");
         let caller = directory_core::auth::caller(&req).unwrap();
         assert_eq!(caller.organisation_id.as_deref(), Some("org-1"));
+    }
+
+    #[test]
+    fn client_sent_gateway_headers_cannot_break_the_event() {
+        for (name, value) in [
+            ("Host", "a b"),
+            ("X-Forwarded-Proto", "a b"),
+            ("Host", "evil/../x"),
+            ("X-Forwarded-Port", "x y"),
+        ] {
+            let incoming = Incoming {
+                method: "GET",
+                path: "/organisations/o/snapshot",
+                raw_query: "",
+                headers: vec![(name.into(), value.into())],
+                body: b"",
+                route_key: "GET /organisations/{OrganisationId}/snapshot".into(),
+                path_parameters: vec![("OrganisationId", "o".into())],
+                claims: None,
+                source_ip: "127.0.0.1".into(),
+                request_id: "r".into(),
+            };
+            let req = lambda_http::request::from_str(&event(&incoming).to_string()).unwrap();
+            assert_eq!(req.uri().path(), "/organisations/o/snapshot", "{name}: {value}");
+        }
+        assert_eq!(safe_host(Some("127.0.0.1:3000")), "127.0.0.1:3000");
     }
 }

@@ -134,6 +134,13 @@ impl Keys {
         if !aud_ok {
             return Err("wrong token audience".into());
         }
+        // A scope is a string or an array of strings; the tokens themselves are
+        // checked where every route reads them (`auth::parse_scope`).
+        match claims.get("scope") {
+            None | Some(Value::String(_)) => {}
+            Some(Value::Array(items)) if items.iter().all(Value::is_string) => {}
+            Some(_) => return Err("invalid scope claim".into()),
+        }
         Ok(claims)
     }
 }

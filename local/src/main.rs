@@ -77,6 +77,16 @@ enum Command {
         #[arg(long, default_value = "local-developer")]
         sub: String,
     },
+    /// Print audit records, newest first, one JSON object per line.
+    Audit {
+        /// The organisation whose records to print (without it: directory-wide
+        /// records, i.e. export publishes).
+        #[arg(long)]
+        org: Option<String>,
+        /// Only records at or after this RFC 3339 time (e.g. 2026-11-28T00:00:00Z).
+        #[arg(long)]
+        since: Option<String>,
+    },
     /// Create the DynamoDB table (with `--store dynamodb`).
     CreateTable,
 }
@@ -115,11 +125,51 @@ fn main() -> ExitCode {
     })
 }
 
+/// Creates the data dir owner-only (0700) and returns the database path: it holds
+/// private data (contacts, the signing key).
+fn private_data_dir(dir: &Path) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    restrict(dir, 0o700)?;
+    Ok(dir.join("directory.redb"))
+}
+
+#[cfg(unix)]
+fn restrict(path: &Path, mode: u32) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[cfg(not(unix))]
+fn restrict(_path: &Path, _mode: u32) -> Result<(), String> {
+    Ok(())
+}
+
+/// Who runs the command, for audit records (the operator's login name).
+fn operator(action: &str) -> directory_core::audit::Actor {
+    let user = std::env::var("USER").unwrap_or_else(|_| "operator".to_owned());
+    directory_core::audit::Actor::system(&format!("cli:{user}"), action)
+}
+
+async fn print_audit<S: Store>(store: &S, org: Option<&str>, since: Option<&str>) -> Result<(), String> {
+    let since = since.map(directory_core::audit::parse_time).transpose()?;
+    let records = store
+        .audit_records(org, since.as_deref())
+        .await
+        .map_err(|e| e.to_string())?;
+    for r in &records {
+        println!("{}", r.to_json());
+    }
+    eprintln!("{} audit record(s)", records.len());
+    Ok(())
+}
+
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.store {
         StoreKind::Embedded => {
-            std::fs::create_dir_all(&cli.data_dir).map_err(|e| format!("{}: {e}", cli.data_dir.display()))?;
-            let store = EmbeddedStore::open(&cli.data_dir.join("directory.redb")).map_err(|e| e.to_string())?;
+            let db = private_data_dir(&cli.data_dir)?;
+            let store = EmbeddedStore::open(&db).map_err(|e| e.to_string())?;
+            restrict(&db, 0o600)?;
             if matches!(cli.command, Some(Command::CreateTable)) {
                 return Err("create-table is for --store dynamodb".into());
             }
@@ -197,8 +247,9 @@ async fn run_with_target<S: Store, T: ObjectTarget + 'static>(cli: &Cli, store: 
         None => serve(cli, store, target, "127.0.0.1", 3000).await,
         Some(Command::Serve { port, host }) => serve(cli, store, target, host, *port).await,
         Some(Command::Import { file }) => import_file(&store, file).await,
+        Some(Command::Audit { org, since }) => print_audit(&store, org.as_deref(), since.as_deref()).await,
         Some(Command::Export { .. }) => {
-            let report = export::run(&store, &target, &mut |_| {})
+            let report = export::run_as(&store, &target, &operator("export"), &mut |_| {})
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{}", target.location());
@@ -222,7 +273,7 @@ async fn run_with_target<S: Store, T: ObjectTarget + 'static>(cli: &Cli, store: 
 
 async fn import_bytes<S: Store>(store: &S, bytes: &[u8], what: &str) -> Result<(), String> {
     let mut bar = progress::Progress::new(what);
-    let summary = import::import(store, bytes, |done, total| bar.update(done, total)).await;
+    let summary = import::import_as(store, bytes, &operator("import"), |done, total| bar.update(done, total)).await;
     bar.finish();
     match summary {
         Ok(s) => {

@@ -11,19 +11,24 @@ use directory_core::handlers::{self, Services};
 use directory_core::http::fapi;
 use directory_core::routes::{self, RouteMatch};
 use directory_core::store::Store;
+use futures_util::FutureExt;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming as HyperBody;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use std::future::Future;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::net::TcpListener;
 
 /// API Gateway's payload limit: larger bodies never reach a function.
 pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
+/// A client that has not sent its whole request head by then is disconnected
+/// (slow-header clients cannot hold connections open).
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// What the server needs per request.
 pub struct App<S, T> {
@@ -61,7 +66,16 @@ async fn handle<S: Store, T: ObjectTarget>(
     let started = Instant::now();
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
-    let reply = route(app, req, peer).await;
+    let interaction_id = fapi::read(req.headers()).interaction_id;
+    // Handlers are guarded already; this also covers the event conversion, so no
+    // request can end the server.
+    let reply = match AssertUnwindSafe(route(app, req, peer)).catch_unwind().await {
+        Ok(reply) => reply,
+        Err(_) => {
+            tracing::error!(%method, %path, "request panicked");
+            to_hyper(directory_core::error::panic_response(&interaction_id))
+        }
+    };
     tracing::info!(%method, %path, status = reply.status().as_u16(), ms = started.elapsed().as_secs_f64() * 1e3, "request");
     reply
 }
@@ -160,7 +174,10 @@ pub async fn serve<S: Store, T: ObjectTarget + 'static>(
                         let app = app.clone();
                         async move { Ok::<_, std::convert::Infallible>(handle(app, req, peer).await) }
                     });
-                    let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                    let conn = http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(HEADER_READ_TIMEOUT)
+                        .serve_connection(TokioIo::new(stream), service);
                     tokio::pin!(conn);
                     tokio::select! {
                         _ = conn.as_mut() => {}

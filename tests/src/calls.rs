@@ -38,13 +38,58 @@ impl Intercept for CallLog {
 
 /// Records the IAM action each request needs (`dynamodb:Query`, `s3:PutObject`, ...;
 /// a Query on an index as `dynamodb:Query@index`), for DynamoDB and S3 clients alike.
+/// It also records the partition key of every item written, to hold IAM's
+/// `dynamodb:LeadingKeys` conditions to what the function really writes.
 #[derive(Clone, Debug, Default)]
-pub struct IamLog(Arc<Mutex<std::collections::BTreeSet<String>>>);
+pub struct IamLog(
+    Arc<Mutex<std::collections::BTreeSet<String>>>,
+    Arc<Mutex<std::collections::BTreeSet<String>>>,
+);
 
 impl IamLog {
     /// Returns and clears the actions seen.
     pub fn take(&self) -> std::collections::BTreeSet<String> {
         std::mem::take(&mut *self.0.lock().unwrap())
+    }
+
+    /// Returns and clears the partition keys of the items written.
+    pub fn take_written_keys(&self) -> std::collections::BTreeSet<String> {
+        std::mem::take(&mut *self.1.lock().unwrap())
+    }
+
+    fn written_keys(operation: &str, body: &serde_json::Value) -> Vec<String> {
+        let pk = |v: &serde_json::Value| v["PK"]["S"].as_str().map(str::to_owned);
+        let of_item = |item: &serde_json::Value| -> Option<String> {
+            for kind in ["Put", "PutRequest"] {
+                if let Some(x) = item.get(kind) {
+                    return pk(&x["Item"]);
+                }
+            }
+            for kind in ["Update", "Delete", "DeleteRequest", "ConditionCheck"] {
+                if let Some(x) = item.get(kind) {
+                    return pk(&x["Key"]);
+                }
+            }
+            None
+        };
+        match operation {
+            "TransactWriteItems" => body["TransactItems"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(of_item)
+                .collect(),
+            "BatchWriteItem" => body["RequestItems"]
+                .as_object()
+                .into_iter()
+                .flat_map(|m| m.values())
+                .flat_map(|v| v.as_array().into_iter().flatten())
+                .filter_map(of_item)
+                .collect(),
+            "PutItem" => pk(&body["Item"]).into_iter().collect(),
+            "UpdateItem" | "DeleteItem" => pk(&body["Key"]).into_iter().collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// Records an action needed without a request (e.g. a presigned URL).
@@ -122,11 +167,36 @@ impl Intercept for IamLog {
                     .bytes()
                     .and_then(|b| serde_json::from_slice(b).ok())
                     .unwrap_or_default();
+                self.1.lock().unwrap().extend(Self::written_keys(operation, &body));
                 Self::dynamodb_actions(operation, &body)
             }
             None => vec![Self::s3_action(request.method(), request.uri())],
         };
         self.0.lock().unwrap().extend(actions);
+        Ok(())
+    }
+}
+
+/// Fails every request of one DynamoDB operation before it is sent (fault injection:
+/// a write that never reaches the table must leave no trace of itself).
+#[derive(Clone, Debug)]
+pub struct FailOperation(pub &'static str);
+
+impl Intercept for FailOperation {
+    fn name(&self) -> &'static str {
+        "FailOperation"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let target = context.request().headers().get("x-amz-target").unwrap_or_default();
+        if target.rsplit('.').next() == Some(self.0) {
+            return Err(format!("injected failure of {}", self.0).into());
+        }
         Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! no private data, determinism, atomic abort, both triggers, the HTTP route.
 
 use directory_aws::S3Target;
+use directory_core::audit::{Actor, AuditRecord};
 use directory_core::export::{self, EXPORT_KEY, ExportError, ObjectTarget};
 use directory_core::handlers::open_data_export;
 use directory_core::import;
@@ -174,8 +175,8 @@ impl<S: Store> Store for FailingStore<S> {
     async fn reference(&self) -> Result<ReferenceData, StoreError> {
         self.inner.reference().await
     }
-    async fn replace_organisation(&self, s: &OrganisationSnapshot) -> Result<(), StoreError> {
-        self.inner.replace_organisation(s).await
+    async fn replace_organisation_as(&self, s: &OrganisationSnapshot, a: &Actor) -> Result<(), StoreError> {
+        self.inner.replace_organisation_as(s, a).await
     }
     async fn read_organisation(&self, id: &str, public_only: bool) -> Result<Option<OrganisationSnapshot>, StoreError> {
         self.inner.read_organisation(id, public_only).await
@@ -192,13 +193,20 @@ impl<S: Store> Store for FailingStore<S> {
     async fn authority_claims(&self, o: &str) -> Result<Option<Vec<AuthorityClaim>>, StoreError> {
         self.inner.authority_claims(o).await
     }
-    async fn update_authority_claim<E: Send + 'static, D: ClaimDecision<E> + 'static>(
+    async fn update_authority_claim_as<E: Send + 'static, D: ClaimDecision<E> + 'static>(
         &self,
         o: &str,
         c: &str,
+        a: &Actor,
         d: D,
     ) -> Result<ClaimWrite<E>, StoreError> {
-        self.inner.update_authority_claim(o, c, d).await
+        self.inner.update_authority_claim_as(o, c, a, d).await
+    }
+    async fn put_audit(&self, r: &AuditRecord) -> Result<(), StoreError> {
+        self.inner.put_audit(r).await
+    }
+    async fn audit_records(&self, o: Option<&str>, since: Option<&str>) -> Result<Vec<AuditRecord>, StoreError> {
+        self.inner.audit_records(o, since).await
     }
     async fn organisation_ids(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, StoreError> {
         self.inner.organisation_ids(after, limit).await

@@ -47,6 +47,10 @@ fn check(function: &str, name: &str, status: u16, resp: &Response<Body>, event: 
         String::from_utf8_lossy(resp.body().as_ref())
     );
     assert_eq!(resp.headers()["content-type"], "application/json", "{function}/{name}");
+    assert_eq!(resp.headers()["x-content-type-options"], "nosniff", "{function}/{name}");
+    if function != "get-open-data-export" || status >= 400 {
+        assert_eq!(resp.headers()["cache-control"], "no-store", "{function}/{name}");
+    }
     let sent = event["headers"]["x-fapi-interaction-id"].as_str().unwrap();
     let got = resp.headers()["x-fapi-interaction-id"].to_str().unwrap();
     if name.contains("bad-interaction-id") {
@@ -61,6 +65,24 @@ fn check(function: &str, name: &str, status: u16, resp: &Response<Body>, event: 
             .as_array()
             .unwrap_or_else(|| panic!("{function}/{name}: {body}"));
         assert!(!errors.is_empty() && errors.iter().all(|e| e.as_str().is_some_and(|s| !s.is_empty())));
+        if function == "put-authority-claim" && name.starts_with("403-write-scope") {
+            // Each field the caller may not change is named, and nothing else.
+            assert!(
+                errors
+                    .iter()
+                    .all(|e| e.as_str().unwrap().ends_with(": changing it needs directory:admin")),
+                "{name}: {body}"
+            );
+        }
+        if name == "403-write-scope-grants-itself-pagto" {
+            assert_eq!(
+                body["errors"],
+                serde_json::json!([
+                    "Role: changing it needs directory:admin",
+                    "Status: changing it needs directory:admin"
+                ])
+            );
+        }
     } else {
         match function {
             "get-organisation-snapshot" => drop(serde_json::from_value::<OrganisationSnapshot>(body.clone()).unwrap()),
@@ -119,6 +141,14 @@ async fn run_fixtures<S: Store, T: ObjectTarget>(store: &S, target: &T, function
             }
             ("get-authority-claims", 200, Some(c)) => {
                 assert_eq!(c, &["Query"], "{name}: one Query")
+            }
+            // A change that needs admin is refused inside the store's guard, after
+            // reading the claim; every other 401/403/406 before any store call.
+            ("put-authority-claim", 403, Some(c)) if name.starts_with("403-write-scope") => {
+                assert!(
+                    !c.iter().any(|op| op == "TransactWriteItems"),
+                    "{name}: nothing written: {c:?}"
+                )
             }
             (_, 401 | 403 | 406, Some(c)) => {
                 assert!(c.is_empty(), "{name}: refused before any store call: {c:?}")

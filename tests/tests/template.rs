@@ -149,22 +149,58 @@ fn each_function_gets_exactly_the_environment_its_binary_reads() {
     }
 }
 
-fn policy(f: &Value) -> (BTreeSet<String>, bool) {
+/// DynamoDB actions that change items: each must be limited by `dynamodb:LeadingKeys`.
+const ITEM_WRITES: [&str; 4] = [
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+];
+
+/// A function's granted actions, whether it may use GSI1, and the partition-key
+/// patterns its item writes are limited to.
+fn policy(name: &str, f: &Value) -> (BTreeSet<String>, bool, Vec<String>) {
     let mut actions = BTreeSet::new();
     let mut index = false;
+    let mut leading = Vec::new();
     for doc in f["Properties"]["Policies"].as_sequence().unwrap() {
         for st in doc["Statement"].as_sequence().unwrap() {
             assert_eq!(st["Effect"], "Allow");
-            actions.extend(strings(&st["Action"]));
+            let these = strings(&st["Action"]);
             index |= strings(&st["Resource"]).iter().any(|r| r.contains("/index/GSI1"));
+            if these.iter().any(|a| ITEM_WRITES.contains(&a.as_str())) {
+                let cond = &st["Condition"];
+                let keys = [&cond["ForAllValues:StringLike"], &cond["ForAllValues:StringEquals"]]
+                    .iter()
+                    .flat_map(|c| strings(&c["dynamodb:LeadingKeys"]))
+                    .collect::<Vec<_>>();
+                assert!(
+                    !keys.is_empty(),
+                    "{name}: item writes without a dynamodb:LeadingKeys condition"
+                );
+                assert!(
+                    these.iter().all(|a| ITEM_WRITES.contains(&a.as_str())),
+                    "{name}: a LeadingKeys statement holds only item writes"
+                );
+                leading.extend(keys);
+            }
+            actions.extend(these);
         }
     }
-    (actions, index)
+    (actions, index, leading)
+}
+
+/// IAM `StringLike` on a partition key (`*` matches any run of characters).
+fn like(pattern: &str, key: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == key,
+        Some((head, tail)) => key.starts_with(head) && key[head.len()..].ends_with(tail),
+    }
 }
 
 /// Runs what a function does (init calls, its fixtures or the schedule) and returns
-/// the IAM actions its requests needed.
-async fn observe(name: &str) -> BTreeSet<String> {
+/// the IAM actions its requests needed and the partition keys it wrote.
+async fn observe(name: &str) -> (BTreeSet<String>, BTreeSet<String>) {
     let config = directory_aws::sdk_config().await;
     let log = IamLog::default();
     let dynamodb = aws_sdk_dynamodb::Client::from_conf(
@@ -204,7 +240,7 @@ async fn observe(name: &str) -> BTreeSet<String> {
         // Twice: the second run finds the same bytes and aborts its upload.
         export::scheduled(&store, &target, &event).await.unwrap();
         export::scheduled(&store, &target, &event).await.unwrap();
-        return log.take();
+        return (log.take(), log.take_written_keys());
     }
     let route = ROUTES.iter().find(|r| r.name == name).unwrap();
     let services = Services { store, exports: target };
@@ -227,7 +263,7 @@ async fn observe(name: &str) -> BTreeSet<String> {
         assert_eq!(resp.status(), 303);
         log.record("s3:GetObject");
     }
-    log.take()
+    (log.take(), log.take_written_keys())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -236,11 +272,68 @@ async fn each_function_may_do_exactly_what_it_does() {
     directory_tests::s3_endpoint();
     let t = template();
     for (name, f) in functions(&t) {
-        let (granted, index_granted) = policy(&f);
-        let observed = observe(&name).await;
+        let (granted, index_granted, leading) = policy(&name, &f);
+        let (observed, written) = observe(&name).await;
         let needs_index = observed.contains("dynamodb:Query@index");
         let needed: BTreeSet<String> = observed.iter().map(|a| a.replace("@index", "")).collect();
         assert_eq!(granted, needed, "{name}: IAM actions granted vs needed");
         assert_eq!(index_granted, needs_index, "{name}: access to the GSI1 index");
+        for pk in &written {
+            assert!(
+                leading.iter().any(|p| like(p, pk)),
+                "{name}: wrote partition {pk} outside its LeadingKeys {leading:?}"
+            );
+        }
+        // And the conditions are tight: no pattern lets a function touch reference data.
+        assert!(!leading.iter().any(|p| like(p, "REF")), "{name}: may write REF items");
     }
+    let put = &functions(&t)["put-authority-claim"];
+    assert_eq!(policy("put", put).2, ["ORG#*", "AUDIT#*"]);
+}
+
+#[test]
+fn table_api_logs_and_alarm_are_hardened() {
+    let t = template();
+    let table = &t["Resources"]["DirectoryTable"]["Properties"];
+    assert_eq!(table["DeletionProtectionEnabled"], true);
+    assert_eq!(table["TimeToLiveSpecification"]["AttributeName"], "ExpiresAt");
+    assert_eq!(table["TimeToLiveSpecification"]["Enabled"], true);
+    assert_eq!(directory_aws::dynamodb::EXPIRES_AT, "ExpiresAt");
+    assert_eq!(t["Parameters"]["AuditRetentionDays"]["Default"], 400);
+    // Access logs: JSON with who and what, never the token or its header.
+    let api = &t["Resources"]["DirectoryApi"]["Properties"];
+    let format = api["AccessLogSettings"]["Format"].as_str().unwrap();
+    let fields: serde_json::Map<String, serde_json::Value> = serde_json::from_str(format).expect("JSON format");
+    for key in [
+        "requestId",
+        "routeKey",
+        "status",
+        "responseLatency",
+        "sub",
+        "organisation_id",
+    ] {
+        assert!(fields.contains_key(key), "access log lacks {key}");
+    }
+    assert_eq!(fields["sub"], "$context.authorizer.claims.sub");
+    assert_eq!(fields["organisation_id"], "$context.authorizer.claims.organisation_id");
+    let lower = format.to_ascii_lowercase();
+    assert!(
+        !lower.contains("authorization") && !lower.contains("header"),
+        "no token in access logs"
+    );
+    let group = untag(&api["AccessLogSettings"]["DestinationArn"])
+        .as_str()
+        .unwrap()
+        .split('.')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(!t["Resources"][group.as_str()]["Properties"]["RetentionInDays"].is_null());
+    // The scheduled export's failures raise an alarm.
+    let alarm = &t["Resources"]["ScheduledExportErrorsAlarm"]["Properties"];
+    assert_eq!(alarm["MetricName"], "Errors");
+    assert_eq!(
+        untag(&alarm["Dimensions"][0]["Value"]).as_str(),
+        Some("ScheduledOpenDataExportFunction")
+    );
 }

@@ -1,16 +1,16 @@
 //! Lambda entry point of `get-api-resource`: wires the DynamoDB store (created once, at
 //! init) to the shared handler. No logic lives here.
 
-use directory_core::handlers::api_resource;
+use directory_core::handlers::{api_resource, guard};
 use lambda_http::{Error, run, service_fn, tracing};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let config = directory_aws::sdk_config().await;
+    let config = directory_aws::lambda_sdk_config().await;
     let store = directory_aws::store_from_env(&config).await?;
     run(service_fn(|req| async {
-        Ok::<_, Error>(api_resource::handle(&store, req).await)
+        Ok::<_, Error>(guard(req, |req| api_resource::handle(&store, req)).await)
     }))
     .await
 }

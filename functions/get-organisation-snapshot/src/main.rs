@@ -1,16 +1,16 @@
 //! Lambda entry point of `get-organisation-snapshot`: wires the DynamoDB store (created once, at
 //! init) to the shared handler. No logic lives here.
 
-use directory_core::handlers::organisation_snapshot;
+use directory_core::handlers::{guard, organisation_snapshot};
 use lambda_http::{Error, run, service_fn, tracing};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let config = directory_aws::sdk_config().await;
+    let config = directory_aws::lambda_sdk_config().await;
     let store = directory_aws::store_from_env(&config).await?;
     run(service_fn(|req| async {
-        Ok::<_, Error>(organisation_snapshot::handle(&store, req).await)
+        Ok::<_, Error>(guard(req, |req| organisation_snapshot::handle(&store, req)).await)
     }))
     .await
 }

@@ -8,7 +8,7 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let config = directory_aws::sdk_config().await;
+    let config = directory_aws::lambda_sdk_config().await;
     let store = directory_aws::store_from_env(&config).await?;
     let target = directory_aws::s3_target_from_env(&config).await?;
     run(service_fn(|event: LambdaEvent<Value>| {

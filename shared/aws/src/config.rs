@@ -1,15 +1,45 @@
 //! SDK configuration, loaded once per process (at Lambda init, not per request).
 
 use aws_config::BehaviorVersion;
+use aws_config::timeout::TimeoutConfig;
+use std::time::Duration;
+
+/// One DynamoDB attempt on a request path may take this long before it is retried.
+pub const REQUEST_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+/// A whole DynamoDB operation (retries included) on a request path: well inside
+/// API Gateway's 30 s, so a stuck call becomes a clean 500, not a gateway timeout.
+pub const REQUEST_OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
+/// S3 parts are up to 8 MiB: their attempts get longer.
+pub const S3_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+/// A whole S3 operation, retries included.
+pub const S3_OPERATION_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// The environment variable each configuration helper reads (template.yaml must set
 /// exactly these for a function whose `main.rs` calls the helper).
-pub const ENV_OF_HELPERS: &[(&str, &str)] = &[("store_from_env", "TABLE_NAME"), ("s3_target_from_env", "BUCKET_NAME")];
+pub const ENV_OF_HELPERS: &[(&str, &str)] = &[
+    ("store_from_env", "TABLE_NAME"),
+    ("store_from_env", directory_core::audit::RETENTION_ENV),
+    ("s3_target_from_env", "BUCKET_NAME"),
+];
 
 /// The shared SDK configuration: region, credentials and endpoints from the
 /// environment (`AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL_S3` for local services).
 pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// The configuration of a Lambda function: [`sdk_config`] with request-path
+/// timeouts (S3 clients widen them, see [`s3_client`]).
+pub async fn lambda_sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_attempt_timeout(REQUEST_ATTEMPT_TIMEOUT)
+                .operation_timeout(REQUEST_OPERATION_TIMEOUT)
+                .build(),
+        )
+        .load()
+        .await
 }
 
 /// A DynamoDB client from the shared configuration.
@@ -22,7 +52,8 @@ pub fn dynamodb_client(config: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Clie
 /// start instead of a request.
 pub async fn store_from_env(config: &aws_config::SdkConfig) -> Result<crate::DynamoStore, String> {
     let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set".to_owned())?;
-    let store = crate::DynamoStore::new(dynamodb_client(config), table);
+    let store = crate::DynamoStore::new(dynamodb_client(config), table)
+        .with_audit_retention(directory_core::audit::retention_from_env());
     store.warm_up().await.map_err(|e| e.to_string())?;
     Ok(store)
 }
@@ -35,6 +66,12 @@ pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(config)
             .force_path_style(path_style)
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_attempt_timeout(S3_ATTEMPT_TIMEOUT)
+                    .operation_timeout(S3_OPERATION_TIMEOUT)
+                    .build(),
+            )
             .build(),
     )
 }

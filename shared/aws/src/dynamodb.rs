@@ -13,6 +13,7 @@ use aws_sdk_dynamodb::types::{
     KeyType, Projection, ProjectionType, Put, PutRequest, ReturnConsumedCapacity, ScalarAttributeType, TableStatus,
     TransactWriteItem, Update, WriteRequest,
 };
+use directory_core::audit::{self, Actor, AuditRecord};
 use directory_core::keys::{self, OrgItem};
 use directory_core::model::{ApiResource, AuthorityClaim, OrganisationSnapshot, ReferenceData};
 use directory_core::store::items::{assemble, assemble_reference, organisation_items, parse, reference_items};
@@ -22,6 +23,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+/// The TTL attribute of audit items (epoch seconds): DynamoDB deletes them after it.
+pub const EXPIRES_AT: &str = "ExpiresAt";
 /// The name of the organisations index.
 pub const GSI1: &str = "GSI1";
 /// DynamoDB's limit of items in one TransactWriteItems call.
@@ -77,6 +80,7 @@ pub struct DynamoStore {
     client: Client,
     table: String,
     meter: Option<CapacityMeter>,
+    retention_days: u32,
 }
 
 impl DynamoStore {
@@ -86,7 +90,33 @@ impl DynamoStore {
             client,
             table: table.into(),
             meter: None,
+            retention_days: audit::DEFAULT_RETENTION_DAYS,
         }
+    }
+
+    /// Keeps audit records for `days` (their `ExpiresAt` TTL).
+    pub fn with_audit_retention(mut self, days: u32) -> Self {
+        self.retention_days = days;
+        self
+    }
+
+    fn audit_item(record: &AuditRecord) -> Item {
+        let pk = keys::audit_partition(record.target.get("OrganisationId").map(String::as_str));
+        let mut item = key(&pk, &record.sort_key());
+        item.insert("Data".to_owned(), s(record.to_json()));
+        item.insert(EXPIRES_AT.to_owned(), AttributeValue::N(record.expires_at.to_string()));
+        item
+    }
+
+    /// The audit record's put, for a transaction; it never overwrites another record.
+    fn audit_put(&self, record: &AuditRecord) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(Self::audit_item(record)))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(backend)?;
+        Ok(TransactWriteItem::builder().put(put).build())
     }
 
     /// Asks DynamoDB for the capacity each call consumes and adds it to `meter`.
@@ -183,7 +213,7 @@ impl DynamoStore {
                 .await
                 .map_err(backend)?;
             if d.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
-                return Ok(());
+                return self.enable_audit_ttl().await;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -191,6 +221,28 @@ impl DynamoStore {
             "table {} did not become active",
             self.table
         )))
+    }
+
+    /// Lets DynamoDB drop audit records after their `ExpiresAt` (the template does
+    /// the same for the deployed table). Already enabled is fine.
+    async fn enable_audit_ttl(&self) -> Result<(), StoreError> {
+        let spec = aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+            .attribute_name(EXPIRES_AT)
+            .enabled(true)
+            .build()
+            .map_err(backend)?;
+        match self
+            .client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(spec)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if DisplayErrorContext(&e).to_string().contains("already enabled") => Ok(()),
+            Err(e) => Err(backend(e)),
+        }
     }
 
     /// Every item of a partition whose sort key lies in `[from, to]`, following
@@ -372,18 +424,30 @@ impl Store for DynamoStore {
         assemble_reference(items.iter().filter_map(|i| Some((get_s(i, "SK")?, get_s(i, "Data")?))))
     }
 
-    async fn replace_organisation(&self, snapshot: &OrganisationSnapshot) -> Result<(), StoreError> {
+    async fn replace_organisation_as(&self, snapshot: &OrganisationSnapshot, actor: &Actor) -> Result<(), StoreError> {
         let org_id = snapshot.id();
         let pk = keys::org_pk(org_id);
-        let existing: HashSet<String> = self
+        let existing: Vec<(String, String)> = self
             .query(&pk, None)
             .await?
             .iter()
-            .filter_map(|i| get_s(i, "SK").map(str::to_owned))
+            .filter_map(|i| {
+                Some((
+                    get_s(i, "SK")?.to_owned(),
+                    get_s(i, "Data").unwrap_or("null").to_owned(),
+                ))
+            })
+            .filter(|(sk, _)| sk != keys::VERSION_SK)
             .collect();
+        let items: Vec<(OrgItem, String)> = organisation_items(snapshot);
+        let after: Vec<(String, String)> = items.iter().map(|(kind, body)| (kind.sk(), body.clone())).collect();
+        let Some(record) = audit::organisation_replace(actor, org_id, &existing, &after, self.retention_days) else {
+            // Nothing would change: no write, no audit record.
+            return Ok(());
+        };
         let mut writes = Vec::new();
         let mut keep = HashSet::new();
-        for (kind, body) in organisation_items(snapshot) {
+        for (kind, body) in items {
             let sk = kind.sk();
             let extra: Vec<(&str, String)> = if kind == OrgItem::Details {
                 vec![("GSI1PK", keys::ORGS_GSI1PK.to_owned()), ("GSI1SK", org_id.to_owned())]
@@ -393,8 +457,7 @@ impl Store for DynamoStore {
             writes.push(self.put_item(&pk, &sk, body, &extra)?);
             keep.insert(sk);
         }
-        keep.insert(keys::VERSION_SK.to_owned());
-        for stale in existing.difference(&keep) {
+        for (stale, _) in existing.iter().filter(|(sk, _)| !keep.contains(sk)) {
             let del = Delete::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(&pk, stale)))
@@ -402,14 +465,17 @@ impl Store for DynamoStore {
                 .map_err(backend)?;
             writes.push(TransactWriteItem::builder().delete(del).build());
         }
-        // The version bump goes last: a claim decision taken on data read before the
-        // import finished cannot land after it.
-        writes.push(self.bump_version(&pk, None)?);
+        // The audit record and the version bump go last, together: a claim decision
+        // taken on data read before the import finished cannot land after it, and
+        // the record commits with the final batch.
+        let last = [self.audit_put(&record)?, self.bump_version(&pk, None)?];
         // Up to 100 items this is one atomic transaction; a larger organisation is
         // written in idempotent batches (re-running the import completes it).
-        let mut batches: Vec<Vec<TransactWriteItem>> = Vec::new();
-        for chunk in writes.chunks(MAX_TRANSACTION_ITEMS) {
-            batches.push(chunk.to_vec());
+        let mut batches: Vec<Vec<TransactWriteItem>> =
+            writes.chunks(MAX_TRANSACTION_ITEMS).map(<[_]>::to_vec).collect();
+        match batches.last_mut() {
+            Some(b) if b.len() + last.len() <= MAX_TRANSACTION_ITEMS => b.extend(last),
+            _ => batches.push(last.to_vec()),
         }
         for batch in batches {
             let mut attempt = 0;
@@ -424,6 +490,7 @@ impl Store for DynamoStore {
                 }
             }
         }
+        record.log();
         Ok(())
     }
 
@@ -474,10 +541,11 @@ impl Store for DynamoStore {
         Ok(Some(claims))
     }
 
-    async fn update_authority_claim<E: Send + 'static, D: ClaimDecision<E> + 'static>(
+    async fn update_authority_claim_as<E: Send + 'static, D: ClaimDecision<E> + 'static>(
         &self,
         org_id: &str,
         claim_id: &str,
+        actor: &Actor,
         decide: D,
     ) -> Result<ClaimWrite<E>, StoreError> {
         let pk = keys::org_pk(org_id);
@@ -508,17 +576,74 @@ impl Store for DynamoStore {
                 .condition_expression("attribute_exists(PK)")
                 .build()
                 .map_err(backend)?;
+            let record = audit::claim_update(actor, org_id, claim_id, current, &updated, self.retention_days);
             let writes = vec![
                 self.bump_version(&pk, Some(version))?,
                 TransactWriteItem::builder().put(put).build(),
+                self.audit_put(&record)?,
             ];
             match self.transact(writes).await {
-                Ok(()) => return Ok(ClaimWrite::Updated(Box::new(updated))),
+                Ok(()) => {
+                    record.log();
+                    return Ok(ClaimWrite::Updated(Box::new(updated)));
+                }
                 Err(e) if lost_race(&e) => backoff(attempt).await,
                 Err(e) => return Err(backend(e)),
             }
         }
         Err(StoreError::Contention(MAX_WRITE_ATTEMPTS))
+    }
+
+    async fn put_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(Self::audit_item(record)))
+            .condition_expression("attribute_not_exists(PK)")
+            .return_consumed_capacity(self.capacity_mode())
+            .send()
+            .await
+            .map_err(backend)?;
+        self.count_write(out.consumed_capacity().map(std::slice::from_ref).unwrap_or_default());
+        Ok(())
+    }
+
+    async fn audit_records(&self, org_id: Option<&str>, since: Option<&str>) -> Result<Vec<AuditRecord>, StoreError> {
+        let pk = keys::audit_partition(org_id);
+        let mut records = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .scan_index_forward(false)
+                .return_consumed_capacity(self.capacity_mode())
+                .expression_attribute_values(":pk", s(&pk))
+                .set_exclusive_start_key(start.take());
+            q = match since {
+                Some(since) => q
+                    .key_condition_expression("PK = :pk AND SK >= :since")
+                    .expression_attribute_values(":since", s(since)),
+                None => q.key_condition_expression("PK = :pk"),
+            };
+            let page = q.send().await.map_err(backend)?;
+            self.count_read(page.consumed_capacity.as_ref());
+            for item in page.items.unwrap_or_default() {
+                let record: AuditRecord = parse(
+                    get_s(&item, "SK").unwrap_or("?"),
+                    get_s(&item, "Data").unwrap_or("null"),
+                )?;
+                if !record.is_expired() {
+                    records.push(record);
+                }
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(records),
+            }
+        }
     }
 
     async fn organisation_ids(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, StoreError> {

@@ -2,6 +2,7 @@
 //! single decision table of DESIGN.md.
 
 use crate::error::ApiError;
+use crate::model::{AuthorityClaim, AuthorityClaimUpdate, DomainRole, Flag, ResourceStatus};
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 
@@ -67,14 +68,102 @@ pub fn caller(req: &Request) -> Result<Caller, ApiError> {
     if claims.is_empty() {
         return Err(missing());
     }
+    let scopes = match claims.get("scope") {
+        Some(text) => parse_scope(text).ok_or_else(|| ApiError::Unauthorized("invalid scope claim".to_owned()))?,
+        None => Vec::new(),
+    };
     Ok(Caller {
         sub: claims.get("sub").cloned(),
         organisation_id: claims.get("organisation_id").cloned(),
-        scopes: claims
-            .get("scope")
-            .map(|s| s.split_whitespace().map(str::to_owned).collect())
-            .unwrap_or_default(),
+        scopes,
     })
+}
+
+/// RFC 6749 §3.3 scope-token characters: `%x21 / %x23-5B / %x5D-7E`.
+fn is_scope_char(c: char) -> bool {
+    matches!(c, '\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E')
+}
+
+/// Parses a `scope` claim as API Gateway hands it over: a string of scope tokens
+/// separated by single spaces (RFC 6749 §3.3), or a JSON array of tokens, which
+/// API Gateway renders as `[a b]`. Any other whitespace, an empty token or a
+/// character outside the scope-token set makes the whole claim invalid (`None`).
+pub fn parse_scope(text: &str) -> Option<Vec<String>> {
+    let inner = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')).unwrap_or(text);
+    if inner.is_empty() {
+        return Some(Vec::new());
+    }
+    inner
+        .split(' ')
+        .map(|token| (!token.is_empty() && token.chars().all(is_scope_char)).then(|| token.to_owned()))
+        .collect()
+}
+
+/// Who may change what in a claim PUT (DESIGN.md auth table): without
+/// `directory:admin`, a caller may change `RegistrationId`,
+/// `UniqueTechnicalIdentifiers` and set `Status` from Active to Inactive only. Returns
+/// one message per field the body would change beyond that (empty: allowed). A
+/// value sent back unchanged is not a change.
+pub fn claim_change_needs_admin(
+    caller: &Caller,
+    current: &AuthorityClaim,
+    update: &AuthorityClaimUpdate,
+    role: Option<&DomainRole>,
+) -> Vec<String> {
+    if caller.has(SCOPE_ADMIN) {
+        return Vec::new();
+    }
+    let needs = |field: &str| format!("{field}: changing it needs {SCOPE_ADMIN}");
+    let differs = |given: &Option<String>, stored: &Option<String>| given.is_some() && given != stored;
+    let mut fields = Vec::new();
+    if update.authority_id != current.authority_id {
+        fields.push(needs("AuthorityId"));
+    }
+    let role_changes = role.is_some_and(|r| {
+        current.authorisation_domain_role_identifier.as_deref() != Some(r.authorisation_domain_role_identifier.as_str())
+    });
+    if role_changes {
+        // Name the fields the body used to ask for the change.
+        let named = [
+            (
+                "AuthorisationDomainRoleIdentifier",
+                &update.authorisation_domain_role_identifier,
+                &current.authorisation_domain_role_identifier,
+            ),
+            (
+                "AuthorisationDomainID",
+                &update.authorisation_domain_id,
+                &current.authorisation_domain_id,
+            ),
+            (
+                "AuthorisationDomain",
+                &update.authorisation_domain,
+                &current.authorisation_domain,
+            ),
+            ("Role", &update.role, &current.role),
+        ];
+        let mut any = false;
+        for (field, given, stored) in named {
+            if differs(given, stored) {
+                fields.push(needs(field));
+                any = true;
+            }
+        }
+        if !any {
+            fields.push(needs("AuthorisationDomainRoleIdentifier"));
+        }
+    }
+    if update.status == ResourceStatus::Active && current.status != ResourceStatus::Active {
+        fields.push(needs("Status"));
+    }
+    fields
+}
+
+/// Flag visibility by `AccessLevel`: 0 is public, 1 is also shown to the
+/// organisation itself, 2 and above (and flags without a level) to
+/// `directory:admin` only.
+pub fn may_see_flag(caller: &Caller, flag: &Flag) -> bool {
+    caller.has(SCOPE_ADMIN) || flag.access_level.is_some_and(|level| level <= 1)
 }
 
 /// The decision table. `target_org` is the organisation in the path, if any. A
@@ -109,7 +198,7 @@ mod tests {
         Caller {
             sub: Some("u".into()),
             organisation_id: Some(org.into()),
-            scopes: scopes.split_whitespace().map(Into::into).collect(),
+            scopes: parse_scope(scopes).unwrap(),
         }
     }
 
@@ -151,6 +240,139 @@ mod tests {
         };
         assert!(authorize(&c, Access::OwnOrganisationRead, Some("a")).is_err());
         assert!(authorize(&c, Access::AnyRead, Some("a")).is_ok());
+    }
+
+    #[test]
+    fn scope_claims_split_on_single_spaces_only() {
+        let ok = |s: &str| parse_scope(s).unwrap_or_else(|| panic!("{s:?} should parse"));
+        assert_eq!(
+            ok("directory:read directory:write"),
+            ["directory:read", "directory:write"]
+        );
+        assert_eq!(
+            ok("[directory:read directory:admin]"),
+            ["directory:read", "directory:admin"]
+        );
+        assert_eq!(ok(""), Vec::<String>::new());
+        assert_eq!(ok("[]"), Vec::<String>::new());
+        for bad in [
+            "directory:read\tdirectory:admin",
+            "directory:read\ndirectory:admin",
+            "directory:read  directory:admin",
+            " directory:read",
+            "directory:read ",
+            "directory:read\u{a0}directory:admin",
+            "directory:\"admin",
+            "directory:\\admin",
+            "[directory:read\tdirectory:admin]",
+            "[directory:read directory:é]",
+        ] {
+            assert_eq!(parse_scope(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn an_invalid_scope_claim_is_401() {
+        let event = serde_json::json!({
+            "version": "2.0", "routeKey": "GET /x", "rawPath": "/x", "rawQueryString": "",
+            "headers": {}, "isBase64Encoded": false,
+            "requestContext": {"accountId": "a", "apiId": "a", "domainName": "d", "domainPrefix": "d",
+                "http": {"method": "GET", "path": "/x", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": ""},
+                "requestId": "r", "routeKey": "GET /x", "stage": "$default", "time": "", "timeEpoch": 0,
+                "authorizer": {"jwt": {"claims": {"sub": "s", "scope": "directory:read\tdirectory:admin"}, "scopes": []}}}
+        });
+        let req = lambda_http::request::from_str(&event.to_string()).unwrap();
+        assert_eq!(caller(&req).unwrap_err().status(), 401);
+    }
+
+    #[test]
+    fn who_may_change_what_in_a_claim() {
+        let current = AuthorityClaim {
+            organisation_authority_claim_id: "c".into(),
+            authority_id: "auth-1".into(),
+            status: ResourceStatus::Inactive,
+            authorisation_domain_role_identifier: Some("role-dados".into()),
+            authorisation_domain_id: Some("dom".into()),
+            authorisation_domain: Some("Open Finance".into()),
+            role: Some("DADOS".into()),
+            ..Default::default()
+        };
+        let role = |id: &str, name: &str| DomainRole {
+            authorisation_domain_role_identifier: id.into(),
+            authorisation_domain_id: "dom".into(),
+            role: name.into(),
+            ..Default::default()
+        };
+        let same = AuthorityClaimUpdate {
+            authority_id: "auth-1".into(),
+            status: ResourceStatus::Inactive,
+            registration_id: Some("new".into()),
+            unique_technical_identifiers: vec!["x".into()],
+            ..Default::default()
+        };
+        let writer = who("o", "directory:write");
+        let admin = who("o", "directory:admin");
+        // Writable fields and the current values sent back: allowed.
+        assert!(claim_change_needs_admin(&writer, &current, &same, None).is_empty());
+        let echoed = AuthorityClaimUpdate {
+            authorisation_domain: Some("Open Finance".into()),
+            role: Some("DADOS".into()),
+            ..same.clone()
+        };
+        assert!(claim_change_needs_admin(&writer, &current, &echoed, Some(&role("role-dados", "DADOS"))).is_empty());
+        // Role by names, authority and activation: one message each.
+        let grab = AuthorityClaimUpdate {
+            authority_id: "auth-2".into(),
+            status: ResourceStatus::Active,
+            authorisation_domain: Some("Open Finance".into()),
+            role: Some("PAGTO".into()),
+            ..same.clone()
+        };
+        let denied = claim_change_needs_admin(&writer, &current, &grab, Some(&role("role-pagto", "PAGTO")));
+        assert_eq!(
+            denied,
+            [
+                "AuthorityId: changing it needs directory:admin",
+                "Role: changing it needs directory:admin",
+                "Status: changing it needs directory:admin"
+            ]
+        );
+        assert!(claim_change_needs_admin(&admin, &current, &grab, Some(&role("role-pagto", "PAGTO"))).is_empty());
+        // Role by identifier.
+        let by_id = AuthorityClaimUpdate {
+            authorisation_domain_role_identifier: Some("role-pagto".into()),
+            ..same.clone()
+        };
+        assert_eq!(
+            claim_change_needs_admin(&writer, &current, &by_id, Some(&role("role-pagto", "PAGTO"))),
+            ["AuthorisationDomainRoleIdentifier: changing it needs directory:admin"]
+        );
+        // Active -> Inactive is allowed; Active -> Active is not a change.
+        let active = AuthorityClaim {
+            status: ResourceStatus::Active,
+            ..current.clone()
+        };
+        assert!(claim_change_needs_admin(&writer, &active, &same, None).is_empty());
+        let keep_active = AuthorityClaimUpdate {
+            status: ResourceStatus::Active,
+            ..same
+        };
+        assert!(claim_change_needs_admin(&writer, &active, &keep_active, None).is_empty());
+    }
+
+    #[test]
+    fn flags_by_access_level() {
+        let flag = |level: Option<u32>| Flag {
+            access_level: level,
+            ..Default::default()
+        };
+        let member = who("o", "directory:read");
+        let admin = who("o", "directory:admin");
+        assert!(may_see_flag(&member, &flag(Some(0))));
+        assert!(may_see_flag(&member, &flag(Some(1))));
+        assert!(!may_see_flag(&member, &flag(Some(2))));
+        assert!(!may_see_flag(&member, &flag(None)));
+        assert!(may_see_flag(&admin, &flag(Some(3))));
     }
 
     #[test]

@@ -6,6 +6,34 @@ use crate::store::StoreError;
 use lambda_http::http::{StatusCode, header};
 use lambda_http::{Body, Response};
 
+/// Most messages an error body lists.
+pub const MAX_MESSAGES: usize = 50;
+/// Longest message an error body carries, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 512;
+
+/// `text` cut to `max` characters, with `…` when cut (for echoing caller input).
+pub fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+/// At most [`MAX_MESSAGES`] of `all`, each clipped to [`MAX_MESSAGE_CHARS`], then one
+/// "and N more" line: the cap of every error list (responses and import output).
+pub fn cap_messages(all: Vec<String>) -> Vec<String> {
+    let extra = all.len().saturating_sub(MAX_MESSAGES);
+    let mut out: Vec<String> = all
+        .into_iter()
+        .take(MAX_MESSAGES)
+        .map(|m| clip(&m, MAX_MESSAGE_CHARS))
+        .collect();
+    if extra > 0 {
+        out.push(format!("and {extra} more"));
+    }
+    out
+}
+
 /// Every way a request can fail. Client errors carry human-readable messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
@@ -15,6 +43,8 @@ pub enum ApiError {
     Unauthorized(String),
     /// 403: valid credentials without the right scope or organisation.
     Forbidden(String),
+    /// 403: the body changes fields the caller may not change (one message each).
+    ForbiddenFields(Vec<String>),
     /// 404 with the reason.
     NotFound(String),
     /// 405: the route exists with other methods (listed for `Allow`).
@@ -33,7 +63,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::ForbiddenFields(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
@@ -42,10 +72,16 @@ impl ApiError {
         }
     }
 
-    /// The messages sent to the client.
+    /// The messages sent to the client: at most [`MAX_MESSAGES`] (then one "and N
+    /// more" line), each at most [`MAX_MESSAGE_CHARS`] characters, so an error body
+    /// stays small whatever the input.
     pub fn messages(&self) -> Vec<String> {
+        cap_messages(self.full_messages())
+    }
+
+    fn full_messages(&self) -> Vec<String> {
         match self {
-            Self::BadRequest(m) => m.clone(),
+            Self::BadRequest(m) | Self::ForbiddenFields(m) => m.clone(),
             Self::Unauthorized(m) | Self::Forbidden(m) | Self::NotFound(m) => vec![m.clone()],
             Self::MethodNotAllowed(allow) => vec![format!("method not allowed on this route (allowed: {allow})")],
             Self::NotAcceptable => vec!["Accept must allow application/json".to_owned()],
@@ -66,12 +102,20 @@ impl ApiError {
         let mut builder = Response::builder()
             .status(self.status())
             .header(header::CONTENT_TYPE, "application/json")
+            .header(header::CACHE_CONTROL, "no-store")
+            .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
             .header(INTERACTION_ID, interaction_id);
         if let Self::MethodNotAllowed(allow) = &self {
             builder = builder.header(header::ALLOW, *allow);
         }
         builder.body(Body::from(body)).unwrap_or_else(|_| fallback())
     }
+}
+
+/// The response to a panic inside a handler: a 500 with the FAPI header, so one bad
+/// request never takes the process (or the Lambda execution environment) down.
+pub fn panic_response(interaction_id: &str) -> Response<Body> {
+    ApiError::Internal("handler panicked".to_owned()).into_response(interaction_id)
 }
 
 fn fallback() -> Response<Body> {
@@ -86,12 +130,33 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// A JSON response with the interaction id header.
+/// A JSON response with the interaction id header. Organisation data is never
+/// cached by intermediaries (`no-store`) nor sniffed into another type.
 pub fn json_response(status: StatusCode, body: String, interaction_id: &str) -> Response<Body> {
     Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CACHE_CONTROL, "no-store")
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
         .header(INTERACTION_ID, interaction_id)
         .body(Body::from(body))
         .unwrap_or_else(|_| fallback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_lists_are_capped_and_messages_clipped() {
+        let e = ApiError::BadRequest((0..120).map(|i| format!("m{i}: {}", "x".repeat(5000))).collect());
+        let m = e.messages();
+        assert_eq!(m.len(), MAX_MESSAGES + 1);
+        assert_eq!(m[MAX_MESSAGES], "and 70 more");
+        assert!(m.iter().all(|x| x.chars().count() <= MAX_MESSAGE_CHARS + 1));
+        let body = e.into_response("i");
+        assert!(body.body().len() < 64 * 1024);
+        assert_eq!(clip("abcdef", 3), "abc…");
+        assert_eq!(clip("ab", 3), "ab");
+    }
 }

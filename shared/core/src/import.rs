@@ -1,6 +1,7 @@
 //! Import of the DESIGN.md import format: validate everything first, then write.
 //! An invalid file writes nothing; re-importing the same file is idempotent.
 
+use crate::audit::Actor;
 use crate::model::{AuthorityClaim, DomainRole, ImportFile, OrganisationSnapshot, ReferenceData};
 use crate::store::{Store, StoreError};
 use crate::validate;
@@ -257,6 +258,17 @@ fn merge(into: &mut ReferenceData, from: &ReferenceData) {
 pub async fn import<S: Store>(
     store: &S,
     bytes: &[u8],
+    progress: impl FnMut(usize, usize),
+) -> Result<ImportSummary, ImportError> {
+    import_as(store, bytes, &Actor::system("directory-cli", "import"), progress).await
+}
+
+/// [`import`] on behalf of `actor`: each organisation the import changes leaves one
+/// audit record of `actor`.
+pub async fn import_as<S: Store>(
+    store: &S,
+    bytes: &[u8],
+    actor: &Actor,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<ImportSummary, ImportError> {
     let raw = split(bytes)?;
@@ -267,10 +279,16 @@ pub async fn import<S: Store>(
         match record(i, r) {
             Ok(mut org) => {
                 let id = org.id().to_owned();
-                let record_problems = duplicate(&mut seen, &id)
+                let record_problems: Vec<String> = duplicate(&mut seen, &id)
                     .into_iter()
-                    .chain(prepare_one(&mut org, &reference));
-                problems.extend(record_problems.map(|p| format!("record {i} ({id}): {p}")));
+                    .chain(prepare_one(&mut org, &reference))
+                    .collect();
+                // Each record lists at most 50 problems (then "and N more").
+                problems.extend(
+                    crate::error::cap_messages(record_problems)
+                        .into_iter()
+                        .map(|p| format!("record {i} ({id}): {p}")),
+                );
             }
             Err(e) => problems.push(e),
         }
@@ -286,7 +304,10 @@ pub async fn import<S: Store>(
         .map(|(i, r)| async move {
             let mut org = record(i, r).map_err(|e| ImportError::Invalid(vec![e]))?;
             prepare_one(&mut org, reference);
-            store.replace_organisation(&org).await.map_err(ImportError::from)
+            store
+                .replace_organisation_as(&org, actor)
+                .await
+                .map_err(ImportError::from)
         })
         .buffer_unordered(WRITE_CONCURRENCY);
     let mut done = 0;

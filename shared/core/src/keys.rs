@@ -47,6 +47,20 @@ pub fn org_pk(org_id: &str) -> String {
     format!("ORG#{}", encode(org_id))
 }
 
+/// Partition of directory-wide audit records (export publishes).
+pub const AUDIT_DIRECTORY_PK: &str = "AUDIT";
+
+/// `AUDIT#{OrganisationId}`: the organisation's audit records, outside its `ORG#`
+/// partition so snapshot, claims and export reads never touch them.
+pub fn audit_pk(org_id: &str) -> String {
+    format!("AUDIT#{}", encode(org_id))
+}
+
+/// The audit partition of a record target: the organisation's, or the directory's.
+pub fn audit_partition(org_id: Option<&str>) -> String {
+    org_id.map_or_else(|| AUDIT_DIRECTORY_PK.to_owned(), audit_pk)
+}
+
 /// `CONTACT#{ContactId}`
 pub fn contact_sk(id: &str) -> String {
     format!("CONTACT#{}", encode(id))
@@ -180,6 +194,8 @@ mod tests {
         assert_eq!(domain_claim_sk("d"), "DOMAINCLAIM#d");
         assert_eq!(certificate_sk(7), "CERT#000007");
         assert_eq!(role_sk("r"), "ROLE#r");
+        assert_eq!(audit_pk("o#1"), "AUDIT#o%231");
+        assert_eq!(audit_partition(None), "AUDIT");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! rules, auth decisions, the storage port and the endpoint handlers. The Lambda
 //! binaries and the local server call the same handler functions.
 
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod export;

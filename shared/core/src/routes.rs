@@ -80,6 +80,13 @@ pub const ROUTES: [Route; 5] = [
     API_RESOURCE,
 ];
 
+/// The `{Param}` names of a path template, in order.
+pub fn param_names(template: &'static str) -> impl Iterator<Item = &'static str> {
+    template
+        .split('/')
+        .filter_map(|seg| seg.strip_prefix('{').and_then(|n| n.strip_suffix('}')))
+}
+
 /// The result of matching a request path against the route table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouteMatch {

@@ -4,6 +4,7 @@
 
 pub mod local;
 
+use crate::audit::{self, Actor, AuditRecord, Change};
 use crate::model::ExportOrganisation;
 use crate::store::{Store, StoreError};
 use futures_util::{StreamExt, TryStreamExt, stream};
@@ -73,22 +74,48 @@ pub struct ExportReport {
     pub duration: Duration,
 }
 
-/// Streams the export into `target`. `tap` sees every byte written, in order (the
-/// HTTP route uses it to build its response). On any failure the upload is aborted.
+/// [`run_as`] by the operator's command line.
 pub async fn run<S: Store, T: ObjectTarget>(
     store: &S,
     target: &T,
+    tap: &mut (dyn FnMut(&[u8]) + Send),
+) -> Result<ExportReport, ExportError> {
+    run_as(store, target, &Actor::system("directory-cli", "export"), tap).await
+}
+
+/// Streams the export into `target`. `tap` sees every byte written, in order (the
+/// HTTP route uses it to build its response). On any failure the upload is aborted.
+/// A publish (not an unchanged run) leaves one directory-wide audit record of `actor`.
+pub async fn run_as<S: Store, T: ObjectTarget>(
+    store: &S,
+    target: &T,
+    actor: &Actor,
     tap: &mut (dyn FnMut(&[u8]) + Send),
 ) -> Result<ExportReport, ExportError> {
     let started = Instant::now();
     let mut upload = target.begin().await?;
     match write_all(store, &mut upload, target.part_bytes(), tap).await {
         Ok((organisations, bytes, parts, sha256)) => {
-            let unchanged = target.published_sha256().await.ok().flatten().as_deref() == Some(sha256.as_str());
+            let previous = target.published_sha256().await.ok().flatten();
+            let unchanged = previous.as_deref() == Some(sha256.as_str());
             if unchanged {
                 upload.abort().await?;
             } else {
                 upload.complete(&sha256).await?;
+                let change = Change {
+                    field: EXPORT_KEY.to_owned(),
+                    before: previous.map_or(serde_json::Value::Null, |h| format!("sha256:{h}").into()),
+                    after: format!("sha256:{sha256}").into(),
+                };
+                let record = AuditRecord::new(actor, Default::default(), vec![change], audit::retention_from_env());
+                // The object is already published; a failed audit write must not
+                // hide that from the caller, so it is logged as an error instead.
+                match store.put_audit(&record).await {
+                    Ok(()) => record.log(),
+                    Err(e) => {
+                        tracing::error!(error = %e, "the export was published but its audit record was not stored")
+                    }
+                }
             }
             let report = ExportReport {
                 organisations,
@@ -208,7 +235,8 @@ pub async fn scheduled<S: Store, T: ObjectTarget>(
         time = event.get("time").and_then(|v| v.as_str()).unwrap_or(""),
         "scheduled open-data export"
     );
-    let report = run(store, target, &mut |_| {}).await?;
+    let actor = Actor::system("scheduler", "scheduled-open-data-export");
+    let report = run_as(store, target, &actor, &mut |_| {}).await?;
     Ok(serde_json::json!({
         "organisations": report.organisations,
         "bytes": report.bytes,

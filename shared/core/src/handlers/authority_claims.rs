@@ -49,6 +49,14 @@ impl Default for ListQuery {
     }
 }
 
+/// How much of a query value an error message echoes.
+const ECHO_CHARS: usize = 64;
+
+/// A query value as an error message quotes it: at most 64 characters, then `…`.
+fn echo(value: &str) -> String {
+    format!("{:?}", crate::error::clip(value, ECHO_CHARS))
+}
+
 fn single<'a>(values: Option<Vec<&'a str>>, name: &str, problems: &mut Vec<String>) -> Option<&'a str> {
     match values.as_deref() {
         None | Some([]) => None,
@@ -67,14 +75,15 @@ pub fn parse_query<'a>(get: impl Fn(&str) -> Option<Vec<&'a str>>) -> Result<Lis
     if let Some(page) = single(get("page"), "page", &mut problems) {
         match page.parse::<usize>() {
             Ok(p) if p <= u32::MAX as usize => q.page = p,
-            _ => problems.push(format!("page: must be a whole number from 0, not {page:?}")),
+            _ => problems.push(format!("page: must be a whole number from 0, not {}", echo(page))),
         }
     }
     if let Some(size) = single(get("size"), "size", &mut problems) {
         match size.parse::<usize>() {
             Ok(s) if (1..=MAX_SIZE).contains(&s) => q.size = s,
             _ => problems.push(format!(
-                "size: must be a whole number from 1 to {MAX_SIZE}, not {size:?}"
+                "size: must be a whole number from 1 to {MAX_SIZE}, not {}",
+                echo(size)
             )),
         }
     }
@@ -86,14 +95,15 @@ pub fn parse_query<'a>(get: impl Fn(&str) -> Option<Vec<&'a str>>) -> Result<Lis
         match SORT_FIELDS.iter().find(|f| **f == field) {
             Some(f) => q.sort_field = f,
             None => problems.push(format!(
-                "sort: unknown field {field:?}; one of {}",
+                "sort: unknown field {}; one of {}",
+                echo(field),
                 SORT_FIELDS.join(", ")
             )),
         }
         match direction.map(str::to_ascii_lowercase).as_deref() {
             None | Some("asc") => {}
             Some("desc") => q.descending = true,
-            Some(other) => problems.push(format!("sort: direction must be asc or desc, not {other:?}")),
+            Some(other) => problems.push(format!("sort: direction must be asc or desc, not {}", echo(other))),
         }
     }
     if problems.is_empty() { Ok(q) } else { Err(problems) }
@@ -217,6 +227,16 @@ mod tests {
             q(&[("page", "1"), ("page", "2")]).unwrap_err(),
             vec!["page: given more than once"]
         );
+    }
+
+    #[test]
+    fn long_query_values_are_not_echoed_whole() {
+        let long: &'static str = Box::leak("9".repeat(10_000).into_boxed_str());
+        let errs = q(&[("page", long), ("size", long), ("sort", long)]).unwrap_err();
+        for e in &errs {
+            assert!(!e.contains(&"9".repeat(65)), "{e}");
+            assert!(e.contains('…'), "{e}");
+        }
     }
 
     fn claim(id: &str, role: Option<&str>, active: bool) -> AuthorityClaim {

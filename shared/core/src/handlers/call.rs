@@ -1,6 +1,7 @@
 //! The steps every handler shares, in one order: FAPI headers, auth (401/403),
 //! `Accept` (406), then input rules (400, or 404 where the endpoint lists no 400).
 
+use crate::audit::Actor;
 use crate::auth::{self, Caller};
 use crate::error::{ApiError, json_response};
 use crate::http::{accept, fapi};
@@ -35,6 +36,30 @@ impl Call {
         req.path_parameters_ref()
             .and_then(|p| p.first(name))
             .ok_or_else(|| ApiError::NotFound(format!("{name}: missing path parameter")))
+    }
+
+    /// The path parameters of the request, for logs and audit targets.
+    pub fn path_params<'r>(&self, req: &'r Request) -> Vec<(&'static str, &'r str)> {
+        let params = req.path_parameters_ref();
+        crate::routes::param_names(self.route.path)
+            .filter_map(|name| Some((name, params?.first(name)?)))
+            .collect()
+    }
+
+    /// The audit actor of a verified caller on this route.
+    pub fn actor_of(&self, caller: &Caller) -> Actor {
+        Actor {
+            sub: caller.sub.clone(),
+            organisation_id: caller.organisation_id.clone(),
+            action: self.route.name.to_owned(),
+            interaction_id: Some(self.interaction_id.clone()),
+        }
+    }
+
+    /// The audit actor of a request, as far as its (possibly missing or invalid)
+    /// credentials tell, for logging refusals.
+    pub fn actor(&self, req: &Request) -> Actor {
+        self.actor_of(&auth::caller(req).unwrap_or_default())
     }
 
     /// Authenticates and authorises the caller for `target_org`, then applies the

@@ -14,7 +14,10 @@ pub use call::Call;
 use crate::export::ObjectTarget;
 use crate::routes::{self, Route};
 use crate::store::Store;
+use futures_util::FutureExt;
 use lambda_http::{Body, Request, Response};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 
 /// What the handlers run against: the store and the export target.
 pub struct Services<S, T> {
@@ -28,14 +31,65 @@ pub async fn dispatch<S: Store, T: ObjectTarget>(
     services: &Services<S, T>,
     req: Request,
 ) -> Response<Body> {
-    let store = &services.store;
-    match *route {
-        routes::ORGANISATION_SNAPSHOT => organisation_snapshot::handle(store, req).await,
-        routes::API_RESOURCE => api_resource::handle(store, req).await,
-        routes::AUTHORITY_CLAIMS => authority_claims::handle(store, req).await,
-        routes::PUT_AUTHORITY_CLAIM => put_authority_claim::handle(store, req).await,
-        routes::OPEN_DATA_EXPORT => open_data_export::handle(store, &services.exports, req).await,
-        _ => crate::error::ApiError::NotFound(format!("no handler for {}", route.name))
-            .into_response(&crate::http::fapi::read(req.headers()).interaction_id),
+    guard(req, |req| async move {
+        let store = &services.store;
+        match *route {
+            routes::ORGANISATION_SNAPSHOT => organisation_snapshot::handle(store, req).await,
+            routes::API_RESOURCE => api_resource::handle(store, req).await,
+            routes::AUTHORITY_CLAIMS => authority_claims::handle(store, req).await,
+            routes::PUT_AUTHORITY_CLAIM => put_authority_claim::handle(store, req).await,
+            routes::OPEN_DATA_EXPORT => open_data_export::handle(store, &services.exports, req).await,
+            _ => crate::error::ApiError::NotFound(format!("no handler for {}", route.name))
+                .into_response(&crate::http::fapi::read(req.headers()).interaction_id),
+        }
+    })
+    .await
+}
+
+/// Runs a handler so that a panic inside it becomes a 500 with the FAPI header
+/// instead of ending the process: the local server and every Lambda binary call
+/// their handler through this (release builds unwind, see Cargo.toml).
+pub async fn guard<F, Fut>(req: Request, handler: F) -> Response<Body>
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response<Body>>,
+{
+    let interaction_id = crate::http::fapi::read(req.headers()).interaction_id;
+    match AssertUnwindSafe(handler(req)).catch_unwind().await {
+        Ok(response) => response,
+        Err(panic) => {
+            let detail = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(interaction_id, panic = %detail, "handler panicked");
+            crate::error::panic_response(&interaction_id)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_with_the_interaction_id() {
+        let mut req = Request::default();
+        req.headers_mut()
+            .insert(crate::http::fapi::INTERACTION_ID, "abc-123".parse().unwrap());
+        let resp = guard(req, |_| async {
+            if true {
+                panic!("on purpose");
+            }
+            Response::new(Body::Empty)
+        })
+        .await;
+        assert_eq!(resp.status(), 500);
+        assert_eq!(resp.headers()[crate::http::fapi::INTERACTION_ID], "abc-123");
+        assert_eq!(resp.body().as_ref(), br#"{"errors":["internal error"]}"#);
+        // And a handler that does not panic is untouched.
+        let ok = guard(Request::default(), |_| async { Response::new(Body::from("fine")) }).await;
+        assert_eq!(ok.body().as_ref(), b"fine");
     }
 }

@@ -87,7 +87,7 @@ async fn run<S: Store, T: ObjectTarget>(
     req: &Request,
     call: &Call,
 ) -> Result<Response<Body>, ApiError> {
-    call.admit(req, None)?;
+    let caller = call.admit(req, None)?;
     call.reject_if_any(Vec::new())?;
     let header_text = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
     let gzip = accepts_gzip(header_text(header::ACCEPT_ENCODING));
@@ -97,14 +97,17 @@ async fn run<S: Store, T: ObjectTarget>(
     } else {
         Capture::Raw(Vec::new())
     };
-    let report = export::run(store, target, &mut |bytes| capture.push(bytes, limit))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let report = export::run_as(store, target, &call.actor_of(&caller), &mut |bytes| {
+        capture.push(bytes, limit)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
     let etag = format!("\"{}\"", report.sha256);
     let builder = Response::builder()
         .header(crate::http::fapi::INTERACTION_ID, &call.interaction_id)
         .header(header::ETAG, &etag)
-        .header(header::VARY, "Accept-Encoding");
+        .header(header::VARY, "Accept-Encoding")
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     let response = if none_match(header_text(header::IF_NONE_MATCH), &etag) {
         builder.status(StatusCode::NOT_MODIFIED).body(Body::Empty)
     } else if let Some(bytes) = capture.finish(limit) {

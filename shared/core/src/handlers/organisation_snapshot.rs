@@ -1,6 +1,7 @@
 //! `GET /organisations/{OrganisationId}/snapshot` (get-organisation-snapshot.txt).
 
 use super::Call;
+use crate::auth;
 use crate::error::ApiError;
 use crate::routes::ORGANISATION_SNAPSHOT;
 use crate::store::Store;
@@ -16,12 +17,18 @@ pub async fn handle<S: Store>(store: &S, req: Request) -> Response<Body> {
 
 async fn run<S: Store>(store: &S, req: &Request, call: &Call) -> Result<Response<Body>, ApiError> {
     let org = call.path(req, "OrganisationId")?;
-    call.admit(req, Some(org))?;
+    let caller = call.admit(req, Some(org))?;
     call.check_path(&[("OrganisationId", org, ID40)])?;
     call.reject_if_any(Vec::new())?;
-    let snapshot = store
+    let mut snapshot = store
         .snapshot(org)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("organisation {org} not found")))?;
+    // Flags above the caller's access level are not shown (DESIGN.md auth).
+    let visible = |f: &crate::model::Flag| auth::may_see_flag(&caller, f);
+    snapshot.organisation_details.flags.retain(visible);
+    for server in &mut snapshot.authorisation_servers {
+        server.flags.retain(visible);
+    }
     call.ok(&snapshot)
 }

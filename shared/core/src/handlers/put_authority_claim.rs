@@ -3,6 +3,8 @@
 //! against reference data and the exclusive-role rule under the store's guard.
 
 use super::Call;
+use crate::audit;
+use crate::auth::{self, Caller};
 use crate::error::ApiError;
 use crate::import::{apply_role, resolve_role};
 use crate::model::{AuthorityClaim, AuthorityClaimUpdate, DomainRole, ReferenceData};
@@ -19,10 +21,22 @@ use std::sync::Arc;
 /// Largest accepted body, in bytes.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// Updates one claim and answers with it, derived fields filled.
+/// Updates one claim and answers with it, derived fields filled. A refused write
+/// is logged with its reason (accepted ones leave an audit record in the store).
 pub async fn handle<S: Store>(store: &S, req: Request) -> Response<Body> {
     let call = Call::start(&req, PUT_AUTHORITY_CLAIM);
     let outcome = run(store, &req, &call).await;
+    if let Err(e) = &outcome
+        && e.status().is_client_error()
+    {
+        let target = audit::target(&call.path_params(&req));
+        audit::log_rejected(
+            &call.actor(&req),
+            &target,
+            e.status().as_u16(),
+            &e.messages().join("; "),
+        );
+    }
     call.finish(outcome)
 }
 
@@ -88,15 +102,22 @@ fn resolve(update: &AuthorityClaimUpdate, reference: &ReferenceData) -> Result<O
 }
 
 /// The new claim: writable fields replaced, role applied (or the current one kept and
-/// refreshed from reference data), read-only data kept; refused if the organisation
-/// would break the exclusive-role rule.
+/// refreshed from reference data), read-only data kept; refused with 403 if the
+/// caller may not make the change, with 400 if the organisation would break the
+/// exclusive-role rule. A new role or authority clears the old claim's
+/// `Authorisations` (grants of the old claim do not carry over).
 pub fn decide(
+    caller: &Caller,
     claims: &[AuthorityClaim],
     current: &AuthorityClaim,
     update: &AuthorityClaimUpdate,
     role: Option<&DomainRole>,
     reference: &ReferenceData,
-) -> Result<AuthorityClaim, String> {
+) -> Result<AuthorityClaim, ApiError> {
+    let denied = auth::claim_change_needs_admin(caller, current, update, role);
+    if !denied.is_empty() {
+        return Err(ApiError::ForbiddenFields(denied));
+    }
     let mut next = current.clone();
     next.authority_id = update.authority_id.clone();
     next.registration_id = update.registration_id.clone();
@@ -111,8 +132,13 @@ pub fn decide(
     if let Some(role) = role {
         apply_role(&mut next, reference, role);
     }
+    if next.authorisation_domain_role_identifier != current.authorisation_domain_role_identifier
+        || next.authority_id != current.authority_id
+    {
+        next.authorisations.clear();
+    }
     match validate::exclusive_rule_after(claims, &next) {
-        Some(rule) => Err(rule),
+        Some(rule) => Err(ApiError::BadRequest(vec![rule])),
         None => Ok(next),
     }
 }
@@ -120,7 +146,8 @@ pub fn decide(
 async fn run<S: Store>(store: &S, req: &Request, call: &Call) -> Result<Response<Body>, ApiError> {
     let org = call.path(req, "OrganisationId")?;
     let claim_id = call.path(req, "OrganisationAuthorityClaimId")?;
-    call.admit(req, Some(org))?;
+    let caller = call.admit(req, Some(org))?;
+    let actor = call.actor_of(&caller);
     let mut problems = validate::path_param("OrganisationId", org, ID40);
     problems.extend(validate::path_param("OrganisationAuthorityClaimId", claim_id, UUID40));
     let update = read_body(req).map_err(|e| problems.extend(e)).ok();
@@ -132,15 +159,15 @@ async fn run<S: Store>(store: &S, req: &Request, call: &Call) -> Result<Response
     let decision = {
         let reference = reference.clone();
         move |claims: &[AuthorityClaim], current: &AuthorityClaim| {
-            decide(claims, current, &update, role.as_ref(), &reference)
+            decide(&caller, claims, current, &update, role.as_ref(), &reference)
         }
     };
-    match store.update_authority_claim(org, claim_id, decision).await? {
+    match store.update_authority_claim_as(org, claim_id, &actor, decision).await? {
         ClaimWrite::Updated(claim) => call.ok(&claim),
         ClaimWrite::NotFound => Err(ApiError::NotFound(format!(
             "authority claim {claim_id} of organisation {org} not found"
         ))),
-        ClaimWrite::Rejected(rule) => Err(ApiError::BadRequest(vec![rule])),
+        ClaimWrite::Rejected(e) => Err(e),
     }
 }
 

@@ -3,6 +3,7 @@
 
 use super::items::{assemble, assemble_reference, organisation_items, parse, reference_items};
 use super::{ClaimDecision, ClaimWrite, Store, StoreError};
+use crate::audit::{self, Actor, AuditRecord};
 use crate::keys;
 use crate::model::{ApiResource, AuthorityClaim, OrganisationSnapshot, ReferenceData};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
@@ -19,6 +20,7 @@ const ORGS: TableDefinition<&str, ()> = TableDefinition::new("organisations");
 #[derive(Clone)]
 pub struct EmbeddedStore {
     db: Arc<Database>,
+    retention_days: u32,
 }
 
 fn backend(e: impl Into<redb::Error>) -> StoreError {
@@ -46,7 +48,24 @@ impl EmbeddedStore {
         txn.open_table(ITEMS).map_err(backend)?;
         txn.open_table(ORGS).map_err(backend)?;
         txn.commit().map_err(backend)?;
-        Ok(Self { db: Arc::new(db) })
+        Ok(Self {
+            db: Arc::new(db),
+            retention_days: audit::DEFAULT_RETENTION_DAYS,
+        })
+    }
+
+    /// Keeps audit records for `days` (reads hide older ones).
+    pub fn with_audit_retention(mut self, days: u32) -> Self {
+        self.retention_days = days;
+        self
+    }
+
+    fn insert_audit(table: &mut redb::Table<(&str, &str), &str>, record: &AuditRecord) -> Result<(), StoreError> {
+        let pk = keys::audit_partition(record.target.get("OrganisationId").map(String::as_str));
+        table
+            .insert((pk.as_str(), record.sort_key().as_str()), record.to_json().as_str())
+            .map_err(backend)?;
+        Ok(())
     }
 
     async fn blocking<T: Send + 'static>(
@@ -95,41 +114,53 @@ impl Store for EmbeddedStore {
         assemble_reference(items.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     }
 
-    async fn replace_organisation(&self, snapshot: &OrganisationSnapshot) -> Result<(), StoreError> {
+    async fn replace_organisation_as(&self, snapshot: &OrganisationSnapshot, actor: &Actor) -> Result<(), StoreError> {
         let org_id = snapshot.id().to_owned();
         let pk = keys::org_pk(&org_id);
         let items: Vec<(String, String)> = organisation_items(snapshot)
             .into_iter()
             .map(|(kind, body)| (kind.sk(), body))
             .collect();
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(backend)?;
-            {
-                let mut table = txn.open_table(ITEMS).map_err(backend)?;
-                let keep: HashSet<&str> = items.iter().map(|(sk, _)| sk.as_str()).collect();
-                let end = prefix_end("");
-                let stale: Vec<String> = table
-                    .range((pk.as_str(), "")..(pk.as_str(), end.as_str()))
-                    .map_err(backend)?
-                    .filter_map(|e| e.ok().map(|(k, _)| k.value().1.to_owned()))
-                    .filter(|sk| !keep.contains(sk.as_str()))
-                    .collect();
-                for sk in &stale {
-                    table.remove((pk.as_str(), sk.as_str())).map_err(backend)?;
-                }
-                for (sk, body) in &items {
-                    table
-                        .insert((pk.as_str(), sk.as_str()), body.as_str())
+        let (actor, retention) = (actor.clone(), self.retention_days);
+        let record = self
+            .blocking(move |db| {
+                let txn = db.begin_write().map_err(backend)?;
+                let record = {
+                    let mut table = txn.open_table(ITEMS).map_err(backend)?;
+                    let end = prefix_end("");
+                    let existing: Vec<(String, String)> = table
+                        .range((pk.as_str(), "")..(pk.as_str(), end.as_str()))
+                        .map_err(backend)?
+                        .filter_map(|e| e.ok().map(|(k, v)| (k.value().1.to_owned(), v.value().to_owned())))
+                        .collect();
+                    let Some(record) = audit::organisation_replace(&actor, &org_id, &existing, &items, retention)
+                    else {
+                        return Ok(None);
+                    };
+                    let keep: HashSet<&str> = items.iter().map(|(sk, _)| sk.as_str()).collect();
+                    for (sk, _) in existing.iter().filter(|(sk, _)| !keep.contains(sk.as_str())) {
+                        table.remove((pk.as_str(), sk.as_str())).map_err(backend)?;
+                    }
+                    for (sk, body) in &items {
+                        table
+                            .insert((pk.as_str(), sk.as_str()), body.as_str())
+                            .map_err(backend)?;
+                    }
+                    Self::insert_audit(&mut table, &record)?;
+                    txn.open_table(ORGS)
+                        .map_err(backend)?
+                        .insert(org_id.as_str(), ())
                         .map_err(backend)?;
-                }
-                txn.open_table(ORGS)
-                    .map_err(backend)?
-                    .insert(org_id.as_str(), ())
-                    .map_err(backend)?;
-            }
-            txn.commit().map_err(backend)
-        })
-        .await
+                    record
+                };
+                txn.commit().map_err(backend)?;
+                Ok(Some(record))
+            })
+            .await?;
+        if let Some(record) = record {
+            record.log();
+        }
+        Ok(())
     }
 
     async fn read_organisation(
@@ -190,18 +221,26 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn update_authority_claim<E: Send + 'static, D: ClaimDecision<E> + 'static>(
+    async fn update_authority_claim_as<E: Send + 'static, D: ClaimDecision<E> + 'static>(
         &self,
         org_id: &str,
         claim_id: &str,
+        actor: &Actor,
         decide: D,
     ) -> Result<ClaimWrite<E>, StoreError> {
         let pk = keys::org_pk(org_id);
         let target = keys::claim_sk(claim_id);
+        let (org, claim, actor, retention) = (
+            org_id.to_owned(),
+            claim_id.to_owned(),
+            actor.clone(),
+            self.retention_days,
+        );
         self.blocking(move |db| {
             // redb write transactions are exclusive: read, decide and write are one
             // serialisable step, so no other claim write can interleave.
             let txn = db.begin_write().map_err(backend)?;
+            let mut written = None;
             let outcome = {
                 let mut table = txn.open_table(ITEMS).map_err(backend)?;
                 let end = prefix_end(keys::CLAIM_PREFIX);
@@ -228,18 +267,50 @@ impl Store for EmbeddedStore {
                             table
                                 .insert((pk.as_str(), target.as_str()), body.as_str())
                                 .map_err(backend)?;
+                            let record = audit::claim_update(&actor, &org, &claim, &current, &updated, retention);
+                            Self::insert_audit(&mut table, &record)?;
+                            written = Some(record);
                             ClaimWrite::Updated(Box::new(updated))
                         }
                     },
                 }
             };
-            match outcome {
-                ClaimWrite::Updated(_) => txn.commit().map_err(backend)?,
-                _ => txn.abort().map_err(backend)?,
+            match written {
+                Some(record) => {
+                    txn.commit().map_err(backend)?;
+                    record.log();
+                }
+                None => txn.abort().map_err(backend)?,
             }
             Ok(outcome)
         })
         .await
+    }
+
+    async fn put_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
+        let record = record.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            Self::insert_audit(&mut txn.open_table(ITEMS).map_err(backend)?, &record)?;
+            txn.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn audit_records(&self, org_id: Option<&str>, since: Option<&str>) -> Result<Vec<AuditRecord>, StoreError> {
+        let pk = keys::audit_partition(org_id);
+        let items = self.blocking(move |db| Self::read_partition(db, &pk, "")).await?;
+        let mut records = Vec::new();
+        for (sk, body) in items.iter().rev() {
+            if since.is_some_and(|since| sk.as_str() < since) {
+                break;
+            }
+            let record: AuditRecord = parse(sk, body)?;
+            if !record.is_expired() {
+                records.push(record);
+            }
+        }
+        Ok(records)
     }
 
     async fn organisation_ids(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, StoreError> {

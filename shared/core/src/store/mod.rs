@@ -5,6 +5,7 @@
 pub mod embedded;
 pub mod items;
 
+use crate::audit::{Actor, AuditRecord};
 use crate::model::{ApiResource, AuthorityClaim, OrganisationSnapshot, ReferenceData};
 use std::future::Future;
 
@@ -58,10 +59,25 @@ pub trait Store: Send + Sync + 'static {
 
     /// Replaces everything stored for the organisation with `snapshot` (validated by
     /// the caller). Items no longer present are removed; re-running is idempotent.
+    /// When anything changes, one audit record of `actor` is written with the change
+    /// (atomically with it where the organisation fits one transaction); an
+    /// organisation that would not change is not written at all.
+    fn replace_organisation_as(
+        &self,
+        snapshot: &OrganisationSnapshot,
+        actor: &Actor,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// [`Store::replace_organisation_as`] by an internal actor (tests, tools).
     fn replace_organisation(
         &self,
         snapshot: &OrganisationSnapshot,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move {
+            self.replace_organisation_as(snapshot, &Actor::system("store", "replace-organisation"))
+                .await
+        }
+    }
 
     /// The organisation's items assembled into a snapshot, `None` when it does not
     /// exist; with `public_only`, private items (contacts, software statements,
@@ -103,13 +119,39 @@ pub trait Store: Send + Sync + 'static {
     /// Updates one claim under an organisation-level guard: `decide` sees a
     /// consistent view of all claims and the write only lands if no other claim write
     /// happened since (retried otherwise), so rules spanning claims hold under
-    /// concurrency.
+    /// concurrency. The audit record of `actor` (the changed fields, before and
+    /// after) is written in the same transaction as the claim.
+    fn update_authority_claim_as<E: Send + 'static, D: ClaimDecision<E> + 'static>(
+        &self,
+        org_id: &str,
+        claim_id: &str,
+        actor: &Actor,
+        decide: D,
+    ) -> impl Future<Output = Result<ClaimWrite<E>, StoreError>> + Send;
+
+    /// [`Store::update_authority_claim_as`] by an internal actor (tests, tools).
     fn update_authority_claim<E: Send + 'static, D: ClaimDecision<E> + 'static>(
         &self,
         org_id: &str,
         claim_id: &str,
         decide: D,
-    ) -> impl Future<Output = Result<ClaimWrite<E>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<ClaimWrite<E>, StoreError>> + Send {
+        let actor = Actor::system("store", "update-authority-claim");
+        async move { self.update_authority_claim_as(org_id, claim_id, &actor, decide).await }
+    }
+
+    /// Stores one audit record on its own (a write outside the table: the export
+    /// publish). Its partition follows its target's `OrganisationId`, if any.
+    fn put_audit(&self, record: &AuditRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Audit records of one organisation (`None`: the directory-wide ones), newest
+    /// first, from `since` (a fixed-width time, see [`crate::audit::parse_time`]) on;
+    /// expired records are left out.
+    fn audit_records(
+        &self,
+        org_id: Option<&str>,
+        since: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<AuditRecord>, StoreError>> + Send;
 
     /// Up to `limit` organisation ids after `after`, in ascending byte order.
     fn organisation_ids(

@@ -73,7 +73,10 @@ pub fn check_value(c: &mut Checker, field: &str, value: &Value, rule: FieldRule)
             if let Some(max) = max
                 && items.len() > max
             {
+                // Past the limit the items are not checked one by one: a huge list
+                // gets one message, not one per item.
                 c.fail(field, format!("more than {max} items"));
+                return;
             }
             for (i, item) in items.iter().enumerate() {
                 check_value(c, &format!("{field}[{i}]"), item, FieldRule::Str(t));

@@ -1,0 +1,337 @@
+//! Who may change what, the audit trail and bounded errors, through the real
+//! handlers on both stores: a participant cannot grant itself a role, every accepted
+//! write leaves exactly one audit record written with it, a write that fails leaves
+//! neither change nor record, private flags stay private.
+
+use directory_core::audit::AuditRecord;
+use directory_core::export::local::LocalDirTarget;
+use directory_core::handlers::{organisation_snapshot, put_authority_claim};
+use directory_core::import;
+use directory_core::model::{OrganisationSnapshot, ResourceStatus};
+use directory_core::store::Store;
+use directory_tests::{demo_bytes, dynamodb_store, embedded_store, event_fixtures};
+use lambda_http::{Body, Response};
+use serde_json::{Value, json};
+
+const AURORA: &str = "c5de3366-d2fb-5b13-9457-76244d8fd242";
+const VALE_VERDE: &str = "34e0b251-3677-5c59-8bc9-dc3a3e92a907";
+const VALE_VERDE_CLAIM: &str = "b55bd9a3-5b75-5205-b106-a82e8d437350";
+const BCB: &str = "a2aa96ec-f48b-5767-b62c-f2e981e14f52";
+
+fn fixture(function: &str, name: &str) -> Value {
+    serde_json::from_str(
+        &event_fixtures(function)
+            .into_iter()
+            .find(|(n, ..)| n == name)
+            .unwrap_or_else(|| panic!("{function}/{name}"))
+            .2,
+    )
+    .unwrap()
+}
+
+/// A claim PUT event for `org`/`claim` with `body`, by a caller of `org` with `scope`.
+fn put_event(org: &str, claim: &str, scope: &str, body: &Value) -> String {
+    let mut e = fixture("put-authority-claim", "200-update");
+    e["pathParameters"] = json!({"OrganisationId": org, "OrganisationAuthorityClaimId": claim});
+    e["rawPath"] = json!(format!("/organisations/{org}/authorityclaims/{claim}"));
+    let claims = &mut e["requestContext"]["authorizer"]["jwt"]["claims"];
+    claims["scope"] = json!(scope);
+    claims["organisation_id"] = json!(org);
+    claims["sub"] = json!("alice@vale-verde");
+    e["body"] = json!(body.to_string());
+    e.to_string()
+}
+
+async fn put<S: Store>(store: &S, event: String) -> Response<Body> {
+    put_authority_claim::handle(store, lambda_http::request::from_str(&event).unwrap()).await
+}
+
+fn json_body(r: &Response<Body>) -> Value {
+    serde_json::from_slice(r.body().as_ref()).unwrap()
+}
+
+async fn state<S: Store>(store: &S, org: &str) -> (Option<OrganisationSnapshot>, Vec<AuditRecord>) {
+    (
+        store.snapshot(org).await.unwrap(),
+        store.audit_records(Some(org), None).await.unwrap(),
+    )
+}
+
+/// The issue's scenario: an Inactive DADOS claim cannot become an Active PAGTO one
+/// with a plain write token, nor change authority; deactivating and the writable
+/// fields are fine; an admin may do everything and a new role clears Authorisations.
+async fn who_may_change_what<S: Store>(store: S) {
+    import::import(&store, &demo_bytes(), |_, _| {}).await.unwrap();
+    let before = state(&store, VALE_VERDE).await;
+    assert_eq!(before.1.len(), 1, "the import of a new organisation is audited");
+    assert_eq!(before.1[0].action, "import");
+    let attempts = [
+        json!({"AuthorityId": BCB, "Status": "Active", "AuthorisationDomain": "Open Finance", "Role": "PAGTO"}),
+        json!({"AuthorityId": BCB, "Status": "Active", "RegistrationId": "BR-1003"}),
+        json!({"AuthorityId": "424fb1ca-17f1-5414-b523-db6cd06ccaed", "Status": "Inactive"}),
+        json!({"AuthorityId": BCB, "Status": "Inactive", "AuthorisationDomainRoleIdentifier": "ffccd758-b703-57dd-8097-7f26a183bf7e"}),
+    ];
+    for body in &attempts {
+        let r = put(
+            &store,
+            put_event(VALE_VERDE, VALE_VERDE_CLAIM, "directory:read directory:write", body),
+        )
+        .await;
+        assert_eq!(r.status(), 403, "{body}: {}", json_body(&r));
+        assert_eq!(
+            state(&store, VALE_VERDE).await,
+            before,
+            "{body}: a refused write changes nothing"
+        );
+    }
+    // The writable fields, the current values sent back: allowed and audited.
+    let ok = json!({"AuthorityId": BCB, "Status": "Inactive", "RegistrationId": "BR-1003-B",
+        "AuthorisationDomain": "Open Finance", "Role": "DADOS", "UniqueTechnicalIdentifiers": ["api.valeverde.coop.br"]});
+    let r = put(&store, put_event(VALE_VERDE, VALE_VERDE_CLAIM, "directory:write", &ok)).await;
+    assert_eq!(r.status(), 200, "{}", json_body(&r));
+    let records = store.audit_records(Some(VALE_VERDE), None).await.unwrap();
+    assert_eq!(records.len(), 2, "exactly one audit record more, newest first");
+    let rec = &records[0];
+    assert_eq!(rec.sub.as_deref(), Some("alice@vale-verde"));
+    assert_eq!(rec.organisation_id.as_deref(), Some(VALE_VERDE));
+    assert_eq!(rec.action, "put-authority-claim");
+    assert_eq!(rec.target["OrganisationAuthorityClaimId"], VALE_VERDE_CLAIM);
+    assert_eq!(
+        rec.interaction_id.as_deref(),
+        Some("73cac523-d3ae-2289-b106-330a6218710d")
+    );
+    let fields: Vec<&str> = rec.changes.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(fields, ["RegistrationId", "UniqueTechnicalIdentifiers"]);
+    assert_eq!(rec.changes[0].before, json!("BR-1003"));
+    assert_eq!(rec.changes[0].after, json!("BR-1003-B"));
+    // The audit record is not part of what the snapshot or claims list return.
+    let snapshot = store.snapshot(VALE_VERDE).await.unwrap().unwrap();
+    assert_eq!(snapshot.org_domain_role_claims.len(), 1);
+
+    // An admin activates and changes the role: the old grants go.
+    let aurora_claim = "1f34af8a-3d2e-59ad-8d72-64b8c04e5c12";
+    let had = store.authority_claims(AURORA).await.unwrap().unwrap();
+    assert!(
+        !had.iter()
+            .find(|c| c.organisation_authority_claim_id == aurora_claim)
+            .unwrap()
+            .authorisations
+            .is_empty()
+    );
+    let admin = json!({"AuthorityId": BCB, "Status": "Active", "AuthorisationDomain": "Open Finance", "Role": "DADOS"});
+    let r = put(&store, put_event(AURORA, aurora_claim, "directory:admin", &admin)).await;
+    assert_eq!(r.status(), 200, "{}", json_body(&r));
+    assert_eq!(json_body(&r)["Role"], "DADOS");
+    assert_eq!(
+        json_body(&r)["Authorisations"],
+        json!([]),
+        "a new role clears Authorisations"
+    );
+    // Deactivating one's own claim needs no admin.
+    let off = json!({"AuthorityId": BCB, "Status": "Inactive", "AuthorisationDomain": "Open Finance", "Role": "DADOS"});
+    let r = put(&store, put_event(AURORA, aurora_claim, "directory:write", &off)).await;
+    assert_eq!(r.status(), 200, "{}", json_body(&r));
+    let claims = store.authority_claims(AURORA).await.unwrap().unwrap();
+    let claim = claims
+        .iter()
+        .find(|c| c.organisation_authority_claim_id == aurora_claim)
+        .unwrap();
+    assert_eq!(claim.status, ResourceStatus::Inactive);
+    assert_eq!(
+        store.audit_records(Some(AURORA), None).await.unwrap().len(),
+        3,
+        "import and two PUTs"
+    );
+    // since: a time after both records finds none.
+    let later = directory_core::audit::parse_time("2999-01-01T00:00:00Z").unwrap();
+    assert!(
+        store
+            .audit_records(Some(AURORA), Some(&later))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Imports leave one record per organisation they change, none when nothing
+/// changes; an export publish leaves one directory-wide record, an unchanged run none.
+async fn imports_and_exports_are_audited<S: Store>(store: S) {
+    import::import(&store, &demo_bytes(), |_, _| {}).await.unwrap();
+    let first = store.audit_records(Some(AURORA), None).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].action, "import");
+    assert!(
+        first[0].changes.iter().any(|c| c.field == "ORG"),
+        "{:?}",
+        first[0].changes
+    );
+    import::import(&store, &demo_bytes(), |_, _| {}).await.unwrap();
+    assert_eq!(
+        store.audit_records(Some(AURORA), None).await.unwrap().len(),
+        1,
+        "re-import changes nothing"
+    );
+    let mut org = store.snapshot(AURORA).await.unwrap().unwrap();
+    org.organisation_details.organisation_name = Some("Banco Aurora S.A.".into());
+    store.replace_organisation(&org).await.unwrap();
+    let records = store.audit_records(Some(AURORA), None).await.unwrap();
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[0].changes.len(), 1, "newest first: {:?}", records[0].changes);
+    assert_eq!(records[0].changes[0].field, "ORG.OrganisationName");
+
+    let dir = tempfile::tempdir().unwrap();
+    let target = LocalDirTarget::new(dir.path().to_path_buf());
+    directory_core::export::run(&store, &target, &mut |_| {}).await.unwrap();
+    directory_core::export::run(&store, &target, &mut |_| {}).await.unwrap();
+    let published = store.audit_records(None, None).await.unwrap();
+    assert_eq!(published.len(), 1, "the unchanged second run leaves no record");
+    assert_eq!(published[0].changes[0].field, "participants");
+    assert!(published[0].changes[0].after.as_str().unwrap().starts_with("sha256:"));
+}
+
+/// Flags above AccessLevel 1 are for admins only; a participant still sees its
+/// level 0 and 1 flags.
+async fn flags_follow_access_levels<S: Store>(store: S) {
+    import::import(&store, &demo_bytes(), |_, _| {}).await.unwrap();
+    let stored = store.snapshot(AURORA).await.unwrap().unwrap();
+    let levels = |s: &OrganisationSnapshot| -> Vec<Option<u32>> {
+        s.organisation_details
+            .flags
+            .iter()
+            .chain(s.authorisation_servers.iter().flat_map(|a| a.flags.iter()))
+            .map(|f| f.access_level)
+            .collect()
+    };
+    assert!(
+        levels(&stored).iter().any(|l| l.is_some_and(|l| l >= 2)),
+        "the demo has private flags"
+    );
+    let get = |scope: &str| {
+        let mut e = fixture("get-organisation-snapshot", "200-own-organisation");
+        e["requestContext"]["authorizer"]["jwt"]["claims"]["scope"] = json!(scope);
+        e.to_string()
+    };
+    let own =
+        organisation_snapshot::handle(&store, lambda_http::request::from_str(&get("directory:read")).unwrap()).await;
+    let own: OrganisationSnapshot = serde_json::from_slice(own.body().as_ref()).unwrap();
+    assert!(
+        levels(&own).iter().all(|l| l.is_some_and(|l| l <= 1)),
+        "{:?}",
+        levels(&own)
+    );
+    assert!(!levels(&own).is_empty());
+    let admin =
+        organisation_snapshot::handle(&store, lambda_http::request::from_str(&get("directory:admin")).unwrap()).await;
+    let admin: OrganisationSnapshot = serde_json::from_slice(admin.body().as_ref()).unwrap();
+    assert_eq!(admin, stored);
+}
+
+/// A 1 MiB body of 100,000 identifiers gets a small 400, not a flood.
+async fn error_bodies_stay_small<S: Store>(store: S) {
+    import::import(&store, &demo_bytes(), |_, _| {}).await.unwrap();
+    let ids: Vec<String> = (0..100_000).map(|i| format!("{i}")).collect();
+    let body = json!({"AuthorityId": BCB, "Status": "Inactive", "UniqueTechnicalIdentifiers": ids, "RegistrationId": "x".repeat(300)});
+    let bad: Vec<Value> = (0..16).map(|i| json!(format!("<{i}>"))).collect();
+    let r = put(
+        &store,
+        put_event(VALE_VERDE, VALE_VERDE_CLAIM, "directory:write", &body),
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    assert!(r.body().len() < 4 * 1024, "{} bytes", r.body().len());
+    // Many violations: at most 50 messages and one "and N more".
+    let many = json!({"AuthorityId": BCB, "Status": "Inactive", "UniqueTechnicalIdentifiers": bad,
+        "RegistrationId": "<".repeat(41), "Role": "<", "AuthorisationDomain": "<"});
+    let r = put(
+        &store,
+        put_event(VALE_VERDE, VALE_VERDE_CLAIM, "directory:write", &many),
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    let errors = json_body(&r)["errors"].as_array().unwrap().len();
+    assert!((17..=51).contains(&errors), "{errors}");
+    assert!(r.body().len() < 64 * 1024);
+}
+
+macro_rules! both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (store, _dir) = embedded_store();
+                    super::$name(store).await;
+                }
+            )*
+        }
+        mod dynamodb {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(dynamodb_store().await).await;
+                }
+            )*
+        }
+    };
+}
+
+both_stores!(
+    who_may_change_what,
+    imports_and_exports_are_audited,
+    flags_follow_access_levels,
+    error_bodies_stay_small,
+);
+
+/// The claim, its version guard and its audit record are one DynamoDB transaction:
+/// when that transaction fails, there is neither a change nor an audit record (and
+/// no other write call was made that could have left one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_claim_transaction_leaves_no_change_and_no_audit_record() {
+    let (store, log) = directory_tests::counting_dynamodb_store().await;
+    import::import(&store, &demo_bytes(), |_, _| {}).await.unwrap();
+    let ok = json!({"AuthorityId": BCB, "Status": "Inactive", "RegistrationId": "BR-1003-C"});
+    // The same table through a client whose TransactWriteItems never arrives.
+    let config = directory_aws::sdk_config().await;
+    let failing = directory_aws::DynamoStore::new(
+        aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&config)
+                .interceptor(directory_tests::calls::FailOperation("TransactWriteItems"))
+                .interceptor(log.clone())
+                .build(),
+        ),
+        store.table(),
+    );
+    let before = state(&store, VALE_VERDE).await;
+    log.take();
+    let r = put(
+        &failing,
+        put_event(VALE_VERDE, VALE_VERDE_CLAIM, "directory:write", &ok),
+    )
+    .await;
+    assert_eq!(r.status(), 500);
+    assert_eq!(json_body(&r)["errors"], json!(["internal error"]));
+    let calls = log.take();
+    assert!(
+        calls
+            .iter()
+            .all(|c| !matches!(c.as_str(), "PutItem" | "UpdateItem" | "BatchWriteItem")),
+        "only the transaction writes: {calls:?}"
+    );
+    assert_eq!(state(&store, VALE_VERDE).await, before);
+    // The same request through the working client: one transaction, one record.
+    let r = put(&store, put_event(VALE_VERDE, VALE_VERDE_CLAIM, "directory:write", &ok)).await;
+    assert_eq!(r.status(), 200);
+    let calls = log.take();
+    assert_eq!(
+        calls.iter().filter(|c| c.as_str() == "TransactWriteItems").count(),
+        1,
+        "{calls:?}"
+    );
+    assert_eq!(
+        store.audit_records(Some(VALE_VERDE), None).await.unwrap().len(),
+        2,
+        "import and the PUT"
+    );
+}
