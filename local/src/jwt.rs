@@ -134,11 +134,18 @@ impl Keys {
         if !aud_ok {
             return Err("wrong token audience".into());
         }
-        // A scope is a string or an array of strings; the tokens themselves are
+        // A scope is a string or an array of scope tokens; a string's tokens are
         // checked where every route reads them (`auth::parse_scope`).
         match claims.get("scope") {
             None | Some(Value::String(_)) => {}
-            Some(Value::Array(items)) if items.iter().all(Value::is_string) => {}
+            // Each element one token: API Gateway renders an array as `[a b]`, so an
+            // element holding a space would read as two scopes.
+            Some(Value::Array(items))
+                if items.iter().all(|v| {
+                    v.as_str()
+                        .and_then(directory_core::auth::parse_scope)
+                        .is_some_and(|t| t.len() == 1)
+                }) => {}
             Some(_) => return Err("invalid scope claim".into()),
         }
         Ok(claims)

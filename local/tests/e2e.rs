@@ -267,3 +267,124 @@ fn the_export_route_and_command_write_the_same_public_file() {
     let (ok, _, err) = cli(dir.path(), &["export", "--out", out.to_str().unwrap()]);
     assert!(ok && err.contains("unchanged"), "{err}");
 }
+
+/// Sends raw bytes and returns the status line (empty when the server closed
+/// without answering).
+fn raw(base: &str, bytes: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(base.trim_start_matches("http://")).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    stream.write_all(bytes).unwrap();
+    let mut out = Vec::new();
+    let _ = stream.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).lines().next().unwrap_or("").to_owned()
+}
+
+#[test]
+fn hostile_headers_get_an_answer_and_the_server_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let token = server.printed_token();
+    let path = server.printed_url().trim_start_matches(&server.base).to_owned();
+    let auth = format!("Authorization: Bearer {token}");
+    for (host, extra) in [
+        ("a b", ""),
+        ("localhost", "X-Forwarded-Proto: a b\r\n"),
+        ("localhost", "X-Forwarded-Port: x y\r\n"),
+        ("evil/../x", "X-Forwarded-For: <script>\r\n"),
+    ] {
+        let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}{auth}\r\nConnection: close\r\n\r\n");
+        let status = raw(&server.base, req.as_bytes());
+        assert!(status.starts_with("HTTP/1.1 "), "{host} {extra}: no answer");
+        let code: u16 = status.split(' ').nth(1).unwrap().parse().unwrap();
+        assert!((200..600).contains(&code), "{status}");
+        // Still serving.
+        assert_eq!(get(&server.base, &path, &token).status, 200, "after {host} {extra}");
+    }
+    // A token whose scope breaks RFC 6749 §3.3 is refused.
+    let keys = Keys::load_or_create(dir.path()).unwrap();
+    let org = org_id("Banco Aurora");
+    for scope in [
+        json!("directory:read\tdirectory:admin"),
+        json!(["directory:read", 7]),
+        json!(["directory:read directory:admin"]),
+    ] {
+        let t = keys.sign(&json!({"sub": "t", "organisation_id": org, "scope": scope, "iss": ISSUER, "aud": AUDIENCE, "exp": now() + 600}));
+        let r = get(&server.base, &format!("/organisations/{org}/snapshot"), &t);
+        assert_eq!(r.status, 401, "{scope}");
+    }
+    let array = keys.sign(&json!({"sub": "t", "organisation_id": org, "scope": ["directory:read"], "iss": ISSUER, "aud": AUDIENCE, "exp": now() + 600}));
+    let ok = get(&server.base, &format!("/organisations/{org}/snapshot"), &array);
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.header("cache-control"), Some("no-store"));
+    assert_eq!(ok.header("x-content-type-options"), Some("nosniff"));
+    assert!(server.stop());
+}
+
+#[test]
+fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let mut stream = std::net::TcpStream::connect(server.base.trim_start_matches("http://")).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(40)))
+        .unwrap();
+    stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let started = std::time::Instant::now();
+    let mut out = Vec::new();
+    let _ = stream.read_to_end(&mut out);
+    // Closed by the server (hyper may answer 408 first), not by our read timeout.
+    assert!(started.elapsed() < std::time::Duration::from_secs(35));
+    assert!(out.is_empty() || String::from_utf8_lossy(&out).starts_with("HTTP/1.1 408"));
+    assert!(server.stop());
+}
+
+#[cfg(unix)]
+#[test]
+fn the_data_dir_is_private_and_writes_are_audited() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &[]);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("directory.redb")), 0o600);
+    let vale = org_id("Cooperativa Vale Verde");
+    let write = token(&data, &vale, "directory:write");
+    let claim = "b55bd9a3-5b75-5205-b106-a82e8d437350";
+    let put = |body: Value| {
+        request(
+            &server.base,
+            "PUT",
+            &format!("/organisations/{vale}/authorityclaims/{claim}"),
+            &[
+                ("Authorization", &format!("Bearer {write}")),
+                ("Content-Type", "application/json"),
+            ],
+            body.to_string().as_bytes(),
+        )
+    };
+    let grab = put(
+        json!({"AuthorityId": "a2aa96ec-f48b-5767-b62c-f2e981e14f52", "Status": "Active", "AuthorisationDomain": "Open Finance", "Role": "PAGTO"}),
+    );
+    assert_eq!(grab.status, 403);
+    let ok = put(
+        json!({"AuthorityId": "a2aa96ec-f48b-5767-b62c-f2e981e14f52", "Status": "Inactive", "RegistrationId": "BR-1003-X"}),
+    );
+    assert_eq!(ok.status, 200);
+    assert!(server.stop());
+    let (done, out, err) = cli(&data, &["audit", "--org", &vale]);
+    assert!(done, "{err}");
+    let records: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(records.len(), 2, "the demo import and the PUT: {out}");
+    assert_eq!(records[0]["action"], "put-authority-claim");
+    assert_eq!(records[0]["changes"][0]["field"], "RegistrationId");
+    assert_eq!(records[1]["action"], "import");
+    let (done, out, _) = cli(&data, &["audit", "--org", &vale, "--since", "2999-01-01T00:00:00Z"]);
+    assert!(done && out.is_empty());
+    let (done, _, err) = cli(&data, &["audit", "--org", &vale, "--since", "yesterday"]);
+    assert!(!done && err.contains("RFC 3339"), "{err}");
+}
