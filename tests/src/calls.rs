@@ -6,6 +6,12 @@ use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use std::sync::{Arc, Mutex};
 
+/// The DynamoDB operation of a request: each names it, "DynamoDB_20120810.Query".
+fn operation<'a>(context: &'a BeforeTransmitInterceptorContextRef<'_>) -> &'a str {
+    let target = context.request().headers().get("x-amz-target").unwrap_or_default();
+    target.rsplit('.').next().unwrap_or_default()
+}
+
 /// The operation names seen since the last `take`.
 #[derive(Clone, Debug, Default)]
 pub struct CallLog(Arc<Mutex<Vec<String>>>);
@@ -28,10 +34,7 @@ impl Intercept for CallLog {
         _components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
-        // Each HTTP request to DynamoDB names its operation: "DynamoDB_20120810.Query".
-        let target = context.request().headers().get("x-amz-target").unwrap_or_default();
-        let name = target.rsplit('.').next().unwrap_or_default().to_owned();
-        self.0.lock().unwrap().push(name);
+        self.0.lock().unwrap().push(operation(context).to_owned());
         Ok(())
     }
 }
@@ -193,8 +196,7 @@ impl Intercept for FailOperation {
         _components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
-        let target = context.request().headers().get("x-amz-target").unwrap_or_default();
-        if target.rsplit('.').next() == Some(self.0) {
+        if operation(context) == self.0 {
             return Err(format!("injected failure of {}", self.0).into());
         }
         Ok(())

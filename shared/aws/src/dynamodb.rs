@@ -34,6 +34,14 @@ const MAX_BATCH_ITEMS: usize = 25;
 
 type Item = HashMap<String, AttributeValue>;
 
+/// Which sort keys of a partition a query reads.
+#[derive(Clone, Copy)]
+enum SkRange<'a> {
+    All,
+    Between(&'a str, &'a str),
+    From(&'a str),
+}
+
 fn backend<E: std::error::Error + 'static>(e: E) -> StoreError {
     StoreError::Backend(DisplayErrorContext(e).to_string())
 }
@@ -248,6 +256,12 @@ impl DynamoStore {
     /// Every item of a partition whose sort key lies in `[from, to]`, following
     /// pagination; strongly consistent so a write shows at once.
     async fn query(&self, pk: &str, range: Option<(&str, &str)>) -> Result<Vec<Item>, StoreError> {
+        self.query_keys(pk, range.map_or(SkRange::All, |(a, b)| SkRange::Between(a, b)), false)
+            .await
+    }
+
+    /// [`Self::query`] over any sort-key range, in either order.
+    async fn query_keys(&self, pk: &str, range: SkRange<'_>, newest_first: bool) -> Result<Vec<Item>, StoreError> {
         let mut out = Vec::new();
         let mut start: Option<Item> = None;
         loop {
@@ -256,15 +270,19 @@ impl DynamoStore {
                 .query()
                 .table_name(&self.table)
                 .consistent_read(true)
+                .scan_index_forward(!newest_first)
                 .return_consumed_capacity(self.capacity_mode())
                 .expression_attribute_values(":pk", s(pk))
                 .set_exclusive_start_key(start.take());
             q = match range {
-                Some((from, to)) => q
+                SkRange::Between(from, to) => q
                     .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
                     .expression_attribute_values(":from", s(from))
                     .expression_attribute_values(":to", s(to)),
-                None => q.key_condition_expression("PK = :pk"),
+                SkRange::From(from) => q
+                    .key_condition_expression("PK = :pk AND SK >= :from")
+                    .expression_attribute_values(":from", s(from)),
+                SkRange::All => q.key_condition_expression("PK = :pk"),
             };
             let page = q.send().await.map_err(backend)?;
             self.count_read(page.consumed_capacity.as_ref());
@@ -611,39 +629,18 @@ impl Store for DynamoStore {
 
     async fn audit_records(&self, org_id: Option<&str>, since: Option<&str>) -> Result<Vec<AuditRecord>, StoreError> {
         let pk = keys::audit_partition(org_id);
+        let range = since.map_or(SkRange::All, SkRange::From);
         let mut records = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let mut q = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .scan_index_forward(false)
-                .return_consumed_capacity(self.capacity_mode())
-                .expression_attribute_values(":pk", s(&pk))
-                .set_exclusive_start_key(start.take());
-            q = match since {
-                Some(since) => q
-                    .key_condition_expression("PK = :pk AND SK >= :since")
-                    .expression_attribute_values(":since", s(since)),
-                None => q.key_condition_expression("PK = :pk"),
-            };
-            let page = q.send().await.map_err(backend)?;
-            self.count_read(page.consumed_capacity.as_ref());
-            for item in page.items.unwrap_or_default() {
-                let record: AuditRecord = parse(
-                    get_s(&item, "SK").unwrap_or("?"),
-                    get_s(&item, "Data").unwrap_or("null"),
-                )?;
-                if !record.is_expired() {
-                    records.push(record);
-                }
-            }
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(records),
+        for item in self.query_keys(&pk, range, true).await? {
+            let record: AuditRecord = parse(
+                get_s(&item, "SK").unwrap_or("?"),
+                get_s(&item, "Data").unwrap_or("null"),
+            )?;
+            if !record.is_expired() {
+                records.push(record);
             }
         }
+        Ok(records)
     }
 
     async fn organisation_ids(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, StoreError> {
