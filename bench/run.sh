@@ -9,9 +9,10 @@ what=${1:-all}
 bash scripts/test-services.sh start
 trap 'bash scripts/test-services.sh stop' EXIT
 source .services/env
-cargo build -q --release -p directory --features aws -p directory-bench \
-  -p get-organisation-snapshot -p get-api-resource -p get-authority-claims -p put-authority-claim \
-  -p get-open-data-export -p scheduled-open-data-export
+# Every function package (functions/*/, one per route-table row).
+functions=()
+for dir in functions/*/; do functions+=(-p "$(basename "$dir")"); done
+cargo build -q --release -p directory --features aws -p directory-bench "${functions[@]}"
 bin=target/release
 work=$(mktemp -d)
 py=.services/venv/bin/python

@@ -89,6 +89,8 @@ enum Command {
     },
     /// Create the DynamoDB table (with `--store dynamodb`).
     CreateTable,
+    /// List the route table: one function per line, `name METHOD /path` or `name schedule`.
+    Routes,
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
@@ -103,6 +105,15 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
+    if let Some(Command::Routes) = &cli.command {
+        for route in directory_core::routes::ROUTES {
+            match route.http() {
+                Some(h) => println!("{} {} {}", route.name, h.method, h.path),
+                None => println!("{} schedule", route.name),
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
     if let Some(Command::Token { org, scope, ttl, sub }) = &cli.command {
         // Reads only the key, so it works while a server holds the database.
         return match (jwt::Keys::load_or_create(&cli.data_dir), jwt::parse_ttl(ttl)) {
@@ -267,7 +278,7 @@ async fn run_with_target<S: Store, T: ObjectTarget + 'static>(cli: &Cli, store: 
             );
             Ok(())
         }
-        Some(Command::Token { .. } | Command::CreateTable) => Ok(()),
+        Some(Command::Token { .. } | Command::CreateTable | Command::Routes) => Ok(()),
     }
 }
 

@@ -124,7 +124,7 @@ async fn route<S: Store, T: ObjectTarget>(
         raw_query: parts.uri.query().unwrap_or(""),
         headers,
         body: &body,
-        route_key: format!("{} {}", route.method, route.path),
+        route_key: format!("{} {}", route.method(), route.path()),
         path_parameters: params,
         claims: Some(claims),
         source_ip: peer.ip().to_string(),

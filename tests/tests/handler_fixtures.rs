@@ -5,27 +5,21 @@
 
 use directory_core::export::ObjectTarget;
 use directory_core::export::local::LocalDirTarget;
-use directory_core::handlers::{
-    api_resource, authority_claims, open_data_export, organisation_snapshot, put_authority_claim,
-};
+use directory_core::handlers::{Services, dispatch};
 use directory_core::import;
 use directory_core::model::*;
+use directory_core::routes;
 use directory_core::store::Store;
 use directory_tests::calls::CallLog;
 use directory_tests::{counting_dynamodb_store, demo_bytes, embedded_store, event_fixtures};
 use lambda_http::{Body, Response};
 use serde_json::Value;
 
-async fn call<S: Store, T: ObjectTarget>(function: &str, store: &S, target: &T, event: &str) -> Response<Body> {
+/// Through the one dispatcher, by the function's row of the route table.
+async fn call<S: Store, T: ObjectTarget>(services: &Services<S, T>, function: &str, event: &str) -> Response<Body> {
     let req = lambda_http::request::from_str(event).expect("fixture is an API Gateway v2 event");
-    match function {
-        "get-organisation-snapshot" => organisation_snapshot::handle(store, req).await,
-        "get-api-resource" => api_resource::handle(store, req).await,
-        "get-authority-claims" => authority_claims::handle(store, req).await,
-        "put-authority-claim" => put_authority_claim::handle(store, req).await,
-        "get-open-data-export" => open_data_export::handle(store, target, req).await,
-        other => panic!("no handler for {other}"),
-    }
+    let route = routes::by_name(function).unwrap_or_else(|| panic!("no route row for {function}"));
+    dispatch(&route, services, req).await
 }
 
 fn body_json(resp: &Response<Body>) -> Value {
@@ -108,7 +102,8 @@ fn check(function: &str, name: &str, status: u16, resp: &Response<Body>, event: 
     body
 }
 
-async fn run_fixtures<S: Store, T: ObjectTarget>(store: &S, target: &T, function: &str, log: Option<&CallLog>) {
+async fn run_fixtures<S: Store, T: ObjectTarget>(services: &Services<S, T>, function: &str, log: Option<&CallLog>) {
+    let store = &services.store;
     import::import(store, &demo_bytes(), |_, _| {}).await.unwrap();
     let fixtures = event_fixtures(function);
     assert!(fixtures.len() >= 5, "{function}: too few fixtures");
@@ -122,7 +117,7 @@ async fn run_fixtures<S: Store, T: ObjectTarget>(store: &S, target: &T, function
         if let Some(log) = log {
             log.take();
         }
-        let resp = call(function, store, target, &text).await;
+        let resp = call(services, function, &text).await;
         let calls = log.map(CallLog::take);
         let body = check(function, &name, status, &resp, &event);
         if status != 200 {
@@ -188,7 +183,7 @@ macro_rules! fixture_tests {
                 async fn $test() {
                     let (store, dir) = embedded_store();
                     let target = LocalDirTarget::new(dir.path().join("exports"));
-                    run_fixtures(&store, &target, $function, None).await;
+                    run_fixtures(&Services { store, exports: target }, $function, None).await;
                 }
             )*
         }
@@ -200,7 +195,7 @@ macro_rules! fixture_tests {
                     let (store, log) = counting_dynamodb_store().await;
                     let (client, bucket) = directory_tests::s3_bucket().await;
                     let target = directory_aws::S3Target::new(client, bucket);
-                    run_fixtures(&store, &target, $function, Some(&log)).await;
+                    run_fixtures(&Services { store, exports: target }, $function, Some(&log)).await;
                 }
             )*
         }

@@ -6,7 +6,7 @@
 use directory_core::export::local::LocalDirTarget;
 use directory_core::handlers::{Services, dispatch};
 use directory_core::import;
-use directory_core::routes::ROUTES;
+use directory_core::routes::http_routes;
 use directory_core::store::Store;
 use directory_tests::schema::{Doc, Mode};
 use directory_tests::{demo_bytes, embedded_store, event_fixtures, repo_root};
@@ -20,9 +20,8 @@ fn operations_are_the_route_table() {
     for (path, item) in doc.root()["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             documented.insert((method.to_ascii_uppercase(), path.clone()));
-            let route = ROUTES
-                .iter()
-                .find(|r| r.path == path && r.method.eq_ignore_ascii_case(method))
+            let (route, _) = http_routes()
+                .find(|(_, h)| h.path == path && h.method.eq_ignore_ascii_case(method))
                 .unwrap();
             let scopes: BTreeSet<&str> = op["security"][0]["bearer"]
                 .as_array()
@@ -54,9 +53,8 @@ fn operations_are_the_route_table() {
             }
         }
     }
-    let routes: BTreeSet<_> = ROUTES
-        .iter()
-        .map(|r| (r.method.to_owned(), r.path.to_owned()))
+    let routes: BTreeSet<_> = http_routes()
+        .map(|(_, h)| (h.method.to_owned(), h.path.to_owned()))
         .collect();
     assert_eq!(documented, routes);
 }
@@ -122,8 +120,8 @@ async fn every_response_to_the_event_fixtures_conforms() {
         exports: LocalDirTarget::new(dir.path().join("exports")),
     };
     let mut checked = 0;
-    for route in ROUTES {
-        let op = &doc.root()["paths"][route.path][route.method.to_ascii_lowercase()];
+    for (route, http) in http_routes() {
+        let op = &doc.root()["paths"][http.path][http.method.to_ascii_lowercase()];
         for (name, _, event) in event_fixtures(route.name) {
             let resp = dispatch(&route, &services, lambda_http::request::from_str(&event).unwrap()).await;
             let status = resp.status().as_u16();
@@ -138,7 +136,7 @@ async fn every_response_to_the_event_fixtures_conforms() {
                 std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut plain).unwrap();
                 body = plain;
             }
-            if let Some(schema) = doc.response_schema(route.method, route.path, status) {
+            if let Some(schema) = doc.response_schema(http.method, http.path, status) {
                 assert_eq!(resp.headers()["content-type"], "application/json");
                 let value: Value = serde_json::from_slice(&body).unwrap();
                 assert_eq!(

@@ -1,25 +1,46 @@
-//! The route table in code is the one `cargo lambda watch` and the function
-//! packages use: every route has its function crate and its router entry.
+//! The route table is the spine: every row has its function package, its fixtures
+//! and its template function (checked in template.rs), every HTTP row its OpenAPI
+//! operation (openapi.rs) and its `cargo lambda watch` router entry — and nothing
+//! exists without its row. Adding an endpoint without one of them fails here.
 
-use directory_core::routes::ROUTES;
+use directory_core::routes::{ROUTES, http_routes};
 use directory_tests::repo_root;
+use std::collections::BTreeSet;
+
+fn dir_names(dir: &str) -> BTreeSet<String> {
+    std::fs::read_dir(repo_root().join(dir))
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+fn rows() -> BTreeSet<String> {
+    ROUTES.iter().map(|r| r.name.to_owned()).collect()
+}
 
 #[test]
 fn cargo_lambda_watch_router_matches_the_route_table() {
     let manifest = std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap();
-    for route in ROUTES {
+    for (route, http) in http_routes() {
         let line = format!(
             "\"{}\" = [{{ method = \"{}\", function = \"{}\" }}]",
-            route.path, route.method, route.name
+            http.path, http.method, route.name
         );
         assert!(manifest.contains(&line), "missing router entry: {line}");
     }
     let entries = manifest.lines().filter(|l| l.contains("function = ")).count();
-    assert_eq!(entries, ROUTES.len());
+    assert_eq!(entries, http_routes().count());
 }
 
 #[test]
-fn every_route_has_a_function_package_and_fixtures() {
+fn function_packages_are_the_route_table() {
+    assert_eq!(
+        dir_names("functions"),
+        rows(),
+        "functions/<name> for every row, and no other"
+    );
     for route in ROUTES {
         let dir = repo_root().join("functions").join(route.name);
         let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap_or_default();
@@ -28,10 +49,44 @@ fn every_route_has_a_function_package_and_fixtures() {
             "functions/{} package",
             route.name
         );
+        // The binary is wiring only: it names its own row and nothing else decides.
+        let main = std::fs::read_to_string(dir.join("src/main.rs")).unwrap();
+        let constant = main
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("use directory_core::routes::")?
+                    .strip_suffix(" as ROUTE;")
+            })
+            .unwrap_or_else(|| panic!("functions/{}: main.rs takes its route row as ROUTE", route.name));
+        let named = match constant {
+            "OPEN_DATA_EXPORT" => directory_core::routes::OPEN_DATA_EXPORT,
+            "ORGANISATION_SNAPSHOT" => directory_core::routes::ORGANISATION_SNAPSHOT,
+            "AUTHORITY_CLAIMS" => directory_core::routes::AUTHORITY_CLAIMS,
+            "PUT_AUTHORITY_CLAIM" => directory_core::routes::PUT_AUTHORITY_CLAIM,
+            "API_RESOURCE" => directory_core::routes::API_RESOURCE,
+            "SCHEDULED_EXPORT" => directory_core::routes::SCHEDULED_EXPORT,
+            other => panic!("unknown route constant {other}"),
+        };
+        assert_eq!(named.name, route.name, "functions/{} wires another row", route.name);
         assert!(
-            repo_root().join("tests/events").join(route.name).is_dir(),
-            "tests/events/{}",
+            main.lines().count() <= 25,
+            "functions/{}: main.rs stays wiring",
             route.name
         );
+    }
+}
+
+#[test]
+fn fixture_directories_are_the_route_table() {
+    assert_eq!(
+        dir_names("tests/events"),
+        rows(),
+        "tests/events/<name> for every row, and no other"
+    );
+    for route in ROUTES {
+        let count = std::fs::read_dir(repo_root().join("tests/events").join(route.name))
+            .unwrap()
+            .count();
+        assert!(count > 0, "tests/events/{} has fixtures", route.name);
     }
 }

@@ -4,16 +4,14 @@
 //! Local and the S3 emulator (plus its init calls).
 
 use directory_aws::{DynamoStore, S3Target};
-use directory_core::export::{self, ObjectTarget};
-use directory_core::handlers::{Services, dispatch};
+use directory_core::export::ObjectTarget;
+use directory_core::handlers::{Services, dispatch, dispatch_event};
 use directory_core::import;
-use directory_core::routes::{ROUTES, Route};
+use directory_core::routes::{self, ROUTES, Trigger, http_routes};
 use directory_tests::calls::IamLog;
 use directory_tests::{demo_bytes, event_fixtures, repo_root};
 use serde_yaml_ng::Value;
 use std::collections::{BTreeMap, BTreeSet};
-
-const SCHEDULED: &str = "scheduled-open-data-export";
 
 fn template() -> Value {
     serde_yaml_ng::from_str(&std::fs::read_to_string(repo_root().join("template.yaml")).unwrap()).unwrap()
@@ -94,42 +92,39 @@ fn routes_methods_and_scopes_equal_the_route_table() {
                         "{name}: behind the JWT authorizer"
                     );
                 }
-                "ScheduleV2" => assert_eq!(name, SCHEDULED),
+                "ScheduleV2" => assert_eq!(
+                    routes::by_name(name).map(|r| r.trigger),
+                    Some(Trigger::Schedule),
+                    "{name}: scheduled in the route table"
+                ),
                 other => panic!("{name}: unexpected event type {other}"),
             }
         }
     }
-    let mut expected: Vec<_> = ROUTES
-        .iter()
-        .map(|r: &Route| {
+    let mut expected: Vec<_> = http_routes()
+        .map(|(r, h)| {
             let mut scopes: Vec<String> = r.access.scopes().iter().map(|s| s.to_string()).collect();
             scopes.sort();
-            (r.name.to_owned(), r.method.to_owned(), r.path.to_owned(), scopes)
+            (r.name.to_owned(), h.method.to_owned(), h.path.to_owned(), scopes)
         })
         .collect();
     expected.sort();
     seen.sort();
     assert_eq!(seen, expected);
-    assert_eq!(
-        fns.len(),
-        ROUTES.len() + 1,
-        "one function per route plus the scheduled export"
-    );
+    let names: Vec<&str> = fns.keys().map(String::as_str).collect();
+    let mut rows: Vec<&str> = ROUTES.iter().map(|r| r.name).collect();
+    rows.sort_unstable();
+    assert_eq!(names, rows, "one function per row of the route table");
     assert_eq!(t["Globals"]["Function"]["Runtime"], "provided.al2023");
     assert_eq!(strings(&t["Globals"]["Function"]["Architectures"]), ["arm64"]);
 }
 
-/// The variables a binary reads: through the directory-aws helpers it calls.
+/// The variables a function reads: what its route row needs (`directory_aws::env_for`).
 fn env_read_by(name: &str) -> BTreeSet<String> {
-    let main = std::fs::read_to_string(repo_root().join("functions").join(name).join("src/main.rs")).unwrap();
-    assert!(
-        !main.contains("std::env::var"),
-        "{name}: configuration goes through directory-aws helpers"
-    );
-    directory_aws::config::ENV_OF_HELPERS
-        .iter()
-        .filter(|(helper, _)| main.contains(helper))
-        .map(|(_, var)| var.to_string())
+    let route = routes::by_name(name).unwrap_or_else(|| panic!("{name}: no route row"));
+    directory_aws::env_for(route.needs)
+        .into_iter()
+        .map(str::to_owned)
         .collect()
 }
 
@@ -223,27 +218,26 @@ async fn observe(name: &str) -> (BTreeSet<String>, BTreeSet<String>) {
     let store = DynamoStore::new(dynamodb, &table);
     let target = S3Target::new(s3, &bucket);
     log.take();
-    let main = std::fs::read_to_string(repo_root().join("functions").join(name).join("src/main.rs")).unwrap();
-    // Init calls, as main.rs makes them.
-    if main.contains("store_from_env") {
+    let route = routes::by_name(name).unwrap();
+    // Init calls, as `directory_aws::services_for` makes them for the row's needs.
+    if route.needs.table {
         store.warm_up().await.unwrap();
     }
-    if main.contains("s3_target_from_env") {
+    if route.needs.exports {
         let _ = target.published_sha256().await;
     }
-    if name == SCHEDULED {
-        let path = repo_root()
-            .join("tests/events")
-            .join(SCHEDULED)
-            .join("scheduled-event.json");
-        let event: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        // Twice: the second run finds the same bytes and aborts its upload.
-        export::scheduled(&store, &target, &event).await.unwrap();
-        export::scheduled(&store, &target, &event).await.unwrap();
+    let services = Services { store, exports: target };
+    if route.trigger == Trigger::Schedule {
+        for entry in std::fs::read_dir(repo_root().join("tests/events").join(name)).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            let event: serde_json::Value = serde_json::from_str(&text).unwrap();
+            // Twice: the second run finds the same bytes and aborts its upload.
+            dispatch_event(&route, &services, &event).await.unwrap();
+            dispatch_event(&route, &services, &event).await.unwrap();
+        }
         return (log.take(), log.take_written_keys());
     }
-    let route = ROUTES.iter().find(|r| r.name == name).unwrap();
-    let services = Services { store, exports: target };
+    let route = &route;
     for (_, _, event) in event_fixtures(name) {
         dispatch(route, &services, lambda_http::request::from_str(&event).unwrap()).await;
     }

@@ -50,14 +50,8 @@ fn main() {
         "hello-world lambda_http: init {:.1} ms (median of {RUNS})",
         hello.as_secs_f64() * 1e3
     );
-    for f in [
-        "get-organisation-snapshot",
-        "get-api-resource",
-        "get-authority-claims",
-        "put-authority-claim",
-        "get-open-data-export",
-        "scheduled-open-data-export",
-    ] {
+    // One binary per row of the route table.
+    for f in directory_core::routes::ROUTES.iter().map(|r| r.name) {
         let d = median(&format!("{dir}/{f}"));
         println!(
             "{f}: init {:.1} ms, {:.1}x hello-world",

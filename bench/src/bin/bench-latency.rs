@@ -4,8 +4,10 @@
 
 use directory_aws::{CapacityMeter, DynamoStore};
 use directory_bench::summary;
-use directory_core::handlers::{api_resource, authority_claims, organisation_snapshot, put_authority_claim};
+use directory_core::export::local::LocalDirTarget;
+use directory_core::handlers::{Services, dispatch};
 use directory_core::import;
+use directory_core::routes;
 use directory_core::store::Store;
 use directory_tests::calls::CallLog;
 use directory_tests::contract::{demo, exclusive_org};
@@ -41,7 +43,13 @@ where
     samples
 }
 
-async fn run<S: Store>(label: &str, store: &S, log: Option<&CallLog>, meter: Option<&CapacityMeter>) {
+async fn run<S: Store>(
+    label: &str,
+    services: &Services<S, Option<LocalDirTarget>>,
+    log: Option<&CallLog>,
+    meter: Option<&CapacityMeter>,
+) {
+    let store = &services.store;
     import::import(store, &demo_bytes(), |_, _| {}).await.unwrap();
     let (reference, _) = demo();
     let mut big = exclusive_org(&reference, 500);
@@ -64,20 +72,28 @@ async fn run<S: Store>(label: &str, store: &S, log: Option<&CallLog>, meter: Opt
     let snapshot = fixture("get-organisation-snapshot", "200-own-organisation").to_string();
     log.map(CallLog::take);
     let s = time(|_| async {
-        organisation_snapshot::handle(store, lambda_http::request::from_str(&snapshot).unwrap())
-            .await
-            .status()
-            .as_u16()
+        dispatch(
+            &routes::ORGANISATION_SNAPSHOT,
+            services,
+            lambda_http::request::from_str(&snapshot).unwrap(),
+        )
+        .await
+        .status()
+        .as_u16()
     })
     .await;
     println!("{label} snapshot GET: {}", summary(s));
     calls("snapshot");
     let resource = fixture("get-api-resource", "200-any-organisation").to_string();
     let s = time(|_| async {
-        api_resource::handle(store, lambda_http::request::from_str(&resource).unwrap())
-            .await
-            .status()
-            .as_u16()
+        dispatch(
+            &routes::API_RESOURCE,
+            services,
+            lambda_http::request::from_str(&resource).unwrap(),
+        )
+        .await
+        .status()
+        .as_u16()
     })
     .await;
     println!("{label} API resource GET: {}", summary(s));
@@ -89,10 +105,14 @@ async fn run<S: Store>(label: &str, store: &S, log: Option<&CallLog>, meter: Opt
         e["requestContext"]["authorizer"]["jwt"]["claims"]["scope"] = json!("directory:admin");
         let text = e.to_string();
         let s = time(|_| async {
-            authority_claims::handle(store, lambda_http::request::from_str(&text).unwrap())
-                .await
-                .status()
-                .as_u16()
+            dispatch(
+                &routes::AUTHORITY_CLAIMS,
+                services,
+                lambda_http::request::from_str(&text).unwrap(),
+            )
+            .await
+            .status()
+            .as_u16()
         })
         .await;
         println!("{label} claims list, 500 claims, size={size}: {}", summary(s));
@@ -107,10 +127,14 @@ async fn run<S: Store>(label: &str, store: &S, log: Option<&CallLog>, meter: Opt
         e["body"] = json!(body.to_string());
         let text = e.to_string();
         async move {
-            put_authority_claim::handle(store, lambda_http::request::from_str(&text).unwrap())
-                .await
-                .status()
-                .as_u16()
+            dispatch(
+                &routes::PUT_AUTHORITY_CLAIM,
+                services,
+                lambda_http::request::from_str(&text).unwrap(),
+            )
+            .await
+            .status()
+            .as_u16()
         }
     })
     .await;
@@ -127,12 +151,14 @@ async fn run<S: Store>(label: &str, store: &S, log: Option<&CallLog>, meter: Opt
 #[tokio::main]
 async fn main() {
     let (store, _dir) = embedded_store();
-    run("embedded", &store, None, None).await;
+    let services = Services { store, exports: None };
+    run("embedded", &services, None, None).await;
     if std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok() {
         let (store, log) = directory_tests::counting_dynamodb_store().await;
         let meter = CapacityMeter::default();
         let store: DynamoStore = store.with_capacity_meter(meter.clone());
-        run("dynamodb-local", &store, Some(&log), Some(&meter)).await;
+        let services = Services { store, exports: None };
+        run("dynamodb-local", &services, Some(&log), Some(&meter)).await;
     } else {
         println!("(AWS_ENDPOINT_URL_DYNAMODB not set: DynamoDB Local figures skipped)");
     }

@@ -1,16 +1,16 @@
-//! Lambda entry point of `get-authority-claims`: wires the DynamoDB store (created once, at
-//! init) to the shared handler. No logic lives here.
+//! Lambda entry point of `get-authority-claims`: builds what its route row needs once, at init,
+//! and hands every request to the shared dispatcher. No logic lives here.
 
-use directory_core::handlers::{authority_claims, guard};
+use directory_core::handlers::dispatch;
+use directory_core::routes::AUTHORITY_CLAIMS as ROUTE;
 use lambda_http::{Error, run, service_fn, tracing};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let config = directory_aws::lambda_sdk_config().await;
-    let store = directory_aws::store_from_env(&config).await?;
+    let services = directory_aws::services_for(&ROUTE).await?;
     run(service_fn(|req| async {
-        Ok::<_, Error>(guard(req, |req| authority_claims::handle(&store, req)).await)
+        Ok::<_, Error>(dispatch(&ROUTE, &services, req).await)
     }))
     .await
 }

@@ -14,13 +14,41 @@ pub const S3_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 /// A whole S3 operation, retries included.
 pub const S3_OPERATION_TIMEOUT: Duration = Duration::from_secs(90);
 
-/// The environment variable each configuration helper reads (template.yaml must set
-/// exactly these for a function whose `main.rs` calls the helper).
-pub const ENV_OF_HELPERS: &[(&str, &str)] = &[
-    ("store_from_env", "TABLE_NAME"),
-    ("store_from_env", directory_core::audit::RETENTION_ENV),
-    ("s3_target_from_env", "BUCKET_NAME"),
-];
+use directory_core::handlers::Services;
+use directory_core::routes::{Needs, Route};
+
+/// The environment a function with these needs reads (template.yaml must set
+/// exactly these for it): the table and the audit retention for the store, the
+/// bucket for the export target.
+pub fn env_for(needs: Needs) -> Vec<&'static str> {
+    let mut vars = Vec::new();
+    if needs.table {
+        vars.extend(["TABLE_NAME", directory_core::audit::RETENTION_ENV]);
+    }
+    if needs.exports {
+        vars.push("BUCKET_NAME");
+    }
+    vars
+}
+
+/// What a Lambda function of `route` runs against, built once at init from its row
+/// of the route table: the DynamoDB store and, where the route needs it, the S3
+/// export target (connections opened here, so the first request does not pay).
+pub async fn services_for(route: &Route) -> Result<Services<crate::DynamoStore, Option<crate::S3Target>>, String> {
+    if !route.needs.table {
+        return Err(format!(
+            "{}: every function of the directory needs the table",
+            route.name
+        ));
+    }
+    let config = lambda_sdk_config().await;
+    let store = store_from_env(&config).await?;
+    let exports = match route.needs.exports {
+        true => Some(s3_target_from_env(&config).await?),
+        false => None,
+    };
+    Ok(Services { store, exports })
+}
 
 /// The shared SDK configuration: region, credentials and endpoints from the
 /// environment (`AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL_S3` for local services).

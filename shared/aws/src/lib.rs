@@ -6,6 +6,9 @@ pub mod config;
 pub mod dynamodb;
 pub mod s3;
 
-pub use config::{dynamodb_client, lambda_sdk_config, s3_client, s3_target_from_env, sdk_config, store_from_env};
+pub use config::{
+    dynamodb_client, env_for, lambda_sdk_config, s3_client, s3_target_from_env, sdk_config, services_for,
+    store_from_env,
+};
 pub use dynamodb::{CapacityMeter, DynamoStore};
 pub use s3::S3Target;

@@ -24,6 +24,8 @@ pub enum Access {
     OwnOrganisationWrite,
     /// `directory:read` for any organisation (public data), or admin.
     AnyRead,
+    /// No HTTP caller: invoked by the platform (the schedule); every token is refused.
+    Internal,
 }
 
 impl Access {
@@ -33,6 +35,7 @@ impl Access {
             Self::Admin => &[SCOPE_ADMIN],
             Self::OwnOrganisationRead | Self::AnyRead => &[SCOPE_READ, SCOPE_ADMIN],
             Self::OwnOrganisationWrite => &[SCOPE_WRITE, SCOPE_ADMIN],
+            Self::Internal => &[],
         }
     }
 }
@@ -169,6 +172,9 @@ pub fn may_see_flag(caller: &Caller, flag: &Flag) -> bool {
 /// The decision table. `target_org` is the organisation in the path, if any. A
 /// non-admin gets 403 for another organisation whether or not it exists.
 pub fn authorize(caller: &Caller, access: Access, target_org: Option<&str>) -> Result<(), ApiError> {
+    if access == Access::Internal {
+        return Err(ApiError::Forbidden("not callable over HTTP".to_owned()));
+    }
     if caller.has(SCOPE_ADMIN) {
         return Ok(());
     }
@@ -187,6 +193,7 @@ pub fn authorize(caller: &Caller, access: Access, target_org: Option<&str>) -> R
         Access::OwnOrganisationWrite => own(SCOPE_WRITE),
         Access::AnyRead if caller.has(SCOPE_READ) => Ok(()),
         Access::AnyRead => Err(ApiError::Forbidden(format!("scope {SCOPE_READ} required"))),
+        Access::Internal => Err(ApiError::Forbidden("not callable over HTTP".to_owned())),
     }
 }
 

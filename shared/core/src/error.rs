@@ -48,7 +48,7 @@ pub enum ApiError {
     /// 404 with the reason.
     NotFound(String),
     /// 405: the route exists with other methods (listed for `Allow`).
-    MethodNotAllowed(&'static str),
+    MethodNotAllowed(String),
     /// 406: `Accept` excludes JSON.
     NotAcceptable,
     /// 413: the body is larger than allowed.
@@ -106,7 +106,7 @@ impl ApiError {
             .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
             .header(INTERACTION_ID, interaction_id);
         if let Self::MethodNotAllowed(allow) = &self {
-            builder = builder.header(header::ALLOW, *allow);
+            builder = builder.header(header::ALLOW, allow.as_str());
         }
         builder.body(Body::from(body)).unwrap_or_else(|_| fallback())
     }

@@ -1,84 +1,200 @@
-//! The route table: the five endpoints with their paths, methods, access rule and
-//! which client errors their api-docs list. The local server, the Lambda binaries,
-//! the SAM template check and the OpenAPI drift test all read it from here.
+//! The route table: every function of the directory — the five HTTP endpoints and
+//! the scheduled export — with its trigger, its handler, who may call it, which
+//! client errors its api-docs list and what it needs. Everything else is derived
+//! from it: `handlers::dispatch` (the only route → handler map), the local server's
+//! router and `Allow` header, each Lambda binary's wiring and environment, and the
+//! checks that hold the template, OpenAPI, fixtures and function packages to it.
 
 use crate::auth::Access;
 
-/// One endpoint of the API.
+/// Which handler serves a route. Matched exhaustively, so a new route without a
+/// handler does not compile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Route {
-    /// The function (and package) name.
-    pub name: &'static str,
+pub enum Handler {
+    OpenDataExport,
+    OrganisationSnapshot,
+    AuthorityClaims,
+    PutAuthorityClaim,
+    ApiResource,
+    ScheduledExport,
+}
+
+/// An HTTP route as API Gateway matches it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpRoute {
     /// The HTTP method.
     pub method: &'static str,
     /// The API Gateway path template, `{Param}` for path parameters.
     pub path: &'static str,
+}
+
+/// What invokes a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// An API Gateway HTTP API route.
+    Http(HttpRoute),
+    /// An EventBridge schedule.
+    Schedule,
+}
+
+/// What a function needs built at init (and so which environment it reads and
+/// which permissions it is granted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needs {
+    /// The DynamoDB table (the store).
+    pub table: bool,
+    /// The export bucket (the object target).
+    pub exports: bool,
+}
+
+/// One function of the directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    /// The function (and package, and fixture directory) name.
+    pub name: &'static str,
+    /// What invokes it.
+    pub trigger: Trigger,
+    /// Its handler.
+    pub handler: Handler,
     /// Who may call it.
     pub access: Access,
     /// api-docs list 400 (so bad headers/params are rejected, not ignored).
     pub lists_400: bool,
     /// api-docs list 406 (so an `Accept` without JSON is refused).
     pub lists_406: bool,
+    /// What it needs at init.
+    pub needs: Needs,
 }
+
+impl Route {
+    /// The HTTP method and path, for HTTP routes.
+    pub fn http(&self) -> Option<HttpRoute> {
+        match self.trigger {
+            Trigger::Http(h) => Some(h),
+            Trigger::Schedule => None,
+        }
+    }
+
+    /// The HTTP path template (empty for a scheduled function).
+    pub fn path(&self) -> &'static str {
+        self.http().map_or("", |h| h.path)
+    }
+
+    /// The HTTP method (empty for a scheduled function).
+    pub fn method(&self) -> &'static str {
+        self.http().map_or("", |h| h.method)
+    }
+}
+
+const STORE_ONLY: Needs = Needs {
+    table: true,
+    exports: false,
+};
+const STORE_AND_EXPORTS: Needs = Needs {
+    table: true,
+    exports: true,
+};
 
 /// `GET /organisations/export/open-data`
 pub const OPEN_DATA_EXPORT: Route = Route {
     name: "get-open-data-export",
-    method: "GET",
-    path: "/organisations/export/open-data",
+    trigger: Trigger::Http(HttpRoute {
+        method: "GET",
+        path: "/organisations/export/open-data",
+    }),
+    handler: Handler::OpenDataExport,
     access: Access::Admin,
     lists_400: false,
     lists_406: false,
+    needs: STORE_AND_EXPORTS,
 };
 
 /// `GET /organisations/{OrganisationId}/snapshot`
 pub const ORGANISATION_SNAPSHOT: Route = Route {
     name: "get-organisation-snapshot",
-    method: "GET",
-    path: "/organisations/{OrganisationId}/snapshot",
+    trigger: Trigger::Http(HttpRoute {
+        method: "GET",
+        path: "/organisations/{OrganisationId}/snapshot",
+    }),
+    handler: Handler::OrganisationSnapshot,
     access: Access::OwnOrganisationRead,
     lists_400: false,
     lists_406: false,
+    needs: STORE_ONLY,
 };
 
 /// `GET /organisations/{OrganisationId}/authorityclaims`
 pub const AUTHORITY_CLAIMS: Route = Route {
     name: "get-authority-claims",
-    method: "GET",
-    path: "/organisations/{OrganisationId}/authorityclaims",
+    trigger: Trigger::Http(HttpRoute {
+        method: "GET",
+        path: "/organisations/{OrganisationId}/authorityclaims",
+    }),
+    handler: Handler::AuthorityClaims,
     access: Access::OwnOrganisationRead,
     lists_400: true,
     lists_406: true,
+    needs: STORE_ONLY,
 };
 
 /// `PUT /organisations/{OrganisationId}/authorityclaims/{OrganisationAuthorityClaimId}`
 pub const PUT_AUTHORITY_CLAIM: Route = Route {
     name: "put-authority-claim",
-    method: "PUT",
-    path: "/organisations/{OrganisationId}/authorityclaims/{OrganisationAuthorityClaimId}",
+    trigger: Trigger::Http(HttpRoute {
+        method: "PUT",
+        path: "/organisations/{OrganisationId}/authorityclaims/{OrganisationAuthorityClaimId}",
+    }),
+    handler: Handler::PutAuthorityClaim,
     access: Access::OwnOrganisationWrite,
     lists_400: true,
     lists_406: true,
+    needs: STORE_ONLY,
 };
 
 /// `GET /organisations/{OrganisationId}/authorisationservers/{AuthorisationServerId}/apiresources/{ApiResourceId}`
 pub const API_RESOURCE: Route = Route {
     name: "get-api-resource",
-    method: "GET",
-    path: "/organisations/{OrganisationId}/authorisationservers/{AuthorisationServerId}/apiresources/{ApiResourceId}",
+    trigger: Trigger::Http(HttpRoute {
+        method: "GET",
+        path: "/organisations/{OrganisationId}/authorisationservers/{AuthorisationServerId}/apiresources/{ApiResourceId}",
+    }),
+    handler: Handler::ApiResource,
     access: Access::AnyRead,
     lists_400: false,
     lists_406: false,
+    needs: STORE_ONLY,
 };
 
-/// All routes.
-pub const ROUTES: [Route; 5] = [
+/// The open-data export on an EventBridge schedule.
+pub const SCHEDULED_EXPORT: Route = Route {
+    name: "scheduled-open-data-export",
+    trigger: Trigger::Schedule,
+    handler: Handler::ScheduledExport,
+    access: Access::Internal,
+    lists_400: false,
+    lists_406: false,
+    needs: STORE_AND_EXPORTS,
+};
+
+/// Every function: one row each.
+pub const ROUTES: [Route; 6] = [
     OPEN_DATA_EXPORT,
     ORGANISATION_SNAPSHOT,
     AUTHORITY_CLAIMS,
     PUT_AUTHORITY_CLAIM,
     API_RESOURCE,
+    SCHEDULED_EXPORT,
 ];
+
+/// The HTTP routes, with their method and path.
+pub fn http_routes() -> impl Iterator<Item = (Route, HttpRoute)> {
+    ROUTES.into_iter().filter_map(|r| r.http().map(|h| (r, h)))
+}
+
+/// The row of the function called `name`.
+pub fn by_name(name: &str) -> Option<Route> {
+    ROUTES.into_iter().find(|r| r.name == name)
+}
 
 /// The `{Param}` names of a path template, in order.
 pub fn param_names(template: &'static str) -> impl Iterator<Item = &'static str> {
@@ -92,8 +208,8 @@ pub fn param_names(template: &'static str) -> impl Iterator<Item = &'static str>
 pub enum RouteMatch {
     /// A route with its path parameters (percent-decoded).
     Found(Route, Vec<(&'static str, String)>),
-    /// The path exists with other methods.
-    WrongMethod(&'static str),
+    /// The path exists with other methods (the `Allow` value, sorted).
+    WrongMethod(String),
     /// No route has this path.
     NotFound,
 }
@@ -140,20 +256,20 @@ fn match_path(template: &'static str, path: &str) -> Option<Vec<(&'static str, S
 /// is never read as an organisation id).
 pub fn find(method: &str, path: &str) -> RouteMatch {
     let mut other_methods: Vec<&'static str> = Vec::new();
-    for route in ROUTES {
-        if let Some(params) = match_path(route.path, path) {
-            if route.method.eq_ignore_ascii_case(method) {
+    for (route, http) in http_routes() {
+        if let Some(params) = match_path(http.path, path) {
+            if http.method.eq_ignore_ascii_case(method) {
                 return RouteMatch::Found(route, params);
             }
-            other_methods.push(route.method);
+            other_methods.push(http.method);
         }
     }
-    match other_methods.as_slice() {
-        [] => RouteMatch::NotFound,
-        ["GET"] => RouteMatch::WrongMethod("GET"),
-        ["PUT"] => RouteMatch::WrongMethod("PUT"),
-        _ => RouteMatch::WrongMethod("GET, PUT"),
+    if other_methods.is_empty() {
+        return RouteMatch::NotFound;
     }
+    other_methods.sort_unstable();
+    other_methods.dedup();
+    RouteMatch::WrongMethod(other_methods.join(", "))
 }
 
 #[cfg(test)]
@@ -198,14 +314,26 @@ mod tests {
     }
 
     #[test]
+    fn names_are_unique_and_the_schedule_has_no_path() {
+        let mut names: Vec<&str> = ROUTES.iter().map(|r| r.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ROUTES.len());
+        assert_eq!(http_routes().count(), ROUTES.len() - 1);
+        assert_eq!(by_name("scheduled-open-data-export"), Some(SCHEDULED_EXPORT));
+        assert_eq!(SCHEDULED_EXPORT.path(), "");
+        assert_eq!(SCHEDULED_EXPORT.access.scopes(), &[] as &[&str]);
+    }
+
+    #[test]
     fn wrong_methods_and_unknown_paths() {
         assert_eq!(
             find("DELETE", "/organisations/o/snapshot"),
-            RouteMatch::WrongMethod("GET")
+            RouteMatch::WrongMethod("GET".into())
         );
         assert_eq!(
             find("GET", "/organisations/o/authorityclaims/c"),
-            RouteMatch::WrongMethod("PUT")
+            RouteMatch::WrongMethod("PUT".into())
         );
         assert_eq!(find("GET", "/nope"), RouteMatch::NotFound);
         assert_eq!(find("GET", "/organisations//snapshot"), RouteMatch::NotFound);

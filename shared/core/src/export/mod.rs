@@ -62,6 +62,50 @@ pub trait ObjectTarget: Send + Sync {
     }
 }
 
+/// A function without an export target (its route does not need one): every
+/// operation fails clearly instead of writing anywhere.
+impl<T: ObjectTarget> ObjectTarget for Option<T> {
+    type Upload = T::Upload;
+
+    async fn begin(&self) -> Result<Self::Upload, ExportError> {
+        match self {
+            Some(t) => t.begin().await,
+            None => Err(no_target()),
+        }
+    }
+
+    async fn published_sha256(&self) -> Result<Option<String>, ExportError> {
+        match self {
+            Some(t) => t.published_sha256().await,
+            None => Err(no_target()),
+        }
+    }
+
+    async fn presigned_url(&self) -> Result<Option<String>, ExportError> {
+        match self {
+            Some(t) => t.presigned_url().await,
+            None => Err(no_target()),
+        }
+    }
+
+    fn response_limit(&self) -> Option<usize> {
+        self.as_ref().and_then(ObjectTarget::response_limit)
+    }
+
+    fn location(&self) -> String {
+        self.as_ref()
+            .map_or_else(|| "(no export target)".to_owned(), ObjectTarget::location)
+    }
+
+    fn part_bytes(&self) -> usize {
+        self.as_ref().map_or(DEFAULT_PART_BYTES, ObjectTarget::part_bytes)
+    }
+}
+
+fn no_target() -> ExportError {
+    ExportError::Target("this function has no export target".to_owned())
+}
+
 /// What one run did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExportReport {

@@ -41,7 +41,7 @@ impl Call {
     /// The path parameters of the request, for logs and audit targets.
     pub fn path_params<'r>(&self, req: &'r Request) -> Vec<(&'static str, &'r str)> {
         let params = req.path_parameters_ref();
-        crate::routes::param_names(self.route.path)
+        crate::routes::param_names(self.route.path())
             .filter_map(|name| Some((name, params?.first(name)?)))
             .collect()
     }

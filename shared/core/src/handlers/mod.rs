@@ -12,20 +12,23 @@ pub mod put_authority_claim;
 pub use call::Call;
 
 use crate::export::ObjectTarget;
-use crate::routes::{self, Route};
+use crate::routes::{Handler, Route};
 use crate::store::Store;
 use futures_util::FutureExt;
 use lambda_http::{Body, Request, Response};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 
-/// What the handlers run against: the store and the export target.
+/// What the handlers run against: the store and the export target (`None` for a
+/// function whose route does not need one, see [`crate::routes::Needs`]).
 pub struct Services<S, T> {
     pub store: S,
     pub exports: T,
 }
 
-/// Dispatches a request for `route` to its handler (the local server's router).
+/// Dispatches an HTTP request for `route` to its handler: the only route → handler
+/// map, used by every Lambda binary, the local server, the fixture tests and the
+/// benchmarks. Panics inside the handler become a 500 ([`guard`]).
 pub async fn dispatch<S: Store, T: ObjectTarget>(
     route: &Route,
     services: &Services<S, T>,
@@ -33,17 +36,35 @@ pub async fn dispatch<S: Store, T: ObjectTarget>(
 ) -> Response<Body> {
     guard(req, |req| async move {
         let store = &services.store;
-        match *route {
-            routes::ORGANISATION_SNAPSHOT => organisation_snapshot::handle(store, req).await,
-            routes::API_RESOURCE => api_resource::handle(store, req).await,
-            routes::AUTHORITY_CLAIMS => authority_claims::handle(store, req).await,
-            routes::PUT_AUTHORITY_CLAIM => put_authority_claim::handle(store, req).await,
-            routes::OPEN_DATA_EXPORT => open_data_export::handle(store, &services.exports, req).await,
-            _ => crate::error::ApiError::NotFound(format!("no handler for {}", route.name))
+        match route.handler {
+            Handler::OrganisationSnapshot => organisation_snapshot::handle(store, req).await,
+            Handler::ApiResource => api_resource::handle(store, req).await,
+            Handler::AuthorityClaims => authority_claims::handle(store, req).await,
+            Handler::PutAuthorityClaim => put_authority_claim::handle(store, req).await,
+            Handler::OpenDataExport => open_data_export::handle(store, &services.exports, req).await,
+            Handler::ScheduledExport => crate::error::ApiError::NotFound(format!("{} has no HTTP route", route.name))
                 .into_response(&crate::http::fapi::read(req.headers()).interaction_id),
         }
     })
     .await
+}
+
+/// Runs a scheduled `route` for an EventBridge event; the result is the invocation's.
+pub async fn dispatch_event<S: Store, T: ObjectTarget>(
+    route: &Route,
+    services: &Services<S, T>,
+    event: &serde_json::Value,
+) -> Result<serde_json::Value, String> {
+    match route.handler {
+        Handler::ScheduledExport => crate::export::scheduled(&services.store, &services.exports, event)
+            .await
+            .map_err(|e| e.to_string()),
+        Handler::OpenDataExport
+        | Handler::OrganisationSnapshot
+        | Handler::AuthorityClaims
+        | Handler::PutAuthorityClaim
+        | Handler::ApiResource => Err(format!("{} is an HTTP route, not a scheduled one", route.name)),
+    }
 }
 
 /// Runs a handler so that a panic inside it becomes a 500 with the FAPI header
