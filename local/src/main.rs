@@ -164,8 +164,11 @@ fn operator(action: &str) -> directory_core::audit::Actor {
 
 async fn print_audit<S: Store>(store: &S, org: Option<&str>, since: Option<&str>) -> Result<(), String> {
     let since = since.map(directory_core::audit::parse_time).transpose()?;
+    let org = org
+        .map(|o| directory_core::ids::OrganisationId::parse(o).map_err(|p| p.join("; ")))
+        .transpose()?;
     let records = store
-        .audit_records(org, since.as_deref())
+        .audit_records(org.as_ref(), since.as_deref())
         .await
         .map_err(|e| e.to_string())?;
     for r in &records {

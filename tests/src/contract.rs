@@ -1,10 +1,10 @@
 //! The store contract: the same behaviour from every adapter. Each function takes a
 //! fresh, empty store.
 
+use directory_core::ids::{ClaimId, OrganisationId, ResourceId, ServerId};
 use directory_core::import::{self, ImportError};
 use directory_core::model::*;
 use directory_core::store::{ClaimWrite, Store};
-use directory_core::validate;
 use std::sync::Arc;
 
 /// The demo data, parsed and prepared (roles resolved), as the import writes it.
@@ -36,11 +36,18 @@ pub async fn snapshots_round_trip<S: Store>(store: S) {
     let (reference, orgs) = load_demo(&store).await;
     assert!(orgs.len() >= 12);
     for org in &orgs {
-        let back = store.snapshot(org.id()).await.unwrap().expect("imported org exists");
+        let back = store
+            .snapshot(&OrganisationId::from(org.id()))
+            .await
+            .unwrap()
+            .expect("imported org exists");
         assert_eq!(&back, org, "snapshot of {} differs from what was imported", org.id());
     }
     assert_eq!(sorted(store.reference().await.unwrap()), sorted(reference));
-    assert_eq!(store.snapshot("no-such-org").await.unwrap(), None);
+    assert_eq!(
+        store.snapshot(&OrganisationId::from("no-such-org")).await.unwrap(),
+        None
+    );
 }
 
 /// Re-importing the same file changes nothing.
@@ -57,7 +64,7 @@ pub async fn reimport_is_idempotent<S: Store>(store: S) {
 async fn futures_join<S: Store>(store: &S, orgs: &[OrganisationSnapshot]) -> Vec<Option<OrganisationSnapshot>> {
     let mut out = Vec::new();
     for o in orgs {
-        out.push(store.snapshot(o.id()).await.unwrap());
+        out.push(store.snapshot(&OrganisationId::from(o.id())).await.unwrap());
     }
     out
 }
@@ -74,7 +81,10 @@ pub async fn replace_removes_stale_items<S: Store>(store: S) {
     org.software_statements.clear();
     org.organisation_certificates.clear();
     store.replace_organisation(&org).await.unwrap();
-    assert_eq!(store.snapshot(org.id()).await.unwrap().unwrap(), org);
+    assert_eq!(
+        store.snapshot(&OrganisationId::from(org.id())).await.unwrap().unwrap(),
+        org
+    );
 }
 
 /// One API resource by its three ids; a resource under another server is not found.
@@ -87,25 +97,41 @@ pub async fn api_resource_lookup<S: Store>(store: S) {
     let (a, b) = (&org.authorisation_servers[0], &org.authorisation_servers[1]);
     let r = &a.api_resources[0];
     let got = store
-        .api_resource(org.id(), &a.fields.authorisation_server_id, &r.api_resource_id)
+        .api_resource(
+            &OrganisationId::from(org.id()),
+            &ServerId::from(&a.fields.authorisation_server_id),
+            &ResourceId::from(&r.api_resource_id),
+        )
         .await
         .unwrap();
     assert_eq!(got.as_ref(), Some(r));
     let wrong_server = store
-        .api_resource(org.id(), &b.fields.authorisation_server_id, &r.api_resource_id)
+        .api_resource(
+            &OrganisationId::from(org.id()),
+            &ServerId::from(&b.fields.authorisation_server_id),
+            &ResourceId::from(&r.api_resource_id),
+        )
         .await
         .unwrap();
     assert_eq!(wrong_server, None);
     assert_eq!(
         store
-            .api_resource("nope", &a.fields.authorisation_server_id, &r.api_resource_id)
+            .api_resource(
+                &OrganisationId::from("nope"),
+                &ServerId::from(&a.fields.authorisation_server_id),
+                &ResourceId::from(&r.api_resource_id)
+            )
             .await
             .unwrap(),
         None
     );
     assert_eq!(
         store
-            .api_resource(org.id(), &a.fields.authorisation_server_id, "nope")
+            .api_resource(
+                &OrganisationId::from(org.id()),
+                &ServerId::from(&a.fields.authorisation_server_id),
+                &ResourceId::from("nope")
+            )
             .await
             .unwrap(),
         None
@@ -117,7 +143,11 @@ pub async fn api_resource_lookup<S: Store>(store: S) {
 pub async fn authority_claims_listing<S: Store>(store: S) {
     let (_, orgs) = load_demo(&store).await;
     for org in &orgs {
-        let claims = store.authority_claims(org.id()).await.unwrap().unwrap();
+        let claims = store
+            .authority_claims(&OrganisationId::from(org.id()))
+            .await
+            .unwrap()
+            .unwrap();
         let mut expected = org.org_domain_role_claims.clone();
         expected.sort_by(|a, b| {
             a.organisation_authority_claim_id
@@ -125,7 +155,10 @@ pub async fn authority_claims_listing<S: Store>(store: S) {
         });
         assert_eq!(claims, expected);
     }
-    assert_eq!(store.authority_claims("nope").await.unwrap(), None);
+    assert_eq!(
+        store.authority_claims(&OrganisationId::from("nope")).await.unwrap(),
+        None
+    );
     let mut bare = orgs[0].clone();
     bare.organisation_details.organisation_id = "org-without-claims".into();
     bare.org_domain_role_claims.clear();
@@ -135,7 +168,10 @@ pub async fn authority_claims_listing<S: Store>(store: S) {
         .for_each(|s| s.fields.organisation_id = None);
     store.replace_organisation(&bare).await.unwrap();
     assert_eq!(
-        store.authority_claims("org-without-claims").await.unwrap(),
+        store
+            .authority_claims(&OrganisationId::from("org-without-claims"))
+            .await
+            .unwrap(),
         Some(vec![])
     );
 }
@@ -144,7 +180,11 @@ pub async fn authority_claims_listing<S: Store>(store: S) {
 pub async fn public_snapshot_has_no_private_items<S: Store>(store: S) {
     let (_, orgs) = load_demo(&store).await;
     for org in &orgs {
-        let public = store.public_snapshot(org.id()).await.unwrap().unwrap();
+        let public = store
+            .public_snapshot(&OrganisationId::from(org.id()))
+            .await
+            .unwrap()
+            .unwrap();
         assert!(public.contacts.is_empty());
         assert!(public.software_statements.is_empty());
         assert!(public.organisation_certificates.is_empty());
@@ -197,10 +237,31 @@ pub async fn ids_with_separators<S: Store>(store: S) {
             .cmp(&directory_core::keys::server_sk(&y.fields.authorisation_server_id))
     });
     store.replace_organisation(&org).await.unwrap();
-    assert_eq!(store.snapshot("weird#org%23id").await.unwrap().unwrap(), org);
-    let r = store.api_resource("weird#org%23id", "a", "b").await.unwrap().unwrap();
+    assert_eq!(
+        store
+            .snapshot(&OrganisationId::from("weird#org%23id"))
+            .await
+            .unwrap()
+            .unwrap(),
+        org
+    );
+    let r = store
+        .api_resource(
+            &OrganisationId::from("weird#org%23id"),
+            &ServerId::from("a"),
+            &ResourceId::from("b"),
+        )
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(r, twin.api_resources[0]);
-    assert!(store.snapshot("weird#org#id").await.unwrap().is_none());
+    assert!(
+        store
+            .snapshot(&OrganisationId::from("weird#org#id"))
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 /// An organisation larger than one DynamoDB transaction (100 items) is written whole.
@@ -215,10 +276,16 @@ pub async fn large_organisation<S: Store>(store: S) {
         })
         .collect();
     store.replace_organisation(&org).await.unwrap();
-    assert_eq!(store.snapshot(org.id()).await.unwrap().unwrap(), org);
+    assert_eq!(
+        store.snapshot(&OrganisationId::from(org.id())).await.unwrap().unwrap(),
+        org
+    );
     org.contacts.truncate(3);
     store.replace_organisation(&org).await.unwrap();
-    assert_eq!(store.snapshot(org.id()).await.unwrap().unwrap(), org);
+    assert_eq!(
+        store.snapshot(&OrganisationId::from(org.id())).await.unwrap().unwrap(),
+        org
+    );
 }
 
 /// An import with one invalid record writes nothing at all.
@@ -242,7 +309,7 @@ pub async fn invalid_import_writes_nothing<S: Store>(store: S) {
 fn activate(claims: &[AuthorityClaim], current: &AuthorityClaim) -> Result<AuthorityClaim, String> {
     let mut updated = current.clone();
     updated.status = ResourceStatus::Active;
-    match validate::exclusive_rule_after(claims, &updated) {
+    match directory_core::claims::exclusive_rule_after(claims, &updated) {
         Some(rule) => Err(rule),
         None => Ok(updated),
     }
@@ -274,7 +341,7 @@ pub fn exclusive_org(reference: &ReferenceData, n: usize) -> OrganisationSnapsho
             c.organisation_id = Some("exclusive-org".into());
             c.organisation_authority_claim_id = format!("00000000-0000-4000-8000-{i:012}");
             c.status = ResourceStatus::Inactive;
-            import::apply_role(&mut c, reference, if i == 0 { exclusive } else { plain });
+            directory_core::claims::apply_role(&mut c, reference, if i == 0 { exclusive } else { plain });
             c
         })
         .collect();
@@ -288,13 +355,13 @@ pub async fn claim_update_outcomes<S: Store>(store: S) {
     store.replace_organisation(&org).await.unwrap();
     let [x, y, _] = [0, 1, 2].map(|i| org.org_domain_role_claims[i].organisation_authority_claim_id.clone());
     let updated = store
-        .update_authority_claim("exclusive-org", &y, activate)
+        .update_authority_claim(&OrganisationId::from("exclusive-org"), &ClaimId::from(&y), activate)
         .await
         .unwrap();
     assert!(matches!(updated, ClaimWrite::Updated(ref c) if c.status == ResourceStatus::Active));
-    let before = store.snapshot("exclusive-org").await.unwrap();
+    let before = store.snapshot(&OrganisationId::from("exclusive-org")).await.unwrap();
     let refused = store
-        .update_authority_claim("exclusive-org", &x, activate)
+        .update_authority_claim(&OrganisationId::from("exclusive-org"), &ClaimId::from(&x), activate)
         .await
         .unwrap();
     assert!(
@@ -302,19 +369,22 @@ pub async fn claim_update_outcomes<S: Store>(store: S) {
         "{refused:?}"
     );
     assert_eq!(
-        store.snapshot("exclusive-org").await.unwrap(),
+        store.snapshot(&OrganisationId::from("exclusive-org")).await.unwrap(),
         before,
         "a refused update changed data"
     );
     assert_eq!(
         store
-            .update_authority_claim("exclusive-org", "nope", activate)
+            .update_authority_claim(&OrganisationId::from("exclusive-org"), &ClaimId::from("nope"), activate)
             .await
             .unwrap(),
         ClaimWrite::NotFound
     );
     assert_eq!(
-        store.update_authority_claim("no-org", &x, activate).await.unwrap(),
+        store
+            .update_authority_claim(&OrganisationId::from("no-org"), &ClaimId::from(&x), activate)
+            .await
+            .unwrap(),
         ClaimWrite::NotFound
     );
 }
@@ -332,7 +402,9 @@ pub async fn concurrent_updates_keep_the_exclusive_rule<S: Store>(store: S) {
         let store = store.clone();
         let id = claim.organisation_authority_claim_id.clone();
         tasks.push(tokio::spawn(async move {
-            store.update_authority_claim("exclusive-org", &id, activate).await
+            store
+                .update_authority_claim(&OrganisationId::from("exclusive-org"), &ClaimId::from(&id), activate)
+                .await
         }));
     }
     let mut updated = 0;
@@ -343,9 +415,13 @@ pub async fn concurrent_updates_keep_the_exclusive_rule<S: Store>(store: S) {
             ClaimWrite::NotFound => panic!("claim vanished"),
         }
     }
-    let claims = store.authority_claims("exclusive-org").await.unwrap().unwrap();
+    let claims = store
+        .authority_claims(&OrganisationId::from("exclusive-org"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
-        validate::exclusive_rule_violation(&claims),
+        directory_core::claims::exclusive_rule_violation(&claims),
         None,
         "invariant broken: {claims:#?}"
     );

@@ -3,9 +3,9 @@
 //! exactly the 200s are visible.
 
 use directory_core::handlers::put_authority_claim;
+use directory_core::ids::OrganisationId;
 use directory_core::import;
 use directory_core::store::Store;
-use directory_core::validate;
 use directory_tests::contract::{demo, exclusive_org};
 use directory_tests::{demo_bytes, dynamodb_store, event_fixtures};
 use serde_json::{Value, json};
@@ -61,8 +61,12 @@ async fn twenty_four_simultaneous_puts_keep_the_exclusive_rule() {
             other => panic!("unexpected {other}: {body}"),
         }
     }
-    let claims = store.authority_claims("exclusive-org").await.unwrap().unwrap();
-    assert_eq!(validate::exclusive_rule_violation(&claims), None);
+    let claims = store
+        .authority_claims(&OrganisationId::from("exclusive-org"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(directory_core::claims::exclusive_rule_violation(&claims), None);
     assert_eq!(claims.iter().filter(|c| c.is_active()).count(), ok);
     assert!(ok == 1 || ok == n - 1, "{ok}");
 }

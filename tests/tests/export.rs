@@ -5,6 +5,7 @@ use directory_aws::S3Target;
 use directory_core::audit::{Actor, AuditRecord};
 use directory_core::export::{self, EXPORT_KEY, ExportError, ObjectTarget};
 use directory_core::handlers::open_data_export;
+use directory_core::ids::{ClaimId, OrganisationId, ResourceId, ServerId};
 use directory_core::import;
 use directory_core::model::*;
 use directory_core::store::{ClaimDecision, ClaimWrite, Store, StoreError};
@@ -178,25 +179,34 @@ impl<S: Store> Store for FailingStore<S> {
     async fn replace_organisation_as(&self, s: &OrganisationSnapshot, a: &Actor) -> Result<(), StoreError> {
         self.inner.replace_organisation_as(s, a).await
     }
-    async fn read_organisation(&self, id: &str, public_only: bool) -> Result<Option<OrganisationSnapshot>, StoreError> {
+    async fn read_organisation(
+        &self,
+        id: &OrganisationId,
+        public_only: bool,
+    ) -> Result<Option<OrganisationSnapshot>, StoreError> {
         self.inner.read_organisation(id, public_only).await
     }
-    async fn public_snapshot(&self, id: &str) -> Result<Option<OrganisationSnapshot>, StoreError> {
+    async fn public_snapshot(&self, id: &OrganisationId) -> Result<Option<OrganisationSnapshot>, StoreError> {
         if self.reads.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_at {
             return Err(StoreError::Backend("injected failure".into()));
         }
         self.inner.public_snapshot(id).await
     }
-    async fn api_resource(&self, o: &str, s: &str, r: &str) -> Result<Option<ApiResource>, StoreError> {
+    async fn api_resource(
+        &self,
+        o: &OrganisationId,
+        s: &ServerId,
+        r: &ResourceId,
+    ) -> Result<Option<ApiResource>, StoreError> {
         self.inner.api_resource(o, s, r).await
     }
-    async fn authority_claims(&self, o: &str) -> Result<Option<Vec<AuthorityClaim>>, StoreError> {
+    async fn authority_claims(&self, o: &OrganisationId) -> Result<Option<Vec<AuthorityClaim>>, StoreError> {
         self.inner.authority_claims(o).await
     }
     async fn update_authority_claim_as<E: Send + 'static, D: ClaimDecision<E> + 'static>(
         &self,
-        o: &str,
-        c: &str,
+        o: &OrganisationId,
+        c: &ClaimId,
         a: &Actor,
         d: D,
     ) -> Result<ClaimWrite<E>, StoreError> {
@@ -205,7 +215,11 @@ impl<S: Store> Store for FailingStore<S> {
     async fn put_audit(&self, r: &AuditRecord) -> Result<(), StoreError> {
         self.inner.put_audit(r).await
     }
-    async fn audit_records(&self, o: Option<&str>, since: Option<&str>) -> Result<Vec<AuditRecord>, StoreError> {
+    async fn audit_records(
+        &self,
+        o: Option<&OrganisationId>,
+        since: Option<&str>,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
         self.inner.audit_records(o, since).await
     }
     async fn organisation_ids(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, StoreError> {
@@ -373,11 +387,15 @@ async fn a_claim_change_shows_in_the_next_export() {
     let org = orgs.iter().find(|o| !o.org_domain_role_claims.is_empty()).unwrap();
     let claim_id = org.org_domain_role_claims[0].organisation_authority_claim_id.clone();
     let write = store
-        .update_authority_claim(org.id(), &claim_id, |_: &[AuthorityClaim], c: &AuthorityClaim| {
-            let mut c = c.clone();
-            c.registration_id = Some("CHANGED-REG".into());
-            Ok::<_, String>(c)
-        })
+        .update_authority_claim(
+            &OrganisationId::from(org.id()),
+            &ClaimId::from(&claim_id),
+            |_: &[AuthorityClaim], c: &AuthorityClaim| {
+                let mut c = c.clone();
+                c.registration_id = Some("CHANGED-REG".into());
+                Ok::<_, String>(c)
+            },
+        )
         .await
         .unwrap();
     assert!(matches!(write, ClaimWrite::Updated(_)));

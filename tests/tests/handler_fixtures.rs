@@ -6,6 +6,7 @@
 use directory_core::export::ObjectTarget;
 use directory_core::export::local::LocalDirTarget;
 use directory_core::handlers::{Services, dispatch};
+use directory_core::ids::OrganisationId;
 use directory_core::import;
 use directory_core::model::*;
 use directory_core::routes;
@@ -113,7 +114,7 @@ async fn run_fixtures<S: Store, T: ObjectTarget>(services: &Services<S, T>, func
             .as_str()
             .unwrap_or("")
             .to_owned();
-        let before = store.snapshot(&org).await.unwrap();
+        let before = store.snapshot(&OrganisationId::from(&org)).await.unwrap();
         if let Some(log) = log {
             log.take();
         }
@@ -122,7 +123,7 @@ async fn run_fixtures<S: Store, T: ObjectTarget>(services: &Services<S, T>, func
         let body = check(function, &name, status, &resp, &event);
         if status != 200 {
             assert_eq!(
-                store.snapshot(&org).await.unwrap(),
+                store.snapshot(&OrganisationId::from(&org)).await.unwrap(),
                 before,
                 "{function}/{name} changed data"
             );
@@ -155,7 +156,11 @@ async fn run_fixtures<S: Store, T: ObjectTarget>(services: &Services<S, T>, func
             let claim_id = event["pathParameters"]["OrganisationAuthorityClaimId"]
                 .as_str()
                 .unwrap();
-            let listed = store.authority_claims(&org).await.unwrap().unwrap();
+            let listed = store
+                .authority_claims(&OrganisationId::from(&org))
+                .await
+                .unwrap()
+                .unwrap();
             let stored = listed
                 .iter()
                 .find(|c| c.organisation_authority_claim_id == claim_id)
@@ -165,7 +170,7 @@ async fn run_fixtures<S: Store, T: ObjectTarget>(services: &Services<S, T>, func
                 body,
                 "{name}: the list shows the answer"
             );
-            let snapshot = store.snapshot(&org).await.unwrap().unwrap();
+            let snapshot = store.snapshot(&OrganisationId::from(&org)).await.unwrap().unwrap();
             assert_eq!(
                 snapshot.org_domain_role_claims, listed,
                 "{name}: the snapshot shows it too"

@@ -5,6 +5,7 @@
 
 use directory_core::export::local::LocalDirTarget;
 use directory_core::handlers::{Services, dispatch};
+use directory_core::ids::OrganisationId;
 use directory_core::import;
 use directory_core::routes::http_routes;
 use directory_core::store::Store;
@@ -108,7 +109,8 @@ async fn every_response_to_the_event_fixtures_conforms() {
     import::import(&store, &demo_bytes(), |_, _| {}).await.unwrap();
     let snapshot_schema = json!({"$ref": "#/components/schemas/OrganisationSnapshot"});
     for id in store.organisation_ids(None, 100).await.unwrap() {
-        let snapshot = serde_json::to_value(store.snapshot(&id).await.unwrap().unwrap()).unwrap();
+        let snapshot =
+            serde_json::to_value(store.snapshot(&OrganisationId::from(&id)).await.unwrap().unwrap()).unwrap();
         assert_eq!(
             doc.validate(&snapshot_schema, &snapshot, Mode::Full),
             Vec::<String>::new(),

@@ -6,6 +6,7 @@
 use directory_core::audit::AuditRecord;
 use directory_core::export::local::LocalDirTarget;
 use directory_core::handlers::{organisation_snapshot, put_authority_claim};
+use directory_core::ids::OrganisationId;
 use directory_core::import;
 use directory_core::model::{OrganisationSnapshot, ResourceStatus};
 use directory_core::store::Store;
@@ -52,8 +53,11 @@ fn json_body(r: &Response<Body>) -> Value {
 
 async fn state<S: Store>(store: &S, org: &str) -> (Option<OrganisationSnapshot>, Vec<AuditRecord>) {
     (
-        store.snapshot(org).await.unwrap(),
-        store.audit_records(Some(org), None).await.unwrap(),
+        store.snapshot(&OrganisationId::from(org)).await.unwrap(),
+        store
+            .audit_records(Some(&OrganisationId::from(org)), None)
+            .await
+            .unwrap(),
     )
 }
 
@@ -89,7 +93,10 @@ async fn who_may_change_what<S: Store>(store: S) {
         "AuthorisationDomain": "Open Finance", "Role": "DADOS", "UniqueTechnicalIdentifiers": ["api.valeverde.coop.br"]});
     let r = put(&store, put_event(VALE_VERDE, VALE_VERDE_CLAIM, "directory:write", &ok)).await;
     assert_eq!(r.status(), 200, "{}", json_body(&r));
-    let records = store.audit_records(Some(VALE_VERDE), None).await.unwrap();
+    let records = store
+        .audit_records(Some(&OrganisationId::from(VALE_VERDE)), None)
+        .await
+        .unwrap();
     assert_eq!(records.len(), 2, "exactly one audit record more, newest first");
     let rec = &records[0];
     assert_eq!(rec.sub.as_deref(), Some("alice@vale-verde"));
@@ -105,12 +112,20 @@ async fn who_may_change_what<S: Store>(store: S) {
     assert_eq!(rec.changes[0].before, json!("BR-1003"));
     assert_eq!(rec.changes[0].after, json!("BR-1003-B"));
     // The audit record is not part of what the snapshot or claims list return.
-    let snapshot = store.snapshot(VALE_VERDE).await.unwrap().unwrap();
+    let snapshot = store
+        .snapshot(&OrganisationId::from(VALE_VERDE))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(snapshot.org_domain_role_claims.len(), 1);
 
     // An admin activates and changes the role: the old grants go.
     let aurora_claim = "1f34af8a-3d2e-59ad-8d72-64b8c04e5c12";
-    let had = store.authority_claims(AURORA).await.unwrap().unwrap();
+    let had = store
+        .authority_claims(&OrganisationId::from(AURORA))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(
         !had.iter()
             .find(|c| c.organisation_authority_claim_id == aurora_claim)
@@ -131,14 +146,22 @@ async fn who_may_change_what<S: Store>(store: S) {
     let off = json!({"AuthorityId": BCB, "Status": "Inactive", "AuthorisationDomain": "Open Finance", "Role": "DADOS"});
     let r = put(&store, put_event(AURORA, aurora_claim, "directory:write", &off)).await;
     assert_eq!(r.status(), 200, "{}", json_body(&r));
-    let claims = store.authority_claims(AURORA).await.unwrap().unwrap();
+    let claims = store
+        .authority_claims(&OrganisationId::from(AURORA))
+        .await
+        .unwrap()
+        .unwrap();
     let claim = claims
         .iter()
         .find(|c| c.organisation_authority_claim_id == aurora_claim)
         .unwrap();
     assert_eq!(claim.status, ResourceStatus::Inactive);
     assert_eq!(
-        store.audit_records(Some(AURORA), None).await.unwrap().len(),
+        store
+            .audit_records(Some(&OrganisationId::from(AURORA)), None)
+            .await
+            .unwrap()
+            .len(),
         3,
         "import and two PUTs"
     );
@@ -146,7 +169,7 @@ async fn who_may_change_what<S: Store>(store: S) {
     let later = directory_core::audit::parse_time("2999-01-01T00:00:00Z").unwrap();
     assert!(
         store
-            .audit_records(Some(AURORA), Some(&later))
+            .audit_records(Some(&OrganisationId::from(AURORA)), Some(&later))
             .await
             .unwrap()
             .is_empty()
@@ -157,7 +180,10 @@ async fn who_may_change_what<S: Store>(store: S) {
 /// changes; an export publish leaves one directory-wide record, an unchanged run none.
 async fn imports_and_exports_are_audited<S: Store>(store: S) {
     import::import(&store, &demo_bytes(), |_, _| {}).await.unwrap();
-    let first = store.audit_records(Some(AURORA), None).await.unwrap();
+    let first = store
+        .audit_records(Some(&OrganisationId::from(AURORA)), None)
+        .await
+        .unwrap();
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].action, "import");
     assert!(
@@ -167,14 +193,21 @@ async fn imports_and_exports_are_audited<S: Store>(store: S) {
     );
     import::import(&store, &demo_bytes(), |_, _| {}).await.unwrap();
     assert_eq!(
-        store.audit_records(Some(AURORA), None).await.unwrap().len(),
+        store
+            .audit_records(Some(&OrganisationId::from(AURORA)), None)
+            .await
+            .unwrap()
+            .len(),
         1,
         "re-import changes nothing"
     );
-    let mut org = store.snapshot(AURORA).await.unwrap().unwrap();
+    let mut org = store.snapshot(&OrganisationId::from(AURORA)).await.unwrap().unwrap();
     org.organisation_details.organisation_name = Some("Banco Aurora S.A.".into());
     store.replace_organisation(&org).await.unwrap();
-    let records = store.audit_records(Some(AURORA), None).await.unwrap();
+    let records = store
+        .audit_records(Some(&OrganisationId::from(AURORA)), None)
+        .await
+        .unwrap();
     assert_eq!(records.len(), 2);
     assert_eq!(records[0].changes.len(), 1, "newest first: {:?}", records[0].changes);
     assert_eq!(records[0].changes[0].field, "ORG.OrganisationName");
@@ -193,7 +226,7 @@ async fn imports_and_exports_are_audited<S: Store>(store: S) {
 /// level 0 and 1 flags.
 async fn flags_follow_access_levels<S: Store>(store: S) {
     import::import(&store, &demo_bytes(), |_, _| {}).await.unwrap();
-    let stored = store.snapshot(AURORA).await.unwrap().unwrap();
+    let stored = store.snapshot(&OrganisationId::from(AURORA)).await.unwrap().unwrap();
     let levels = |s: &OrganisationSnapshot| -> Vec<Option<u32>> {
         s.organisation_details
             .flags
@@ -330,7 +363,11 @@ async fn a_failed_claim_transaction_leaves_no_change_and_no_audit_record() {
         "{calls:?}"
     );
     assert_eq!(
-        store.audit_records(Some(VALE_VERDE), None).await.unwrap().len(),
+        store
+            .audit_records(Some(&OrganisationId::from(VALE_VERDE)), None)
+            .await
+            .unwrap()
+            .len(),
         2,
         "import and the PUT"
     );

@@ -14,6 +14,7 @@ use aws_sdk_dynamodb::types::{
     TransactWriteItem, Update, WriteRequest,
 };
 use directory_core::audit::{self, Actor, AuditRecord};
+use directory_core::ids::{ClaimId, OrganisationId, ResourceId, ServerId};
 use directory_core::keys::{self, OrgItem};
 use directory_core::model::{ApiResource, AuthorityClaim, OrganisationSnapshot, ReferenceData};
 use directory_core::store::items::{assemble, assemble_reference, organisation_items, parse, reference_items};
@@ -514,9 +515,10 @@ impl Store for DynamoStore {
 
     async fn read_organisation(
         &self,
-        org_id: &str,
+        org_id: &OrganisationId,
         public_only: bool,
     ) -> Result<Option<OrganisationSnapshot>, StoreError> {
+        let org_id = org_id.as_str();
         let items = self.query(&keys::org_pk(org_id), None).await?;
         assemble(
             items
@@ -528,10 +530,13 @@ impl Store for DynamoStore {
 
     async fn api_resource(
         &self,
-        org_id: &str,
-        server_id: &str,
-        resource_id: &str,
+        org_id: &OrganisationId,
+        server_id: &ServerId,
+        resource_id: &ResourceId,
     ) -> Result<Option<ApiResource>, StoreError> {
+        let org_id = org_id.as_str();
+        let server_id = server_id.as_str();
+        let resource_id = resource_id.as_str();
         let sk = keys::resource_sk(server_id, resource_id);
         let got = self
             .client
@@ -550,7 +555,8 @@ impl Store for DynamoStore {
         }
     }
 
-    async fn authority_claims(&self, org_id: &str) -> Result<Option<Vec<AuthorityClaim>>, StoreError> {
+    async fn authority_claims(&self, org_id: &OrganisationId) -> Result<Option<Vec<AuthorityClaim>>, StoreError> {
+        let org_id = org_id.as_str();
         let pk = keys::org_pk(org_id);
         let claims = self.claims_of(&pk).await?;
         if claims.is_empty() && self.version(&pk).await?.is_none() {
@@ -561,11 +567,13 @@ impl Store for DynamoStore {
 
     async fn update_authority_claim_as<E: Send + 'static, D: ClaimDecision<E> + 'static>(
         &self,
-        org_id: &str,
-        claim_id: &str,
+        org_id: &OrganisationId,
+        claim_id: &ClaimId,
         actor: &Actor,
         decide: D,
     ) -> Result<ClaimWrite<E>, StoreError> {
+        let org_id = org_id.as_str();
+        let claim_id = claim_id.as_str();
         let pk = keys::org_pk(org_id);
         let sk = keys::claim_sk(claim_id);
         for attempt in 0..MAX_WRITE_ATTEMPTS {
@@ -627,7 +635,12 @@ impl Store for DynamoStore {
         Ok(())
     }
 
-    async fn audit_records(&self, org_id: Option<&str>, since: Option<&str>) -> Result<Vec<AuditRecord>, StoreError> {
+    async fn audit_records(
+        &self,
+        org_id: Option<&OrganisationId>,
+        since: Option<&str>,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let org_id = org_id.map(OrganisationId::as_str);
         let pk = keys::audit_partition(org_id);
         let range = since.map_or(SkRange::All, SkRange::From);
         let mut records = Vec::new();

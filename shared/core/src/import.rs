@@ -2,7 +2,8 @@
 //! An invalid file writes nothing; re-importing the same file is idempotent.
 
 use crate::audit::Actor;
-use crate::model::{AuthorityClaim, DomainRole, ImportFile, OrganisationSnapshot, ReferenceData};
+use crate::claims::{apply_role, resolve_role};
+use crate::model::{ImportFile, OrganisationSnapshot, ReferenceData};
 use crate::store::{Store, StoreError};
 use crate::validate;
 use futures_util::{StreamExt, stream};
@@ -111,54 +112,6 @@ pub fn parse(bytes: &[u8]) -> Result<ImportFile, ImportError> {
     } else {
         Err(ImportError::Invalid(problems))
     }
-}
-
-/// Resolves a claim's role from reference data: by `AuthorisationDomainRoleIdentifier`
-/// or, deprecated, by the `AuthorisationDomain` + `Role` names. Both given must agree.
-pub fn resolve_role<'r>(
-    reference: &'r ReferenceData,
-    role_id: Option<&str>,
-    domain_name: Option<&str>,
-    role_name: Option<&str>,
-) -> Result<Option<&'r DomainRole>, String> {
-    let by_id = match role_id {
-        Some(id) => Some(
-            reference
-                .role(id)
-                .ok_or_else(|| format!("AuthorisationDomainRoleIdentifier: {id:?} is not a known role"))?,
-        ),
-        None => None,
-    };
-    let by_names = match (domain_name, role_name) {
-        (Some(d), Some(r)) => Some(
-            reference
-                .role_by_names(d, r)
-                .ok_or_else(|| format!("AuthorisationDomain/Role: no role {r:?} in the authorisation domain {d:?}"))?,
-        ),
-        (None, None) => None,
-        _ if by_id.is_some() => None,
-        _ => return Err("AuthorisationDomain and Role must be given together".to_owned()),
-    };
-    match (by_id, by_names) {
-        (Some(a), Some(b)) if a.authorisation_domain_role_identifier != b.authorisation_domain_role_identifier => {
-            Err("AuthorisationDomainRoleIdentifier disagrees with AuthorisationDomain/Role".to_owned())
-        }
-        (Some(a), _) => Ok(Some(a)),
-        (None, b) => Ok(b),
-    }
-}
-
-/// Fills a claim's derived fields from its role (the one place this is done).
-pub fn apply_role(claim: &mut AuthorityClaim, reference: &ReferenceData, role: &DomainRole) {
-    claim.authorisation_domain_role_identifier = Some(role.authorisation_domain_role_identifier.clone());
-    claim.authorisation_domain_id = Some(role.authorisation_domain_id.clone());
-    claim.authorisation_domain = reference
-        .domain(&role.authorisation_domain_id)
-        .map(|d| d.authorisation_domain_name.clone());
-    claim.role = Some(role.role.clone());
-    claim.role_type = role.role_type.clone();
-    claim.exclusive = Some(role.exclusive);
-    claim.metadata = role.metadata.clone();
 }
 
 /// Completes and checks one organisation against the (merged) reference data:

@@ -4,10 +4,12 @@
 
 pub mod audit;
 pub mod auth;
+pub mod claims;
 pub mod error;
 pub mod export;
 pub mod handlers;
 pub mod http;
+pub mod ids;
 pub mod import;
 pub mod keys;
 pub mod model;

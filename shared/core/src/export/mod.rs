@@ -5,6 +5,7 @@
 pub mod local;
 
 use crate::audit::{self, Actor, AuditRecord, Change};
+use crate::ids::OrganisationId;
 use crate::model::ExportOrganisation;
 use crate::store::{Store, StoreError};
 use futures_util::{StreamExt, TryStreamExt, stream};
@@ -247,6 +248,7 @@ async fn write_all<S: Store, U: Upload>(
         };
         // Futures collected first: a closure inside the stream type trips the
         // compiler's Send check on higher-ranked lifetimes.
+        let ids: Vec<OrganisationId> = ids.into_iter().map(OrganisationId::stored).collect();
         let reads: Vec<_> = ids.iter().map(|id| store.public_snapshot(id)).collect();
         let mut snapshots = stream::iter(reads).buffered(READ_CONCURRENCY);
         while let Some(snapshot) = snapshots.try_next().await? {

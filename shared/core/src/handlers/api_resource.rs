@@ -3,10 +3,10 @@
 
 use super::Call;
 use crate::error::ApiError;
+use crate::ids::{self, OrganisationId, ResourceId, ServerId};
 use crate::model::ApiResourceResponse;
 use crate::routes::API_RESOURCE;
 use crate::store::Store;
-use crate::validate::rules::{ID40, TEXT40};
 use lambda_http::{Body, Request, Response};
 
 /// One API resource: one store read (one GetItem on DynamoDB). A resource of
@@ -22,13 +22,14 @@ async fn run<S: Store>(store: &S, req: &Request, call: &Call) -> Result<Response
     let server = call.path(req, "AuthorisationServerId")?;
     let resource = call.path(req, "ApiResourceId")?;
     call.admit(req, Some(org))?;
-    call.check_path(&[
-        ("OrganisationId", org, ID40),
-        ("AuthorisationServerId", server, TEXT40),
-        ("ApiResourceId", resource, TEXT40),
-    ])?;
+    let mut problems = Vec::new();
+    let org = ids::collect(OrganisationId::parse(org), &mut problems);
+    let server = ids::collect(ServerId::parse(server), &mut problems);
+    let resource = ids::collect(ResourceId::parse(resource), &mut problems);
+    call.check_path(problems)?;
     call.reject_if_any(Vec::new())?;
-    let found = store.api_resource(org, server, resource).await?.ok_or_else(|| {
+    let (org, server, resource) = (Call::id(org)?, Call::id(server)?, Call::id(resource)?);
+    let found = store.api_resource(&org, &server, &resource).await?.ok_or_else(|| {
         ApiError::NotFound(format!(
             "API resource {resource} of authorisation server {server} of organisation {org} not found"
         ))

@@ -3,10 +3,10 @@
 
 use super::Call;
 use crate::error::ApiError;
+use crate::ids::OrganisationId;
 use crate::model::AuthorityClaim;
 use crate::routes::AUTHORITY_CLAIMS;
 use crate::store::Store;
-use crate::validate::rules::ID40;
 use lambda_http::{Body, Request, RequestExt, Response};
 use std::borrow::Cow;
 
@@ -164,7 +164,8 @@ async fn run<S: Store>(store: &S, req: &Request, call: &Call) -> Result<Response
     call.admit(req, Some(org))?;
     let params = req.query_string_parameters_ref();
     let parsed = parse_query(|name| params.and_then(|p| p.all(name)));
-    let mut problems = crate::validate::path_param("OrganisationId", org, ID40);
+    let mut problems = Vec::new();
+    let org = crate::ids::collect(OrganisationId::parse(org), &mut problems);
     let query = match parsed {
         Ok(q) => Some(q),
         Err(e) => {
@@ -173,8 +174,9 @@ async fn run<S: Store>(store: &S, req: &Request, call: &Call) -> Result<Response
         }
     };
     call.reject_if_any(problems)?;
+    let org = Call::id(org)?;
     let claims = store
-        .authority_claims(org)
+        .authority_claims(&org)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("organisation {org} not found")))?;
     call.ok(&page_of(claims, &query.unwrap_or_default()))

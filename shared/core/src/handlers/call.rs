@@ -6,7 +6,6 @@ use crate::auth::{self, Caller};
 use crate::error::{ApiError, json_response};
 use crate::http::{accept, fapi};
 use crate::routes::Route;
-use crate::validate::{self, rules::Text};
 use lambda_http::http::{StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
@@ -76,21 +75,23 @@ impl Call {
         Ok(caller)
     }
 
-    /// Checks path parameters against their documented rules. Where the endpoint
-    /// lists 400 the violations are a 400 (with any header violations); elsewhere an
-    /// id that breaks its rule cannot exist, so it is a 404 with the reason.
-    pub fn check_path(&self, params: &[(&str, &str, Text)]) -> Result<(), ApiError> {
-        let problems: Vec<String> = params
-            .iter()
-            .flat_map(|(name, value, rule)| validate::path_param(name, value, *rule))
-            .collect();
+    /// Ends path checking: where the endpoint lists 400 the id problems are a 400
+    /// (with any header violations); elsewhere an id that breaks its rule cannot
+    /// exist, so it is a 404 with the reason.
+    pub fn check_path(&self, problems: Vec<String>) -> Result<(), ApiError> {
         if problems.is_empty() {
             Ok(())
         } else if self.route.lists_400 {
-            Err(ApiError::BadRequest(problems))
+            self.reject_if_any(problems)
         } else {
             Err(ApiError::NotFound(problems.join("; ")))
         }
+    }
+
+    /// A checked id: `parsed` once [`Self::check_path`] has passed (an `Err` left
+    /// here is a bug, reported as 500).
+    pub fn id<T>(parsed: Option<T>) -> Result<T, ApiError> {
+        parsed.ok_or_else(|| ApiError::Internal("unchecked path id".to_owned()))
     }
 
     /// Ends input checking: `problems` plus the header violations make a 400 on

@@ -3,9 +3,9 @@
 use super::Call;
 use crate::auth;
 use crate::error::ApiError;
+use crate::ids::{self, OrganisationId};
 use crate::routes::ORGANISATION_SNAPSHOT;
 use crate::store::Store;
-use crate::validate::rules::ID40;
 use lambda_http::{Body, Request, Response};
 
 /// Everything about one organisation: one store read (one Query on DynamoDB).
@@ -18,10 +18,13 @@ pub async fn handle<S: Store>(store: &S, req: Request) -> Response<Body> {
 async fn run<S: Store>(store: &S, req: &Request, call: &Call) -> Result<Response<Body>, ApiError> {
     let org = call.path(req, "OrganisationId")?;
     let caller = call.admit(req, Some(org))?;
-    call.check_path(&[("OrganisationId", org, ID40)])?;
+    let mut problems = Vec::new();
+    let org = ids::collect(OrganisationId::parse(org), &mut problems);
+    call.check_path(problems)?;
     call.reject_if_any(Vec::new())?;
+    let org = Call::id(org)?;
     let mut snapshot = store
-        .snapshot(org)
+        .snapshot(&org)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("organisation {org} not found")))?;
     // Flags above the caller's access level are not shown (DESIGN.md auth).

@@ -4,16 +4,13 @@
 
 use super::Call;
 use crate::audit;
-use crate::auth::{self, Caller};
+use crate::claims;
 use crate::error::ApiError;
-use crate::import::{apply_role, resolve_role};
-use crate::model::{AuthorityClaim, AuthorityClaimUpdate, DomainRole, ReferenceData};
+use crate::ids::{self, ClaimId, OrganisationId};
+use crate::model::{AuthorityClaim, AuthorityClaimUpdate};
 use crate::routes::PUT_AUTHORITY_CLAIM;
 use crate::store::{ClaimWrite, Store};
-use crate::validate::{
-    self,
-    rules::{ID40, UUID40},
-};
+use crate::validate;
 use lambda_http::http::header;
 use lambda_http::{Body, Request, Response};
 use std::sync::Arc;
@@ -65,104 +62,30 @@ fn read_body(req: &Request) -> Result<AuthorityClaimUpdate, Vec<String>> {
     validate::claim_update(&value)
 }
 
-/// Resolves the body against reference data: a known authority and, when the body
-/// names a role, a known role whose domain agrees with `AuthorisationDomainID`.
-fn resolve(update: &AuthorityClaimUpdate, reference: &ReferenceData) -> Result<Option<DomainRole>, Vec<String>> {
-    let mut problems = Vec::new();
-    if reference.authority(&update.authority_id).is_none() {
-        problems.push(format!(
-            "AuthorityId: {:?} is not a known authority",
-            update.authority_id
-        ));
-    }
-    let role = match resolve_role(
-        reference,
-        update.authorisation_domain_role_identifier.as_deref(),
-        update.authorisation_domain.as_deref(),
-        update.role.as_deref(),
-    ) {
-        Ok(r) => r.cloned(),
-        Err(e) => {
-            problems.push(e);
-            None
-        }
-    };
-    if let Some(domain_id) = &update.authorisation_domain_id {
-        match &role {
-            Some(r) if &r.authorisation_domain_id != domain_id => problems.push(format!(
-                "AuthorisationDomainID: {domain_id:?} is not the domain of the given role"
-            )),
-            None if reference.domain(domain_id).is_none() => problems.push(format!(
-                "AuthorisationDomainID: {domain_id:?} is not a known authorisation domain"
-            )),
-            _ => {}
-        }
-    }
-    if problems.is_empty() { Ok(role) } else { Err(problems) }
-}
-
-/// The new claim: writable fields replaced, role applied (or the current one kept and
-/// refreshed from reference data), read-only data kept; refused with 403 if the
-/// caller may not make the change, with 400 if the organisation would break the
-/// exclusive-role rule. A new role or authority clears the old claim's
-/// `Authorisations` (grants of the old claim do not carry over).
-pub fn decide(
-    caller: &Caller,
-    claims: &[AuthorityClaim],
-    current: &AuthorityClaim,
-    update: &AuthorityClaimUpdate,
-    role: Option<&DomainRole>,
-    reference: &ReferenceData,
-) -> Result<AuthorityClaim, ApiError> {
-    let denied = auth::claim_change_needs_admin(caller, current, update, role);
-    if !denied.is_empty() {
-        return Err(ApiError::ForbiddenFields(denied));
-    }
-    let mut next = current.clone();
-    next.authority_id = update.authority_id.clone();
-    next.registration_id = update.registration_id.clone();
-    next.unique_technical_identifiers = update.unique_technical_identifiers.clone();
-    next.status = update.status;
-    let role = role.or_else(|| {
-        current
-            .authorisation_domain_role_identifier
-            .as_deref()
-            .and_then(|id| reference.role(id))
-    });
-    if let Some(role) = role {
-        apply_role(&mut next, reference, role);
-    }
-    if next.authorisation_domain_role_identifier != current.authorisation_domain_role_identifier
-        || next.authority_id != current.authority_id
-    {
-        next.authorisations.clear();
-    }
-    match validate::exclusive_rule_after(claims, &next) {
-        Some(rule) => Err(ApiError::BadRequest(vec![rule])),
-        None => Ok(next),
-    }
-}
-
 async fn run<S: Store>(store: &S, req: &Request, call: &Call) -> Result<Response<Body>, ApiError> {
     let org = call.path(req, "OrganisationId")?;
     let claim_id = call.path(req, "OrganisationAuthorityClaimId")?;
     let caller = call.admit(req, Some(org))?;
     let actor = call.actor_of(&caller);
-    let mut problems = validate::path_param("OrganisationId", org, ID40);
-    problems.extend(validate::path_param("OrganisationAuthorityClaimId", claim_id, UUID40));
-    let update = read_body(req).map_err(|e| problems.extend(e)).ok();
+    let mut problems = Vec::new();
+    let org = ids::collect(OrganisationId::parse(org), &mut problems);
+    let claim_id = ids::collect(ClaimId::parse(claim_id), &mut problems);
+    let update = ids::collect(read_body(req), &mut problems);
     call.reject_if_any(problems)?;
-    let update = update.ok_or_else(|| ApiError::Internal("validated body missing".into()))?;
+    let (org, claim_id, update) = (Call::id(org)?, Call::id(claim_id)?, Call::id(update)?);
 
     let reference = Arc::new(store.reference().await?);
-    let role = resolve(&update, &reference).map_err(ApiError::BadRequest)?;
+    let role = claims::resolve_update(&update, &reference).map_err(ApiError::BadRequest)?;
     let decision = {
         let reference = reference.clone();
-        move |claims: &[AuthorityClaim], current: &AuthorityClaim| {
-            decide(&caller, claims, current, &update, role.as_ref(), &reference)
+        move |all: &[AuthorityClaim], current: &AuthorityClaim| {
+            claims::decide(&caller, all, current, &update, role.as_ref(), &reference)
         }
     };
-    match store.update_authority_claim_as(org, claim_id, &actor, decision).await? {
+    match store
+        .update_authority_claim_as(&org, &claim_id, &actor, decision)
+        .await?
+    {
         ClaimWrite::Updated(claim) => call.ok(&claim),
         ClaimWrite::NotFound => Err(ApiError::NotFound(format!(
             "authority claim {claim_id} of organisation {org} not found"

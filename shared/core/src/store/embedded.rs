@@ -4,6 +4,7 @@
 use super::items::{assemble, assemble_reference, organisation_items, parse, reference_items};
 use super::{ClaimDecision, ClaimWrite, Store, StoreError};
 use crate::audit::{self, Actor, AuditRecord};
+use crate::ids::{ClaimId, OrganisationId, ResourceId, ServerId};
 use crate::keys;
 use crate::model::{ApiResource, AuthorityClaim, OrganisationSnapshot, ReferenceData};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
@@ -165,9 +166,10 @@ impl Store for EmbeddedStore {
 
     async fn read_organisation(
         &self,
-        org_id: &str,
+        org_id: &OrganisationId,
         public_only: bool,
     ) -> Result<Option<OrganisationSnapshot>, StoreError> {
+        let org_id = org_id.as_str();
         let pk = keys::org_pk(org_id);
         let items = self.blocking(move |db| Self::read_partition(db, &pk, "")).await?;
         assemble(items.iter().map(|(k, v)| (k.as_str(), v.as_str())), public_only)
@@ -175,10 +177,13 @@ impl Store for EmbeddedStore {
 
     async fn api_resource(
         &self,
-        org_id: &str,
-        server_id: &str,
-        resource_id: &str,
+        org_id: &OrganisationId,
+        server_id: &ServerId,
+        resource_id: &ResourceId,
     ) -> Result<Option<ApiResource>, StoreError> {
+        let org_id = org_id.as_str();
+        let server_id = server_id.as_str();
+        let resource_id = resource_id.as_str();
         let pk = keys::org_pk(org_id);
         let sk = keys::resource_sk(server_id, resource_id);
         self.blocking(move |db| {
@@ -192,7 +197,8 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn authority_claims(&self, org_id: &str) -> Result<Option<Vec<AuthorityClaim>>, StoreError> {
+    async fn authority_claims(&self, org_id: &OrganisationId) -> Result<Option<Vec<AuthorityClaim>>, StoreError> {
+        let org_id = org_id.as_str();
         let pk = keys::org_pk(org_id);
         let id = org_id.to_owned();
         self.blocking(move |db| {
@@ -223,11 +229,13 @@ impl Store for EmbeddedStore {
 
     async fn update_authority_claim_as<E: Send + 'static, D: ClaimDecision<E> + 'static>(
         &self,
-        org_id: &str,
-        claim_id: &str,
+        org_id: &OrganisationId,
+        claim_id: &ClaimId,
         actor: &Actor,
         decide: D,
     ) -> Result<ClaimWrite<E>, StoreError> {
+        let org_id = org_id.as_str();
+        let claim_id = claim_id.as_str();
         let pk = keys::org_pk(org_id);
         let target = keys::claim_sk(claim_id);
         let (org, claim, actor, retention) = (
@@ -297,7 +305,12 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn audit_records(&self, org_id: Option<&str>, since: Option<&str>) -> Result<Vec<AuditRecord>, StoreError> {
+    async fn audit_records(
+        &self,
+        org_id: Option<&OrganisationId>,
+        since: Option<&str>,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let org_id = org_id.map(OrganisationId::as_str);
         let pk = keys::audit_partition(org_id);
         let items = self.blocking(move |db| Self::read_partition(db, &pk, "")).await?;
         let mut records = Vec::new();

@@ -6,6 +6,7 @@ pub mod embedded;
 pub mod items;
 
 use crate::audit::{Actor, AuditRecord};
+use crate::ids::{ClaimId, OrganisationId, ResourceId, ServerId};
 use crate::model::{ApiResource, AuthorityClaim, OrganisationSnapshot, ReferenceData};
 use std::future::Future;
 
@@ -84,19 +85,22 @@ pub trait Store: Send + Sync + 'static {
     /// certificates) are not read into it.
     fn read_organisation(
         &self,
-        org_id: &str,
+        org_id: &OrganisationId,
         public_only: bool,
     ) -> impl Future<Output = Result<Option<OrganisationSnapshot>, StoreError>> + Send;
 
     /// The whole snapshot, or `None` when the organisation does not exist.
-    fn snapshot(&self, org_id: &str) -> impl Future<Output = Result<Option<OrganisationSnapshot>, StoreError>> + Send {
+    fn snapshot(
+        &self,
+        org_id: &OrganisationId,
+    ) -> impl Future<Output = Result<Option<OrganisationSnapshot>, StoreError>> + Send {
         self.read_organisation(org_id, false)
     }
 
     /// The public part of the snapshot, for the export.
     fn public_snapshot(
         &self,
-        org_id: &str,
+        org_id: &OrganisationId,
     ) -> impl Future<Output = Result<Option<OrganisationSnapshot>, StoreError>> + Send {
         self.read_organisation(org_id, true)
     }
@@ -104,16 +108,16 @@ pub trait Store: Send + Sync + 'static {
     /// One API resource of one authorisation server of one organisation.
     fn api_resource(
         &self,
-        org_id: &str,
-        server_id: &str,
-        resource_id: &str,
+        org_id: &OrganisationId,
+        server_id: &ServerId,
+        resource_id: &ResourceId,
     ) -> impl Future<Output = Result<Option<ApiResource>, StoreError>> + Send;
 
     /// The organisation's role claims in claim-id order, `None` when the organisation
     /// does not exist.
     fn authority_claims(
         &self,
-        org_id: &str,
+        org_id: &OrganisationId,
     ) -> impl Future<Output = Result<Option<Vec<AuthorityClaim>>, StoreError>> + Send;
 
     /// Updates one claim under an organisation-level guard: `decide` sees a
@@ -123,8 +127,8 @@ pub trait Store: Send + Sync + 'static {
     /// after) is written in the same transaction as the claim.
     fn update_authority_claim_as<E: Send + 'static, D: ClaimDecision<E> + 'static>(
         &self,
-        org_id: &str,
-        claim_id: &str,
+        org_id: &OrganisationId,
+        claim_id: &ClaimId,
         actor: &Actor,
         decide: D,
     ) -> impl Future<Output = Result<ClaimWrite<E>, StoreError>> + Send;
@@ -132,8 +136,8 @@ pub trait Store: Send + Sync + 'static {
     /// [`Store::update_authority_claim_as`] by an internal actor (tests, tools).
     fn update_authority_claim<E: Send + 'static, D: ClaimDecision<E> + 'static>(
         &self,
-        org_id: &str,
-        claim_id: &str,
+        org_id: &OrganisationId,
+        claim_id: &ClaimId,
         decide: D,
     ) -> impl Future<Output = Result<ClaimWrite<E>, StoreError>> + Send {
         let actor = Actor::system("store", "update-authority-claim");
@@ -149,7 +153,7 @@ pub trait Store: Send + Sync + 'static {
     /// expired records are left out.
     fn audit_records(
         &self,
-        org_id: Option<&str>,
+        org_id: Option<&OrganisationId>,
         since: Option<&str>,
     ) -> impl Future<Output = Result<Vec<AuditRecord>, StoreError>> + Send;
 

@@ -5,7 +5,7 @@ pub mod fields;
 pub mod rules;
 pub mod tables;
 
-use crate::model::{AuthorityClaim, AuthorityClaimUpdate, OrganisationSnapshot, ReferenceData, ResourceStatus};
+use crate::model::{AuthorityClaimUpdate, OrganisationSnapshot, ReferenceData, ResourceStatus};
 pub use checker::Checker;
 use fields::{FieldRule, check_object, check_value};
 use serde_json::Value;
@@ -125,36 +125,10 @@ pub fn snapshot(s: &OrganisationSnapshot) -> Vec<String> {
             }
         }
     });
-    if let Some(rule) = exclusive_rule_violation(&s.org_domain_role_claims) {
+    if let Some(rule) = crate::claims::exclusive_rule_violation(&s.org_domain_role_claims) {
         c.fail("OrgDomainRoleClaims", rule);
     }
     c.into_errors()
-}
-
-/// The exclusive-role rule: an organisation holding an Active claim on an exclusive
-/// role may hold no other Active role claim. Returns the message when broken.
-pub fn exclusive_rule_violation<'a>(claims: impl IntoIterator<Item = &'a AuthorityClaim>) -> Option<String> {
-    let active: Vec<&AuthorityClaim> = claims.into_iter().filter(|c| c.is_active()).collect();
-    let exclusive = active.iter().find(|c| c.exclusive == Some(true))?;
-    (active.len() > 1).then(|| {
-        format!(
-            "exclusive role rule: the Active claim {} holds the exclusive role {}, so the organisation may hold no other Active role claim",
-            exclusive.organisation_authority_claim_id,
-            exclusive.role.as_deref().unwrap_or("(unnamed)")
-        )
-    })
-}
-
-/// The exclusive-role rule over an organisation's claims once `next` has replaced
-/// the claim with its id (the check every claim update makes).
-pub fn exclusive_rule_after(claims: &[AuthorityClaim], next: &AuthorityClaim) -> Option<String> {
-    exclusive_rule_violation(claims.iter().map(|c| {
-        if c.organisation_authority_claim_id == next.organisation_authority_claim_id {
-            next
-        } else {
-            c
-        }
-    }))
 }
 
 /// Every violation in the reference data: field rules, duplicates, dangling domains.
