@@ -24,6 +24,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+/// Partition key attribute.
+const PK: &str = "PK";
+/// Sort key attribute.
+const SK: &str = "SK";
+/// The entity's JSON.
+const DATA: &str = "Data";
+/// The organisation version number on `VERSION` items.
+const VERSION: &str = "V";
+/// GSI1 keys on organisation details items.
+const GSI1PK: &str = "GSI1PK";
+const GSI1SK: &str = "GSI1SK";
+
 /// The TTL attribute of audit items (epoch seconds): DynamoDB deletes them after it.
 pub const EXPIRES_AT: &str = "ExpiresAt";
 /// The name of the organisations index.
@@ -56,7 +68,7 @@ fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
 }
 
 fn key(pk: &str, sk: &str) -> Item {
-    HashMap::from([("PK".to_owned(), s(pk)), ("SK".to_owned(), s(sk))])
+    HashMap::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))])
 }
 
 /// Capacity units consumed, as DynamoDB reports them (for benchmarks and metrics).
@@ -112,7 +124,7 @@ impl DynamoStore {
     fn audit_item(record: &AuditRecord) -> Item {
         let pk = keys::audit_partition(record.target.get("OrganisationId").map(String::as_str));
         let mut item = key(&pk, &record.sort_key());
-        item.insert("Data".to_owned(), s(record.to_json()));
+        item.insert(DATA.to_owned(), s(record.to_json()));
         item.insert(EXPIRES_AT.to_owned(), AttributeValue::N(record.expires_at.to_string()));
         item
     }
@@ -189,8 +201,8 @@ impl DynamoStore {
         };
         let gsi = GlobalSecondaryIndex::builder()
             .index_name(GSI1)
-            .key_schema(key_el("GSI1PK", KeyType::Hash)?)
-            .key_schema(key_el("GSI1SK", KeyType::Range)?)
+            .key_schema(key_el(GSI1PK, KeyType::Hash)?)
+            .key_schema(key_el(GSI1SK, KeyType::Range)?)
             .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
             .build()
             .map_err(backend)?;
@@ -199,12 +211,12 @@ impl DynamoStore {
             .create_table()
             .table_name(&self.table)
             .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(attr("PK")?)
-            .attribute_definitions(attr("SK")?)
-            .attribute_definitions(attr("GSI1PK")?)
-            .attribute_definitions(attr("GSI1SK")?)
-            .key_schema(key_el("PK", KeyType::Hash)?)
-            .key_schema(key_el("SK", KeyType::Range)?)
+            .attribute_definitions(attr(PK)?)
+            .attribute_definitions(attr(SK)?)
+            .attribute_definitions(attr(GSI1PK)?)
+            .attribute_definitions(attr(GSI1SK)?)
+            .key_schema(key_el(PK, KeyType::Hash)?)
+            .key_schema(key_el(SK, KeyType::Range)?)
             .global_secondary_indexes(gsi)
             .send()
             .await;
@@ -303,7 +315,7 @@ impl DynamoStore {
         extra: &[(&str, String)],
     ) -> Result<TransactWriteItem, StoreError> {
         let mut item = key(pk, sk);
-        item.insert("Data".to_owned(), s(data));
+        item.insert(DATA.to_owned(), s(data));
         for (k, v) in extra {
             item.insert((*k).to_owned(), s(v.clone()));
         }
@@ -359,17 +371,17 @@ impl DynamoStore {
         Ok(got
             .item
             .as_ref()
-            .and_then(|i| i.get("V"))
+            .and_then(|i| i.get(VERSION))
             .and_then(|v| v.as_n().ok())
             .and_then(|n| n.parse().ok()))
     }
 
     async fn claims_of(&self, pk: &str) -> Result<Vec<AuthorityClaim>, StoreError> {
-        let end = format!("{}\u{10FFFF}", keys::CLAIM_PREFIX);
+        let end = keys::range_end(keys::CLAIM_PREFIX);
         self.query(pk, Some((keys::CLAIM_PREFIX, &end)))
             .await?
             .iter()
-            .map(|i| parse(get_s(i, "SK").unwrap_or("?"), get_s(i, "Data").unwrap_or("null")))
+            .map(|i| parse(get_s(i, SK).unwrap_or("?"), get_s(i, DATA).unwrap_or("null")))
             .collect()
     }
 }
@@ -388,10 +400,24 @@ fn lost_race(e: &SdkError<TransactWriteItemsError>) -> bool {
     }
 }
 
-/// Jittered exponential backoff for optimistic retries.
-async fn backoff(attempt: usize) {
-    let cap_ms = 2u64.saturating_pow(attempt.min(6) as u32).min(50);
-    tokio::time::sleep(Duration::from_millis(fastrand::u64(0..=cap_ms))).await;
+/// The one retry policy of the adapter: up to [`MAX_WRITE_ATTEMPTS`] attempts with
+/// jittered exponential backoff between them, then [`StoreError::Contention`].
+#[derive(Default)]
+struct Retry {
+    attempt: usize,
+}
+
+impl Retry {
+    /// Waits before the next attempt, or gives up when none is left.
+    async fn again(&mut self) -> Result<(), StoreError> {
+        self.attempt += 1;
+        if self.attempt >= MAX_WRITE_ATTEMPTS {
+            return Err(StoreError::Contention(self.attempt));
+        }
+        let cap_ms = 2u64.saturating_pow(self.attempt.min(6) as u32).min(50);
+        tokio::time::sleep(Duration::from_millis(fastrand::u64(0..=cap_ms))).await;
+        Ok(())
+    }
 }
 
 impl Store for DynamoStore {
@@ -400,7 +426,7 @@ impl Store for DynamoStore {
             .into_iter()
             .map(|(sk, body)| {
                 let mut item = key(keys::REF_PK, &sk);
-                item.insert("Data".to_owned(), s(body));
+                item.insert(DATA.to_owned(), s(body));
                 PutRequest::builder()
                     .set_item(Some(item))
                     .build()
@@ -410,13 +436,8 @@ impl Store for DynamoStore {
             .collect::<Result<_, _>>()?;
         for chunk in requests.chunks(MAX_BATCH_ITEMS) {
             let mut pending = chunk.to_vec();
-            for attempt in 0.. {
-                if pending.is_empty() {
-                    break;
-                }
-                if attempt >= MAX_WRITE_ATTEMPTS {
-                    return Err(StoreError::Contention(attempt));
-                }
+            let mut retry = Retry::default();
+            while !pending.is_empty() {
                 let out = self
                     .client
                     .batch_write_item()
@@ -431,7 +452,7 @@ impl Store for DynamoStore {
                     .and_then(|mut m| m.remove(&self.table))
                     .unwrap_or_default();
                 if !pending.is_empty() {
-                    backoff(attempt).await;
+                    retry.again().await?;
                 }
             }
         }
@@ -440,7 +461,7 @@ impl Store for DynamoStore {
 
     async fn reference(&self) -> Result<ReferenceData, StoreError> {
         let items = self.query(keys::REF_PK, None).await?;
-        assemble_reference(items.iter().filter_map(|i| Some((get_s(i, "SK")?, get_s(i, "Data")?))))
+        assemble_reference(items.iter().filter_map(|i| Some((get_s(i, SK)?, get_s(i, DATA)?))))
     }
 
     async fn replace_organisation_as(&self, snapshot: &OrganisationSnapshot, actor: &Actor) -> Result<(), StoreError> {
@@ -450,12 +471,7 @@ impl Store for DynamoStore {
             .query(&pk, None)
             .await?
             .iter()
-            .filter_map(|i| {
-                Some((
-                    get_s(i, "SK")?.to_owned(),
-                    get_s(i, "Data").unwrap_or("null").to_owned(),
-                ))
-            })
+            .filter_map(|i| Some((get_s(i, SK)?.to_owned(), get_s(i, DATA).unwrap_or("null").to_owned())))
             .filter(|(sk, _)| sk != keys::VERSION_SK)
             .collect();
         let items: Vec<(OrgItem, String)> = organisation_items(snapshot);
@@ -469,7 +485,7 @@ impl Store for DynamoStore {
         for (kind, body) in items {
             let sk = kind.sk();
             let extra: Vec<(&str, String)> = if kind == OrgItem::Details {
-                vec![("GSI1PK", keys::ORGS_GSI1PK.to_owned()), ("GSI1SK", org_id.to_owned())]
+                vec![(GSI1PK, keys::ORGS_GSI1PK.to_owned()), (GSI1SK, org_id.to_owned())]
             } else {
                 Vec::new()
             };
@@ -497,14 +513,11 @@ impl Store for DynamoStore {
             _ => batches.push(last.to_vec()),
         }
         for batch in batches {
-            let mut attempt = 0;
+            let mut retry = Retry::default();
             loop {
                 match self.transact(batch.clone()).await {
                     Ok(()) => break,
-                    Err(e) if lost_race(&e) && attempt < MAX_WRITE_ATTEMPTS => {
-                        attempt += 1;
-                        backoff(attempt).await;
-                    }
+                    Err(e) if lost_race(&e) => retry.again().await?,
                     Err(e) => return Err(backend(e)),
                 }
             }
@@ -523,7 +536,7 @@ impl Store for DynamoStore {
         assemble(
             items
                 .iter()
-                .filter_map(|i| Some((get_s(i, "SK")?, get_s(i, "Data").unwrap_or("null")))),
+                .filter_map(|i| Some((get_s(i, SK)?, get_s(i, DATA).unwrap_or("null")))),
             public_only,
         )
     }
@@ -549,7 +562,7 @@ impl Store for DynamoStore {
             .await
             .map_err(backend)?;
         self.count_read(got.consumed_capacity.as_ref());
-        match got.item.as_ref().and_then(|i| get_s(i, "Data")) {
+        match got.item.as_ref().and_then(|i| get_s(i, DATA)) {
             Some(data) => parse(&sk, data).map(Some),
             None => Ok(None),
         }
@@ -576,7 +589,8 @@ impl Store for DynamoStore {
         let claim_id = claim_id.as_str();
         let pk = keys::org_pk(org_id);
         let sk = keys::claim_sk(claim_id);
-        for attempt in 0..MAX_WRITE_ATTEMPTS {
+        let mut retry = Retry::default();
+        loop {
             // Version first: any claim write committed after this read bumps it, so
             // the conditional transaction below fails and the decision is retaken.
             let Some(version) = self.version(&pk).await? else {
@@ -595,7 +609,7 @@ impl Store for DynamoStore {
             };
             let body = serde_json::to_string(&updated).map_err(|e| StoreError::Backend(e.to_string()))?;
             let mut item = key(&pk, &sk);
-            item.insert("Data".to_owned(), s(body));
+            item.insert(DATA.to_owned(), s(body));
             let put = Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(item))
@@ -613,11 +627,10 @@ impl Store for DynamoStore {
                     record.log();
                     return Ok(ClaimWrite::Updated(Box::new(updated)));
                 }
-                Err(e) if lost_race(&e) => backoff(attempt).await,
+                Err(e) if lost_race(&e) => retry.again().await?,
                 Err(e) => return Err(backend(e)),
             }
         }
-        Err(StoreError::Contention(MAX_WRITE_ATTEMPTS))
     }
 
     async fn put_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
@@ -645,10 +658,7 @@ impl Store for DynamoStore {
         let range = since.map_or(SkRange::All, SkRange::From);
         let mut records = Vec::new();
         for item in self.query_keys(&pk, range, true).await? {
-            let record: AuditRecord = parse(
-                get_s(&item, "SK").unwrap_or("?"),
-                get_s(&item, "Data").unwrap_or("null"),
-            )?;
+            let record: AuditRecord = parse(get_s(&item, SK).unwrap_or("?"), get_s(&item, DATA).unwrap_or("null"))?;
             if !record.is_expired() {
                 records.push(record);
             }
@@ -681,7 +691,7 @@ impl Store for DynamoStore {
                 page.items
                     .unwrap_or_default()
                     .iter()
-                    .filter_map(|i| get_s(i, "GSI1SK").map(str::to_owned)),
+                    .filter_map(|i| get_s(i, GSI1SK).map(str::to_owned)),
             );
             match page.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),

@@ -1,5 +1,5 @@
 //! Who the caller is (claims from the API Gateway JWT authorizer context) and the
-//! single decision table of DESIGN.md.
+//! single decision table (docs/design.md, "Auth").
 
 use crate::error::ApiError;
 use crate::model::{AuthorityClaim, AuthorityClaimUpdate, DomainRole, Flag, ResourceStatus};
@@ -102,7 +102,7 @@ pub fn parse_scope(text: &str) -> Option<Vec<String>> {
         .collect()
 }
 
-/// Who may change what in a claim PUT (DESIGN.md auth table): without
+/// Who may change what in a claim PUT (docs/design.md, "Auth"): without
 /// `directory:admin`, a caller may change `RegistrationId`,
 /// `UniqueTechnicalIdentifiers` and set `Status` from Active to Inactive only. Returns
 /// one message per field the body would change beyond that (empty: allowed). A

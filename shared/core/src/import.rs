@@ -1,4 +1,4 @@
-//! Import of the DESIGN.md import format: validate everything first, then write.
+//! Import of the import format (docs/design.md): validate everything first, then write.
 //! An invalid file writes nothing; re-importing the same file is idempotent.
 
 use crate::audit::Actor;

@@ -1,4 +1,4 @@
-//! The single-table key grammar (DESIGN.md), built and parsed here only.
+//! The single-table key grammar (docs/design.md), built and parsed here only.
 //!
 //! Ids may contain any character but `<>`, so `#` and `%` inside an id are
 //! percent-encoded: `AS#a%23RES%23b` can never be mistaken for a resource key.
@@ -11,6 +11,13 @@ pub const ORG_SK: &str = "ORG";
 pub const VERSION_SK: &str = "VERSION";
 /// GSI1 partition of organisation details items: lists organisations in id order.
 pub const ORGS_GSI1PK: &str = "ORGS";
+
+/// The end of the sort-key range of every key starting with `prefix`: keys are
+/// ASCII-prefixed, so the prefix followed by U+10FFFF bounds every key under it
+/// (both stores use it for their range reads).
+pub fn range_end(prefix: &str) -> String {
+    format!("{prefix}\u{10FFFF}")
+}
 
 /// Escapes the key separator (and the escape character) inside an id.
 pub fn encode(id: &str) -> String {

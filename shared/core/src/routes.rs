@@ -1,6 +1,6 @@
 //! The route table: every function of the directory — the five HTTP endpoints and
 //! the scheduled export — with its trigger, its handler, who may call it, which
-//! client errors its api-docs list and what it needs. Everything else is derived
+//! client errors its API reference lists and what it needs. Everything else is derived
 //! from it: `handlers::dispatch` (the only route → handler map), the local server's
 //! router and `Allow` header, each Lambda binary's wiring and environment, and the
 //! checks that hold the template, OpenAPI, fixtures and function packages to it.
@@ -58,9 +58,9 @@ pub struct Route {
     pub handler: Handler,
     /// Who may call it.
     pub access: Access,
-    /// api-docs list 400 (so bad headers/params are rejected, not ignored).
+    /// The API reference lists 400 (so bad headers/params are rejected, not ignored).
     pub lists_400: bool,
-    /// api-docs list 406 (so an `Accept` without JSON is refused).
+    /// The API reference lists 406 (so an `Accept` without JSON is refused).
     pub lists_406: bool,
     /// What it needs at init.
     pub needs: Needs,

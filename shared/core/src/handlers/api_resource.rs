@@ -1,5 +1,5 @@
 //! `GET /organisations/{OrganisationId}/authorisationservers/{AuthorisationServerId}/apiresources/{ApiResourceId}`
-//! (get-api-resource.txt).
+//! (openapi.yaml: getApiResource).
 
 use super::Call;
 use crate::error::ApiError;

@@ -1,4 +1,4 @@
-//! `GET /organisations/{OrganisationId}/authorityclaims` (get-authority-claims.txt):
+//! `GET /organisations/{OrganisationId}/authorityclaims` (openapi.yaml: getAuthorityClaims):
 //! a plain JSON array, paged with `page` / `size` and ordered with `sort`.
 
 use super::Call;

@@ -1,4 +1,4 @@
-//! `GET /organisations/export/open-data` (get-open-data-export.txt): runs the export
+//! `GET /organisations/export/open-data` (openapi.yaml: getOpenDataExport): runs the export
 //! (which publishes the `participants` object) and answers with its bytes — gzip
 //! when accepted — or, past the target's response limit, a 303 to a short-lived
 //! presigned URL of the object just written. `ETag` is the file's SHA-256.
@@ -6,6 +6,7 @@
 use super::Call;
 use crate::error::ApiError;
 use crate::export::{self, ObjectTarget};
+use crate::http::accept::accepts_gzip;
 use crate::routes::OPEN_DATA_EXPORT;
 use crate::store::Store;
 use flate2::Compression;
@@ -19,19 +20,6 @@ pub async fn handle<S: Store, T: ObjectTarget>(store: &S, target: &T, req: Reque
     let call = Call::start(&req, OPEN_DATA_EXPORT);
     let outcome = run(store, target, &req, &call).await;
     call.finish(outcome)
-}
-
-/// Whether `Accept-Encoding` admits gzip (q > 0).
-pub fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
-    accept_encoding.is_some_and(|v| {
-        v.split(',').any(|coding| {
-            let mut parts = coding.split(';');
-            let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-            let zero =
-                parts.any(|p| p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()) == Some(0.0));
-            (name == "gzip" || name == "*") && !zero
-        })
-    })
 }
 
 /// Whether `If-None-Match` matches `etag` (weak comparison, `*` matches all).
@@ -143,15 +131,6 @@ async fn run<S: Store, T: ObjectTarget>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn gzip_negotiation() {
-        assert!(accepts_gzip(Some("gzip, deflate, br")));
-        assert!(accepts_gzip(Some("*")));
-        assert!(!accepts_gzip(Some("gzip;q=0")));
-        assert!(!accepts_gzip(Some("br")));
-        assert!(!accepts_gzip(None));
-    }
 
     #[test]
     fn etag_matching() {

@@ -1,4 +1,4 @@
-//! `GET /organisations/{OrganisationId}/snapshot` (get-organisation-snapshot.txt).
+//! `GET /organisations/{OrganisationId}/snapshot` (openapi.yaml: getOrganisationSnapshot).
 
 use super::Call;
 use crate::auth;
@@ -27,7 +27,7 @@ async fn run<S: Store>(store: &S, req: &Request, call: &Call) -> Result<Response
         .snapshot(&org)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("organisation {org} not found")))?;
-    // Flags above the caller's access level are not shown (DESIGN.md auth).
+    // Flags above the caller's access level are not shown (docs/design.md, "Auth").
     let visible = |f: &crate::model::Flag| auth::may_see_flag(&caller, f);
     snapshot.organisation_details.flags.retain(visible);
     for server in &mut snapshot.authorisation_servers {

@@ -1,5 +1,5 @@
 //! `PUT /organisations/{OrganisationId}/authorityclaims/{OrganisationAuthorityClaimId}`
-//! (put-authority-claim.txt): a full replace of the claim's writable fields, checked
+//! (openapi.yaml: putAuthorityClaim): a full replace of the claim's writable fields, checked
 //! against reference data and the exclusive-role rule under the store's guard.
 
 use super::Call;

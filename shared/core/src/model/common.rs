@@ -45,7 +45,7 @@ pub enum CertificationStatus {
 
 /// `Status` of an authorisation-server certification: the snapshot document gives
 /// Active/Inactive, the export example certification statuses; both are accepted
-/// and the stored value is copied to both outputs (DESIGN.md).
+/// and the stored value is copied to both outputs (docs/design.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum ServerCertificationRecordStatus {
     #[default]

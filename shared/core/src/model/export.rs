@@ -1,4 +1,4 @@
-//! The open-data export item (get-open-data-export.txt): public data only.
+//! The open-data export item (openapi.yaml: getOpenDataExport): public data only.
 
 use super::claims::{Authorisation, AuthorityClaim, DomainClaim};
 use super::common::{

@@ -1,4 +1,4 @@
-//! Organisation details and contacts (get-organisation-snapshot.txt).
+//! Organisation details and contacts (openapi.yaml: getOrganisationSnapshot).
 
 use super::common::{Flag, OrganisationStatus};
 use serde::{Deserialize, Serialize};

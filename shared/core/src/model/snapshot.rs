@@ -1,4 +1,4 @@
-//! The organisation snapshot (get-organisation-snapshot.txt) and the import file.
+//! The organisation snapshot (openapi.yaml: getOrganisationSnapshot) and the import file.
 
 use super::certificate::OrganisationCertificate;
 use super::claims::{AuthorityClaim, DomainClaim};
@@ -8,7 +8,7 @@ use super::server::AuthorisationServer;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// Software statements keyed by id; each kept exactly as imported (api-docs lost
+/// Software statements keyed by id; each kept exactly as imported (the API reference lost
 /// most of `SoftwareDetails`' field names, so the named ones are validated and the
 /// rest is carried through untouched).
 pub type SoftwareStatements = Map<String, Value>;

@@ -34,12 +34,6 @@ fn backend(e: impl Into<redb::Error>) -> StoreError {
     }
 }
 
-/// The (PK, SK) range of one organisation partition with a sort-key prefix.
-fn prefix_end(prefix: &str) -> String {
-    // Sort keys are ASCII-prefixed; the prefix followed by U+10FFFF bounds every key under it.
-    format!("{prefix}\u{10FFFF}")
-}
-
 impl EmbeddedStore {
     /// Opens (creating if needed) the database file. Fails with [`StoreError::Busy`]
     /// when another process holds it.
@@ -82,7 +76,7 @@ impl EmbeddedStore {
     fn read_partition(db: &Database, pk: &str, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
         let txn = db.begin_read().map_err(backend)?;
         let table = txn.open_table(ITEMS).map_err(backend)?;
-        let end = prefix_end(prefix);
+        let end = keys::range_end(prefix);
         let mut out = Vec::new();
         for entry in table.range((pk, prefix)..(pk, end.as_str())).map_err(backend)? {
             let (k, v) = entry.map_err(backend)?;
@@ -128,7 +122,7 @@ impl Store for EmbeddedStore {
                 let txn = db.begin_write().map_err(backend)?;
                 let record = {
                     let mut table = txn.open_table(ITEMS).map_err(backend)?;
-                    let end = prefix_end("");
+                    let end = keys::range_end("");
                     let existing: Vec<(String, String)> = table
                         .range((pk.as_str(), "")..(pk.as_str(), end.as_str()))
                         .map_err(backend)?
@@ -213,7 +207,7 @@ impl Store for EmbeddedStore {
                 return Ok(None);
             }
             let table = txn.open_table(ITEMS).map_err(backend)?;
-            let end = prefix_end(keys::CLAIM_PREFIX);
+            let end = keys::range_end(keys::CLAIM_PREFIX);
             let mut claims = Vec::new();
             for entry in table
                 .range((pk.as_str(), keys::CLAIM_PREFIX)..(pk.as_str(), end.as_str()))
@@ -251,7 +245,7 @@ impl Store for EmbeddedStore {
             let mut written = None;
             let outcome = {
                 let mut table = txn.open_table(ITEMS).map_err(backend)?;
-                let end = prefix_end(keys::CLAIM_PREFIX);
+                let end = keys::range_end(keys::CLAIM_PREFIX);
                 let mut claims: Vec<AuthorityClaim> = Vec::new();
                 let mut current = None;
                 for entry in table

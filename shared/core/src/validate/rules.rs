@@ -3,7 +3,7 @@
 use regex::Regex;
 use std::sync::LazyLock;
 
-/// A documented pattern. `NoAngle` is `^[^<>]*$`; the others are the api-docs regexes.
+/// A documented pattern. `NoAngle` is `^[^<>]*$`; the others are the API reference's regexes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pattern {
     /// No pattern beyond the length.

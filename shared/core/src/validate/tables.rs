@@ -210,7 +210,7 @@ const SERVER_CERTIFICATION: &[(&str, FieldRule)] = &[
     ),
 ];
 
-/// An authorisation server. api-docs lost the rules of its scalar fields; these are
+/// An authorisation server. the API reference lost the rules of its scalar fields; these are
 /// ours: ids ≤ 40, names ≤ 255, URIs http(s) ≤ 255, dates ≤ 30, no `<>` in text.
 pub const AUTHORISATION_SERVER: &[(&str, FieldRule)] = &[
     ("ApiResources", ObjectList(API_RESOURCE)),
