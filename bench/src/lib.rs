@@ -38,53 +38,5 @@ pub fn peak_rss_mib() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// A blocking HTTP/1.1 keep-alive connection (enough for GETs with Content-Length).
-pub struct Connection {
-    stream: std::io::BufReader<std::net::TcpStream>,
-    host: String,
-}
-
-impl Connection {
-    /// Connects to `host:port`.
-    pub fn open(host: &str) -> std::io::Result<Self> {
-        let stream = std::net::TcpStream::connect(host)?;
-        stream.set_nodelay(true)?;
-        Ok(Self {
-            stream: std::io::BufReader::new(stream),
-            host: host.to_owned(),
-        })
-    }
-
-    /// Sends a GET and reads the whole response; returns the status.
-    pub fn get(&mut self, path: &str, token: &str) -> std::io::Result<u16> {
-        use std::io::{BufRead, Read, Write};
-        write!(
-            self.stream.get_mut(),
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\r\n",
-            self.host
-        )?;
-        let mut status = 0;
-        let mut length = 0usize;
-        let mut line = String::new();
-        loop {
-            line.clear();
-            if self.stream.read_line(&mut line)? == 0 {
-                return Err(std::io::ErrorKind::UnexpectedEof.into());
-            }
-            let l = line.trim_end();
-            if l.is_empty() {
-                break;
-            }
-            if status == 0 {
-                status = l.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-            } else if let Some((k, v)) = l.split_once(':')
-                && k.eq_ignore_ascii_case("content-length")
-            {
-                length = v.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0u8; length];
-        self.stream.read_exact(&mut body)?;
-        Ok(status)
-    }
-}
+/// The shared HTTP client (keep-alive connections for load).
+pub use directory_tests::http::Connection;

@@ -372,7 +372,8 @@ async fn the_schedule_and_the_route_publish_the_same_object_and_the_route_answer
         location.contains("X-Amz-Signature") && location.contains("X-Amz-Expires=300"),
         "{location}"
     );
-    let (status, body) = http_get(&location);
+    let reply = directory_tests::http::get_url(&location);
+    let (status, body) = (reply.status, reply.body);
     assert_eq!(status, 200);
     assert_eq!(body, a);
 }

@@ -163,6 +163,26 @@ fn duplicate(seen: &mut HashSet<String>, id: &str) -> Option<String> {
         .then(|| format!("OrganisationDetails.OrganisationId: duplicate organisation {id:?} in the file"))
 }
 
+/// The one check of record `i` (both the in-memory and the streaming import use
+/// it): duplicate id, roles resolved and applied, every rule. At most 50 problems
+/// (then "and N more"), each prefixed `record <i> (<OrganisationId>): `.
+fn check_record(
+    i: usize,
+    org: &mut OrganisationSnapshot,
+    reference: &ReferenceData,
+    seen: &mut HashSet<String>,
+) -> Vec<String> {
+    let id = org.id().to_owned();
+    let problems: Vec<String> = duplicate(seen, &id)
+        .into_iter()
+        .chain(prepare_one(org, reference))
+        .collect();
+    crate::error::cap_messages(problems)
+        .into_iter()
+        .map(|p| format!("record {i} ({id}): {p}"))
+        .collect()
+}
+
 /// Validates a whole in-memory file against itself and the stored reference data,
 /// and resolves every claim's role. Returns the organisations ready to write.
 pub fn prepare(
@@ -173,11 +193,7 @@ pub fn prepare(
     let mut seen = HashSet::new();
     let mut organisations = Vec::with_capacity(file.organisations.len());
     for (i, mut org) in file.organisations.into_iter().enumerate() {
-        let id = org.id().to_owned();
-        let record_problems = duplicate(&mut seen, &id)
-            .into_iter()
-            .chain(prepare_one(&mut org, &reference));
-        problems.extend(record_problems.map(|p| format!("record {i} ({id}): {p}")));
+        problems.extend(check_record(i, &mut org, &reference, &mut seen));
         organisations.push(org);
     }
     if problems.is_empty() {
@@ -230,19 +246,7 @@ pub async fn import_as<S: Store>(
     let mut seen = HashSet::new();
     for (i, r) in raw.organisations.iter().enumerate() {
         match record(i, r) {
-            Ok(mut org) => {
-                let id = org.id().to_owned();
-                let record_problems: Vec<String> = duplicate(&mut seen, &id)
-                    .into_iter()
-                    .chain(prepare_one(&mut org, &reference))
-                    .collect();
-                // Each record lists at most 50 problems (then "and N more").
-                problems.extend(
-                    crate::error::cap_messages(record_problems)
-                        .into_iter()
-                        .map(|p| format!("record {i} ({id}): {p}")),
-                );
-            }
+            Ok(mut org) => problems.extend(check_record(i, &mut org, &reference, &mut seen)),
             Err(e) => problems.push(e),
         }
     }
