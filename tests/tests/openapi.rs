@@ -181,3 +181,68 @@ fn the_validator_catches_drift() {
             .any(|e| e.contains("does not match"))
     );
 }
+
+/// Every key of a validation table names a property of the schema of the object it
+/// validates (nested tables against nested schemas), so a misspelt rule cannot
+/// silently check nothing.
+#[test]
+fn every_validation_table_key_names_a_documented_field() {
+    use directory_core::validate::fields::FieldRule;
+    use directory_core::validate::tables;
+    fn check(doc: &Doc, path: &str, table: &[(&str, FieldRule)], schema: &Value, bad: &mut Vec<String>) {
+        let schema = doc.resolve(schema);
+        let props = &schema["properties"];
+        if props.is_null() {
+            // A free-form object in the document (software statements are kept as
+            // imported): nothing to hold the table to.
+            return;
+        }
+        for (key, rule) in table {
+            let Some(prop) = props.get(*key) else {
+                bad.push(format!("{path}.{key}"));
+                continue;
+            };
+            let prop = doc.resolve(prop);
+            match rule {
+                FieldRule::ObjectList(t) => check(doc, &format!("{path}.{key}[]"), t, &prop["items"], bad),
+                FieldRule::Object(t) => check(doc, &format!("{path}.{key}"), t, prop, bad),
+                FieldRule::ObjectMap(t) => {
+                    check(doc, &format!("{path}.{key}{{}}"), t, &prop["additionalProperties"], bad)
+                }
+                _ => {}
+            }
+        }
+    }
+    let doc = Doc::load();
+    let mut bad = Vec::new();
+    for (table, schema) in [
+        (tables::SNAPSHOT, "OrganisationSnapshot"),
+        (tables::CLAIM_UPDATE, "AuthorityClaimUpdate"),
+        (tables::CLAIM_DERIVED, "AuthorityClaim"),
+        (tables::CLAIM_UPDATE, "AuthorityClaim"),
+    ] {
+        check(&doc, schema, table, doc.schema(schema), &mut bad);
+    }
+    // Reference data has no response schema: its tables name the model's fields.
+    for (table, fields) in [
+        (
+            tables::AUTHORITY,
+            serde_json::to_value(directory_core::model::Authority {
+                authority_name: Some("n".into()),
+                ..Default::default()
+            })
+            .unwrap(),
+        ),
+        (
+            tables::AUTHORISATION_DOMAIN,
+            serde_json::to_value(directory_core::model::AuthorisationDomain::default()).unwrap(),
+        ),
+    ] {
+        for (key, _) in table {
+            if fields.get(*key).is_none() {
+                bad.push(format!("reference.{key}"));
+            }
+        }
+    }
+    assert_eq!(bad, Vec::<String>::new(), "table keys that name no field");
+}

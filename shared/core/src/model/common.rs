@@ -2,83 +2,104 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Status of an organisation's directory registration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum OrganisationStatus {
-    #[default]
-    Active,
-    Pending,
-    Withdrawn,
-}
-
-/// `Active` / `Inactive`: "Current status of this resource".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum ResourceStatus {
-    #[default]
-    Active,
-    Inactive,
-}
-
-impl ResourceStatus {
-    /// The wire spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "Active",
-            Self::Inactive => "Inactive",
+/// An enum as the API spells it: the variants, their wire names and the list of
+/// values the validation tables accept all come from one declaration.
+macro_rules! wire_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $wire:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vm])* #[serde(rename = $wire)] $variant),+
         }
+
+        impl $name {
+            /// Every value, spelled as on the wire (what the validation tables accept).
+            pub const VALUES: &'static [&'static str] = &[$($wire),+];
+            /// Every variant, in the order of [`Self::VALUES`].
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            /// The wire spelling.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $wire),+
+                }
+            }
+        }
+    };
+}
+
+wire_enum!(
+    /// Status of an organisation's directory registration.
+    #[derive(Default)]
+    OrganisationStatus {
+        #[default]
+        Active = "Active",
+        Pending = "Pending",
+        Withdrawn = "Withdrawn",
     }
-}
+);
 
-/// The certification status values shared by API resources and certifications.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum CertificationStatus {
-    #[default]
-    #[serde(rename = "Awaiting Certification")]
-    AwaitingCertification,
-    Certified,
-    Deprecated,
-    Rejected,
-    Warning,
-    #[serde(rename = "Self-Certified")]
-    SelfCertified,
-}
+wire_enum!(
+    /// `Active` / `Inactive`: "Current status of this resource".
+    #[derive(Default)]
+    ResourceStatus {
+        #[default]
+        Active = "Active",
+        Inactive = "Inactive",
+    }
+);
 
-/// `Status` of an authorisation-server certification: the snapshot document gives
-/// Active/Inactive, the export example certification statuses; both are accepted
-/// and the stored value is copied to both outputs (docs/design.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum ServerCertificationRecordStatus {
-    #[default]
-    Active,
-    Inactive,
-    #[serde(rename = "Awaiting Certification")]
-    AwaitingCertification,
-    Certified,
-    Deprecated,
-    Rejected,
-    Warning,
-    #[serde(rename = "Self-Certified")]
-    SelfCertified,
-}
+wire_enum!(
+    /// The certification status values shared by API resources and certifications.
+    #[derive(Default)]
+    CertificationStatus {
+        #[default]
+        AwaitingCertification = "Awaiting Certification",
+        Certified = "Certified",
+        Deprecated = "Deprecated",
+        Rejected = "Rejected",
+        Warning = "Warning",
+        SelfCertified = "Self-Certified",
+    }
+);
 
-/// The resource a flag belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum FlagType {
-    Organisation,
-    #[serde(rename = "Software_Statement")]
-    SoftwareStatement,
-    #[serde(rename = "Authorisation_Server")]
-    AuthorisationServer,
-}
+wire_enum!(
+    /// `Status` of an authorisation-server certification: the snapshot document gives
+    /// Active/Inactive, the export example certification statuses; both are accepted
+    /// and the stored value is copied to both outputs (docs/design.md).
+    #[derive(Default)]
+    ServerCertificationRecordStatus {
+        #[default]
+        Active = "Active",
+        Inactive = "Inactive",
+        AwaitingCertification = "Awaiting Certification",
+        Certified = "Certified",
+        Deprecated = "Deprecated",
+        Rejected = "Rejected",
+        Warning = "Warning",
+        SelfCertified = "Self-Certified",
+    }
+);
 
-/// Status of an authorisation server's notification webhook.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum NotificationWebhookStatus {
-    #[default]
-    Pending,
-    Confirmed,
-    Deactivated,
-}
+wire_enum!(
+    /// The resource a flag belongs to.
+    FlagType {
+        Organisation = "Organisation",
+        SoftwareStatement = "Software_Statement",
+        AuthorisationServer = "Authorisation_Server",
+    }
+);
+
+wire_enum!(
+    /// Status of an authorisation server's notification webhook.
+    #[derive(Default)]
+    NotificationWebhookStatus {
+        #[default]
+        Pending = "Pending",
+        Confirmed = "Confirmed",
+        Deactivated = "Deactivated",
+    }
+);
 
 /// A flag in the snapshot shape (array element with `AccessLevel`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -134,4 +155,48 @@ pub fn public_flag_map(flags: &[Flag]) -> FlagMap {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub errors: Vec<String>,
+}
+
+#[cfg(test)]
+mod wire_tests {
+    use super::*;
+
+    fn round_trips<T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug + Copy>(
+        all: &[T],
+        values: &[&str],
+        as_str: fn(T) -> &'static str,
+    ) {
+        assert_eq!(all.len(), values.len());
+        for (v, wire) in all.iter().zip(values) {
+            assert_eq!(serde_json::to_value(v).unwrap(), serde_json::json!(wire));
+            assert_eq!(serde_json::from_value::<T>(serde_json::json!(wire)).unwrap(), *v);
+            assert_eq!(as_str(*v), *wire);
+        }
+    }
+
+    #[test]
+    fn every_enum_value_is_spelled_once() {
+        round_trips(
+            OrganisationStatus::ALL,
+            OrganisationStatus::VALUES,
+            OrganisationStatus::as_str,
+        );
+        round_trips(ResourceStatus::ALL, ResourceStatus::VALUES, ResourceStatus::as_str);
+        round_trips(
+            CertificationStatus::ALL,
+            CertificationStatus::VALUES,
+            CertificationStatus::as_str,
+        );
+        round_trips(
+            ServerCertificationRecordStatus::ALL,
+            ServerCertificationRecordStatus::VALUES,
+            ServerCertificationRecordStatus::as_str,
+        );
+        round_trips(FlagType::ALL, FlagType::VALUES, FlagType::as_str);
+        round_trips(
+            NotificationWebhookStatus::ALL,
+            NotificationWebhookStatus::VALUES,
+            NotificationWebhookStatus::as_str,
+        );
+    }
 }

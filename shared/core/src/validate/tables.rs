@@ -3,17 +3,15 @@
 use super::fields::FieldRule::{self, *};
 use super::rules::*;
 
-/// Status values of resources.
-pub const ACTIVE_INACTIVE: &[&str] = &["Active", "Inactive"];
-/// Certification status values.
-pub const CERTIFICATION_STATUSES: &[&str] = &[
-    "Awaiting Certification",
-    "Certified",
-    "Deprecated",
-    "Rejected",
-    "Warning",
-    "Self-Certified",
-];
+use crate::model::{
+    CertificationStatus, FlagType, NotificationWebhookStatus, OrganisationStatus, ResourceStatus,
+    ServerCertificationRecordStatus,
+};
+
+/// Status values of resources (from the enum).
+pub const ACTIVE_INACTIVE: &[&str] = ResourceStatus::VALUES;
+/// Certification status values (from the enum).
+pub const CERTIFICATION_STATUSES: &[&str] = CertificationStatus::VALUES;
 
 /// Flag rules (shared by organisation, server and software statement flags).
 pub const FLAG: &[(&str, FieldRule)] = &[
@@ -22,10 +20,7 @@ pub const FLAG: &[(&str, FieldRule)] = &[
     ("UpdatedAt", Str(DATE30)),
     ("Name", Str(TEXT255)),
     ("Description", Str(TEXT255)),
-    (
-        "Type",
-        OneOf(&["Organisation", "Software_Statement", "Authorisation_Server"]),
-    ),
+    ("Type", OneOf(FlagType::VALUES)),
     ("Value", Str(TEXT255)),
     ("Status", OneOf(ACTIVE_INACTIVE)),
     ("AccessLevel", Number),
@@ -85,10 +80,7 @@ const SOFTWARE_DETAILS: &[(&str, FieldRule)] = &[
     ("LogoUri", Str(LOGO)),
     ("TermsOfServiceUri", Str(HTTP_URI255)),
     ("NotificationWebhook", Str(HTTP_URI255)),
-    (
-        "NotificationWebhookStatus",
-        OneOf(&["Pending", "Confirmed", "Deactivated"]),
-    ),
+    ("NotificationWebhookStatus", OneOf(NotificationWebhookStatus::VALUES)),
     ("Version", StrOrNumber(PLAIN40)),
     ("AdditionalSoftwareMetadata", Str(TEXT255)),
     ("FederationEnabled", Bool),
@@ -126,7 +118,7 @@ pub const SOFTWARE_STATEMENT: &[(&str, FieldRule)] = &[
 /// Organisation details.
 pub const ORGANISATION_DETAILS: &[(&str, FieldRule)] = &[
     ("OrganisationId", Str(ID40)),
-    ("Status", OneOf(&["Active", "Pending", "Withdrawn"])),
+    ("Status", OneOf(OrganisationStatus::VALUES)),
     ("OrganisationName", Str(TEXT255)),
     ("CreatedOn", Str(DATE30)),
     ("LegalEntityName", Str(TEXT255)),
@@ -195,19 +187,7 @@ const SERVER_CERTIFICATION: &[(&str, FieldRule)] = &[
     ("ProfileType", Str(NO_ANGLE)),
     ("ProfileVersion", Number),
     ("CertificationURI", Str(HTTPS_URI500)),
-    (
-        "Status",
-        OneOf(&[
-            "Active",
-            "Inactive",
-            "Awaiting Certification",
-            "Certified",
-            "Deprecated",
-            "Rejected",
-            "Warning",
-            "Self-Certified",
-        ]),
-    ),
+    ("Status", OneOf(ServerCertificationRecordStatus::VALUES)),
 ];
 
 /// An authorisation server. the API reference lost the rules of its scalar fields; these are
@@ -231,10 +211,7 @@ pub const AUTHORISATION_SERVER: &[(&str, FieldRule)] = &[
     ("Issuer", Str(HTTP_URI255)),
     ("NotificationWebhook", Str(HTTP_URI255)),
     ("NotificationWebhookAddedDate", Str(DATE30)),
-    (
-        "NotificationWebhookStatus",
-        OneOf(&["Pending", "Confirmed", "Deactivated"]),
-    ),
+    ("NotificationWebhookStatus", OneOf(NotificationWebhookStatus::VALUES)),
     ("OpenIDDiscoveryDocument", Str(HTTP_URI255)),
     ("OrganisationId", Str(ID40)),
     ("ParentAuthorisationServerId", Str(TEXT40)),
