@@ -2,6 +2,7 @@
 //! CLI helpers. `main.rs` is the command line over these.
 
 pub mod apigw;
+pub mod error;
 pub mod jwt;
 pub mod progress;
 pub mod server;

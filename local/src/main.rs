@@ -2,6 +2,7 @@
 //! store with demo data; `import`, `export`, `token` and `create-table` around it.
 
 use clap::{Parser, Subcommand, ValueEnum};
+use directory::error::CliError;
 use directory::{jwt, progress, server};
 use directory_core::export::{self, ObjectTarget, local::LocalDirTarget};
 use directory_core::handlers::Services;
@@ -105,28 +106,18 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
-    if let Some(Command::Routes) = &cli.command {
-        for route in directory_core::routes::ROUTES {
-            match route.http() {
-                Some(h) => println!("{} {} {}", route.name, h.method, h.path),
-                None => println!("{} schedule", route.name),
-            }
-        }
-        return ExitCode::SUCCESS;
-    }
-    if let Some(Command::Token { org, scope, ttl, sub }) = &cli.command {
-        // Reads only the key, so it works while a server holds the database.
-        return match (jwt::Keys::load_or_create(&cli.data_dir), jwt::parse_ttl(ttl)) {
-            (Ok(keys), Ok(ttl)) => {
-                println!("{}", keys.mint(sub, org, scope, ttl));
-                ExitCode::SUCCESS
-            }
-            (Err(e), _) | (_, Err(e)) => fail(e),
-        };
+    // Commands that need neither a store nor a runtime.
+    let quick = match &cli.command {
+        Some(Command::Routes) => Some(routes_command()),
+        Some(Command::Token { org, scope, ttl, sub }) => Some(token_command(&cli.data_dir, org, scope, ttl, sub)),
+        _ => None,
+    };
+    if let Some(done) = quick {
+        return done.map_or_else(fail, |()| ExitCode::SUCCESS);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
-        Err(e) => return fail(e),
+        Err(e) => return fail(CliError::Usage(format!("cannot start the runtime: {e}"))),
     };
     runtime.block_on(async {
         match run(cli).await {
@@ -136,23 +127,42 @@ fn main() -> ExitCode {
     })
 }
 
+/// Prints the route table: `name METHOD /path` or `name schedule` per line.
+fn routes_command() -> Result<(), CliError> {
+    for route in directory_core::routes::ROUTES {
+        match route.http() {
+            Some(h) => println!("{} {} {}", route.name, h.method, h.path),
+            None => println!("{} schedule", route.name),
+        }
+    }
+    Ok(())
+}
+
+/// Mints a local token. Reads only the key, so it works while a server holds the
+/// database.
+fn token_command(data_dir: &Path, org: &str, scope: &str, ttl: &str, sub: &str) -> Result<(), CliError> {
+    let keys = jwt::Keys::load_or_create(data_dir).map_err(CliError::Token)?;
+    let ttl = jwt::parse_ttl(ttl).map_err(CliError::Token)?;
+    println!("{}", keys.mint(sub, org, scope, ttl));
+    Ok(())
+}
+
 /// Creates the data dir owner-only (0700) and returns the database path: it holds
 /// private data (contacts, the signing key).
-fn private_data_dir(dir: &Path) -> Result<PathBuf, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+fn private_data_dir(dir: &Path) -> Result<PathBuf, CliError> {
+    std::fs::create_dir_all(dir).map_err(CliError::io(dir))?;
     restrict(dir, 0o700)?;
     Ok(dir.join("directory.redb"))
 }
 
 #[cfg(unix)]
-fn restrict(path: &Path, mode: u32) -> Result<(), String> {
+fn restrict(path: &Path, mode: u32) -> Result<(), CliError> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .map_err(|e| format!("{}: {e}", path.display()))
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(CliError::io(path))
 }
 
 #[cfg(not(unix))]
-fn restrict(_path: &Path, _mode: u32) -> Result<(), String> {
+fn restrict(_path: &Path, _mode: u32) -> Result<(), CliError> {
     Ok(())
 }
 
@@ -162,15 +172,15 @@ fn operator(action: &str) -> directory_core::audit::Actor {
     directory_core::audit::Actor::system(&format!("cli:{user}"), action)
 }
 
-async fn print_audit<S: Store>(store: &S, org: Option<&str>, since: Option<&str>) -> Result<(), String> {
-    let since = since.map(directory_core::audit::parse_time).transpose()?;
+async fn print_audit<S: Store>(store: &S, org: Option<&str>, since: Option<&str>) -> Result<(), CliError> {
+    let since = since
+        .map(directory_core::audit::parse_time)
+        .transpose()
+        .map_err(|e| CliError::Usage(format!("--since: {e}")))?;
     let org = org
-        .map(|o| directory_core::ids::OrganisationId::parse(o).map_err(|p| p.join("; ")))
+        .map(|o| directory_core::ids::OrganisationId::parse(o).map_err(|p| CliError::Usage(p.join("; "))))
         .transpose()?;
-    let records = store
-        .audit_records(org.as_ref(), since.as_deref())
-        .await
-        .map_err(|e| e.to_string())?;
+    let records = store.audit_records(org.as_ref(), since.as_deref()).await?;
     for r in &records {
         println!("{}", r.to_json());
     }
@@ -178,14 +188,14 @@ async fn print_audit<S: Store>(store: &S, org: Option<&str>, since: Option<&str>
     Ok(())
 }
 
-async fn run(cli: Cli) -> Result<(), String> {
+async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.store {
         StoreKind::Embedded => {
             let db = private_data_dir(&cli.data_dir)?;
-            let store = EmbeddedStore::open(&db).map_err(|e| e.to_string())?;
+            let store = EmbeddedStore::open(&db)?;
             restrict(&db, 0o600)?;
             if matches!(cli.command, Some(Command::CreateTable)) {
-                return Err("create-table is for --store dynamodb".into());
+                return Err(CliError::Usage("create-table is for --store dynamodb".into()));
             }
             run_with(&cli, store).await
         }
@@ -194,33 +204,35 @@ async fn run(cli: Cli) -> Result<(), String> {
 }
 
 #[cfg(feature = "aws")]
-async fn dynamodb(cli: &Cli) -> Result<(), String> {
+async fn dynamodb(cli: &Cli) -> Result<(), CliError> {
     let table = cli
         .table
         .clone()
         .or_else(|| std::env::var("TABLE_NAME").ok())
-        .ok_or("--store dynamodb needs a table: --table NAME or TABLE_NAME")?;
+        .ok_or_else(|| CliError::Usage("--store dynamodb needs a table: --table NAME or TABLE_NAME".into()))?;
     let config = directory_aws::sdk_config().await;
     let store = directory_aws::DynamoStore::new(directory_aws::dynamodb_client(&config), table);
     if matches!(cli.command, Some(Command::CreateTable)) {
-        store.create_table().await.map_err(|e| e.to_string())?;
+        store.create_table().await?;
         println!("table {} is ready", store.table());
         return Ok(());
     }
-    store
-        .warm_up()
-        .await
-        .map_err(|e| format!("DynamoDB table {}: {e}", store.table()))?;
+    store.warm_up().await.map_err(|e| {
+        CliError::Store(directory_core::store::StoreError::Backend(format!(
+            "DynamoDB table {}: {e}",
+            store.table()
+        )))
+    })?;
     run_with(cli, store).await
 }
 
 #[cfg(not(feature = "aws"))]
-async fn dynamodb(_cli: &Cli) -> Result<(), String> {
+async fn dynamodb(_cli: &Cli) -> Result<(), CliError> {
     let _ = &_cli.table;
-    Err("this build has no AWS support: use `cargo run --release --features aws -- --store dynamodb ...`".into())
+    Err(CliError::NoAws("--store dynamodb"))
 }
 
-async fn run_with<S: Store>(cli: &Cli, store: S) -> Result<(), String> {
+async fn run_with<S: Store>(cli: &Cli, store: S) -> Result<(), CliError> {
     let out = match &cli.command {
         Some(Command::Export { out: Some(out) }) => out.clone(),
         _ => cli.data_dir.join("exports"),
@@ -232,60 +244,62 @@ async fn run_with<S: Store>(cli: &Cli, store: S) -> Result<(), String> {
 }
 
 /// The export bucket, from `--bucket` or `BUCKET_NAME`.
-fn bucket(cli: &Cli) -> Result<Option<String>, String> {
+fn bucket(cli: &Cli) -> Result<Option<String>, CliError> {
     let bucket = cli
         .bucket
         .clone()
         .or_else(|| std::env::var("BUCKET_NAME").ok())
         .filter(|b| !b.is_empty());
     if bucket.is_some() && matches!(cli.command, Some(Command::Export { out: Some(_) })) {
-        return Err("--out writes to a directory and --bucket (or BUCKET_NAME) to S3: choose one".into());
+        return Err(CliError::Usage(
+            "--out writes to a directory and --bucket (or BUCKET_NAME) to S3: choose one".into(),
+        ));
     }
     Ok(bucket)
 }
 
 #[cfg(feature = "aws")]
-async fn s3<S: Store>(cli: &Cli, store: S, bucket: String) -> Result<(), String> {
+async fn s3<S: Store>(cli: &Cli, store: S, bucket: String) -> Result<(), CliError> {
     let config = directory_aws::sdk_config().await;
     let target = directory_aws::S3Target::new(directory_aws::s3_client(&config), bucket);
     run_with_target(cli, store, target).await
 }
 
 #[cfg(not(feature = "aws"))]
-async fn s3<S: Store>(_cli: &Cli, _store: S, _bucket: String) -> Result<(), String> {
-    Err("this build has no AWS support: use `cargo run --release --features aws -- --bucket ...`".into())
+async fn s3<S: Store>(_cli: &Cli, _store: S, _bucket: String) -> Result<(), CliError> {
+    Err(CliError::NoAws("--bucket"))
 }
 
-async fn run_with_target<S: Store, T: ObjectTarget + 'static>(cli: &Cli, store: S, target: T) -> Result<(), String> {
+async fn run_with_target<S: Store, T: ObjectTarget + 'static>(cli: &Cli, store: S, target: T) -> Result<(), CliError> {
     match &cli.command {
         None => serve(cli, store, target, "127.0.0.1", 3000).await,
         Some(Command::Serve { port, host }) => serve(cli, store, target, host, *port).await,
         Some(Command::Import { file }) => import_file(&store, file).await,
         Some(Command::Audit { org, since }) => print_audit(&store, org.as_deref(), since.as_deref()).await,
-        Some(Command::Export { .. }) => {
-            let report = export::run_as(&store, &target, &operator("export"), &mut |_| {})
-                .await
-                .map_err(|e| e.to_string())?;
-            println!("{}", target.location());
-            eprintln!(
-                "exported {} organisations, {} bytes in {} part(s), sha256 {}{}",
-                report.organisations,
-                report.bytes,
-                report.parts,
-                report.sha256,
-                if report.unchanged {
-                    " (unchanged: the published file was left as it was)"
-                } else {
-                    ""
-                }
-            );
-            Ok(())
-        }
+        Some(Command::Export { .. }) => export_command(&store, &target).await,
         Some(Command::Token { .. } | Command::CreateTable | Command::Routes) => Ok(()),
     }
 }
 
-async fn import_bytes<S: Store>(store: &S, bytes: &[u8], what: &str) -> Result<(), String> {
+async fn export_command<S: Store, T: ObjectTarget>(store: &S, target: &T) -> Result<(), CliError> {
+    let report = export::run_as(store, target, &operator("export"), &mut |_| {}).await?;
+    println!("{}", target.location());
+    eprintln!(
+        "exported {} organisations, {} bytes in {} part(s), sha256 {}{}",
+        report.organisations,
+        report.bytes,
+        report.parts,
+        report.sha256,
+        if report.unchanged {
+            " (unchanged: the published file was left as it was)"
+        } else {
+            ""
+        }
+    );
+    Ok(())
+}
+
+async fn import_bytes<S: Store>(store: &S, bytes: &[u8], what: &str) -> Result<(), CliError> {
     let mut bar = progress::Progress::new(what);
     let summary = import::import_as(store, bytes, &operator("import"), |done, total| bar.update(done, total)).await;
     bar.finish();
@@ -301,14 +315,20 @@ async fn import_bytes<S: Store>(store: &S, bytes: &[u8], what: &str) -> Result<(
             for p in &problems {
                 eprintln!("{p}");
             }
-            Err(format!("{what}: {} problem(s); nothing was imported", problems.len()))
+            Err(CliError::InvalidImport {
+                what: what.to_owned(),
+                count: problems.len(),
+            })
         }
-        Err(ImportError::Store(e)) => Err(format!("{what}: {e} (re-run the import to complete it)")),
+        Err(ImportError::Store(source)) => Err(CliError::ImportWrite {
+            what: what.to_owned(),
+            source,
+        }),
     }
 }
 
-async fn import_file<S: Store>(store: &S, file: &Path) -> Result<(), String> {
-    let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+async fn import_file<S: Store>(store: &S, file: &Path) -> Result<(), CliError> {
+    let bytes = std::fs::read(file).map_err(CliError::io(file))?;
     import_bytes(store, &bytes, &file.display().to_string()).await
 }
 
@@ -318,23 +338,28 @@ async fn serve<S: Store, T: ObjectTarget + 'static>(
     exports: T,
     host: &str,
     port: u16,
-) -> Result<(), String> {
-    let keys = jwt::Keys::load_or_create(&cli.data_dir)?;
-    let existing = store.organisation_ids(None, 1).await.map_err(|e| e.to_string())?;
+) -> Result<(), CliError> {
+    let keys = jwt::Keys::load_or_create(&cli.data_dir).map_err(CliError::Token)?;
+    let existing = store.organisation_ids(None, 1).await?;
     if existing.is_empty() {
         import_bytes(&store, DEMO_DATA, "the bundled demo data").await?;
     }
     let first_org = store
         .organisation_ids(None, 1)
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .into_iter()
         .next()
         .unwrap_or_default();
     let listener = tokio::net::TcpListener::bind((host, port))
         .await
-        .map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        .map_err(|source| CliError::Listen {
+            addr: format!("{host}:{port}"),
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| CliError::Listen {
+        addr: format!("{host}:{port}"),
+        source,
+    })?;
     let token = keys.mint(
         "local-developer",
         &first_org,
