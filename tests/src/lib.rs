@@ -52,14 +52,19 @@ pub async fn dynamodb_store() -> DynamoStore {
 
 /// A DynamoDB store whose SDK calls are recorded in the returned log.
 pub async fn counting_dynamodb_store() -> (DynamoStore, calls::CallLog) {
+    metered_dynamodb_store(None).await
+}
+
+/// [`counting_dynamodb_store`] whose client also meters capacity (benchmarks).
+pub async fn metered_dynamodb_store(meter: Option<directory_aws::CapacityMeter>) -> (DynamoStore, calls::CallLog) {
     dynamodb_endpoint();
     let config = directory_aws::sdk_config().await;
     let log = calls::CallLog::default();
-    let client = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&config)
-            .interceptor(log.clone())
-            .build(),
-    );
+    let mut builder = aws_sdk_dynamodb::config::Builder::from(&config).interceptor(log.clone());
+    if let Some(meter) = meter {
+        builder = builder.interceptor(meter);
+    }
+    let client = aws_sdk_dynamodb::Client::from_conf(builder.build());
     let store = DynamoStore::new(client, format!("directory-test-{}", uuid::Uuid::new_v4()));
     store.create_table().await.expect("create table in DynamoDB Local");
     (store, log)

@@ -39,8 +39,7 @@ async fn main() {
         Some("run") => {
             let (table, bucket) = (&args[2], &args[3]);
             let meter = CapacityMeter::default();
-            let store =
-                DynamoStore::new(directory_aws::dynamodb_client(&config), table).with_capacity_meter(meter.clone());
+            let store = DynamoStore::new(directory_aws::capacity::metered_client(&config, &meter), table);
             let s3 = directory_aws::s3_client(&config);
             let _ = s3.create_bucket().bucket(bucket).send().await;
             let target = S3Target::new(s3, bucket.clone());

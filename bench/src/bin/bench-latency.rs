@@ -2,7 +2,7 @@
 //! store and on DynamoDB Local (AWS_ENDPOINT_URL_DYNAMODB): snapshot, API resource,
 //! claims list (500 claims, size 20 and 1000) and claim PUT with write units per PUT.
 
-use directory_aws::{CapacityMeter, DynamoStore};
+use directory_aws::CapacityMeter;
 use directory_bench::summary;
 use directory_core::export::local::LocalDirTarget;
 use directory_core::handlers::{Services, dispatch};
@@ -154,9 +154,8 @@ async fn main() {
     let services = Services { store, exports: None };
     run("embedded", &services, None, None).await;
     if std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok() {
-        let (store, log) = directory_tests::counting_dynamodb_store().await;
         let meter = CapacityMeter::default();
-        let store: DynamoStore = store.with_capacity_meter(meter.clone());
+        let (store, log) = directory_tests::metered_dynamodb_store(Some(meter.clone())).await;
         let services = Services { store, exports: None };
         run("dynamodb-local", &services, Some(&log), Some(&meter)).await;
     } else {

@@ -9,9 +9,9 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConsumedCapacity, Delete, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, Projection, ProjectionType, Put, PutRequest, ReturnConsumedCapacity, ScalarAttributeType, TableStatus,
-    TransactWriteItem, Update, WriteRequest,
+    AttributeDefinition, AttributeValue, BillingMode, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    Projection, ProjectionType, Put, PutRequest, ScalarAttributeType, TableStatus, TransactWriteItem, Update,
+    WriteRequest,
 };
 use directory_core::audit::{self, Actor, AuditRecord};
 use directory_core::ids::{ClaimId, OrganisationId, ResourceId, ServerId};
@@ -20,8 +20,6 @@ use directory_core::model::{ApiResource, AuthorityClaim, OrganisationSnapshot, R
 use directory_core::store::items::{assemble, assemble_reference, organisation_items, parse, reference_items};
 use directory_core::store::{ClaimDecision, ClaimWrite, MAX_WRITE_ATTEMPTS, Store, StoreError};
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Partition key attribute.
@@ -71,36 +69,11 @@ fn key(pk: &str, sk: &str) -> Item {
     HashMap::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))])
 }
 
-/// Capacity units consumed, as DynamoDB reports them (for benchmarks and metrics).
-#[derive(Clone, Debug, Default)]
-pub struct CapacityMeter {
-    read_milli: Arc<AtomicU64>,
-    write_milli: Arc<AtomicU64>,
-}
-
-impl CapacityMeter {
-    /// Read capacity units so far.
-    pub fn read_units(&self) -> f64 {
-        self.read_milli.load(Ordering::Relaxed) as f64 / 1000.0
-    }
-
-    /// Write capacity units so far.
-    pub fn write_units(&self) -> f64 {
-        self.write_milli.load(Ordering::Relaxed) as f64 / 1000.0
-    }
-
-    fn add(counter: &AtomicU64, consumed: &[ConsumedCapacity]) {
-        let units: f64 = consumed.iter().filter_map(|c| c.capacity_units).sum();
-        counter.fetch_add((units * 1000.0).round() as u64, Ordering::Relaxed);
-    }
-}
-
 /// A [`Store`] on one DynamoDB table.
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
     client: Client,
     table: String,
-    meter: Option<CapacityMeter>,
     retention_days: u32,
 }
 
@@ -110,7 +83,6 @@ impl DynamoStore {
         Self {
             client,
             table: table.into(),
-            meter: None,
             retention_days: audit::DEFAULT_RETENTION_DAYS,
         }
     }
@@ -138,32 +110,6 @@ impl DynamoStore {
             .build()
             .map_err(backend)?;
         Ok(TransactWriteItem::builder().put(put).build())
-    }
-
-    /// Asks DynamoDB for the capacity each call consumes and adds it to `meter`.
-    pub fn with_capacity_meter(mut self, meter: CapacityMeter) -> Self {
-        self.meter = Some(meter);
-        self
-    }
-
-    fn capacity_mode(&self) -> ReturnConsumedCapacity {
-        if self.meter.is_some() {
-            ReturnConsumedCapacity::Total
-        } else {
-            ReturnConsumedCapacity::None
-        }
-    }
-
-    fn count_read(&self, consumed: Option<&ConsumedCapacity>) {
-        if let (Some(m), Some(c)) = (&self.meter, consumed) {
-            CapacityMeter::add(&m.read_milli, std::slice::from_ref(c));
-        }
-    }
-
-    fn count_write(&self, consumed: &[ConsumedCapacity]) {
-        if let Some(m) = &self.meter {
-            CapacityMeter::add(&m.write_milli, consumed);
-        }
     }
 
     /// The table name.
@@ -284,7 +230,6 @@ impl DynamoStore {
                 .table_name(&self.table)
                 .consistent_read(true)
                 .scan_index_forward(!newest_first)
-                .return_consumed_capacity(self.capacity_mode())
                 .expression_attribute_values(":pk", s(pk))
                 .set_exclusive_start_key(start.take());
             q = match range {
@@ -298,7 +243,6 @@ impl DynamoStore {
                 SkRange::All => q.key_condition_expression("PK = :pk"),
             };
             let page = q.send().await.map_err(backend)?;
-            self.count_read(page.consumed_capacity.as_ref());
             out.extend(page.items.unwrap_or_default());
             match page.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
@@ -344,14 +288,11 @@ impl DynamoStore {
     }
 
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), SdkError<TransactWriteItemsError>> {
-        let out = self
-            .client
+        self.client
             .transact_write_items()
             .set_transact_items(Some(items))
-            .return_consumed_capacity(self.capacity_mode())
             .send()
             .await?;
-        self.count_write(out.consumed_capacity());
         Ok(())
     }
 
@@ -362,12 +303,10 @@ impl DynamoStore {
             .get_item()
             .table_name(&self.table)
             .consistent_read(true)
-            .return_consumed_capacity(self.capacity_mode())
             .set_key(Some(key(pk, keys::VERSION_SK)))
             .send()
             .await
             .map_err(backend)?;
-        self.count_read(got.consumed_capacity.as_ref());
         Ok(got
             .item
             .as_ref()
@@ -442,11 +381,9 @@ impl Store for DynamoStore {
                     .client
                     .batch_write_item()
                     .request_items(&self.table, pending)
-                    .return_consumed_capacity(self.capacity_mode())
                     .send()
                     .await
                     .map_err(backend)?;
-                self.count_write(out.consumed_capacity());
                 pending = out
                     .unprocessed_items
                     .and_then(|mut m| m.remove(&self.table))
@@ -556,12 +493,10 @@ impl Store for DynamoStore {
             .get_item()
             .table_name(&self.table)
             .consistent_read(true)
-            .return_consumed_capacity(self.capacity_mode())
             .set_key(Some(key(&keys::org_pk(org_id), &sk)))
             .send()
             .await
             .map_err(backend)?;
-        self.count_read(got.consumed_capacity.as_ref());
         match got.item.as_ref().and_then(|i| get_s(i, DATA)) {
             Some(data) => parse(&sk, data).map(Some),
             None => Ok(None),
@@ -634,17 +569,14 @@ impl Store for DynamoStore {
     }
 
     async fn put_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
-        let out = self
-            .client
+        self.client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(Self::audit_item(record)))
             .condition_expression("attribute_not_exists(PK)")
-            .return_consumed_capacity(self.capacity_mode())
             .send()
             .await
             .map_err(backend)?;
-        self.count_write(out.consumed_capacity().map(std::slice::from_ref).unwrap_or_default());
         Ok(())
     }
 
@@ -675,7 +607,6 @@ impl Store for DynamoStore {
                 .query()
                 .table_name(&self.table)
                 .index_name(GSI1)
-                .return_consumed_capacity(self.capacity_mode())
                 .expression_attribute_values(":p", s(keys::ORGS_GSI1PK))
                 .limit(i32::try_from(limit - ids.len()).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start.take());
@@ -686,7 +617,6 @@ impl Store for DynamoStore {
                 None => q.key_condition_expression("GSI1PK = :p"),
             };
             let page = q.send().await.map_err(backend)?;
-            self.count_read(page.consumed_capacity.as_ref());
             ids.extend(
                 page.items
                     .unwrap_or_default()
