@@ -51,13 +51,17 @@ fn json_body(r: &Response<Body>) -> Value {
     serde_json::from_slice(r.body().as_ref()).unwrap()
 }
 
+async fn audit_of<S: Store>(store: &S, org: &str) -> Vec<AuditRecord> {
+    store
+        .audit_records(Some(&OrganisationId::from(org)), None)
+        .await
+        .unwrap()
+}
+
 async fn state<S: Store>(store: &S, org: &str) -> (Option<OrganisationSnapshot>, Vec<AuditRecord>) {
     (
         store.snapshot(&OrganisationId::from(org)).await.unwrap(),
-        store
-            .audit_records(Some(&OrganisationId::from(org)), None)
-            .await
-            .unwrap(),
+        audit_of(store, org).await,
     )
 }
 
@@ -93,10 +97,7 @@ async fn who_may_change_what<S: Store>(store: S) {
         "AuthorisationDomain": "Open Finance", "Role": "DADOS", "UniqueTechnicalIdentifiers": ["api.valeverde.coop.br"]});
     let r = put(&store, put_event(VALE_VERDE, VALE_VERDE_CLAIM, "directory:write", &ok)).await;
     assert_eq!(r.status(), 200, "{}", json_body(&r));
-    let records = store
-        .audit_records(Some(&OrganisationId::from(VALE_VERDE)), None)
-        .await
-        .unwrap();
+    let records = audit_of(&store, VALE_VERDE).await;
     assert_eq!(records.len(), 2, "exactly one audit record more, newest first");
     let rec = &records[0];
     assert_eq!(rec.sub.as_deref(), Some("alice@vale-verde"));
@@ -156,15 +157,7 @@ async fn who_may_change_what<S: Store>(store: S) {
         .find(|c| c.organisation_authority_claim_id == aurora_claim)
         .unwrap();
     assert_eq!(claim.status, ResourceStatus::Inactive);
-    assert_eq!(
-        store
-            .audit_records(Some(&OrganisationId::from(AURORA)), None)
-            .await
-            .unwrap()
-            .len(),
-        3,
-        "import and two PUTs"
-    );
+    assert_eq!(audit_of(&store, AURORA).await.len(), 3, "import and two PUTs");
     // since: a time after both records finds none.
     let later = directory_core::audit::parse_time("2999-01-01T00:00:00Z").unwrap();
     assert!(
@@ -180,10 +173,7 @@ async fn who_may_change_what<S: Store>(store: S) {
 /// changes; an export publish leaves one directory-wide record, an unchanged run none.
 async fn imports_and_exports_are_audited<S: Store>(store: S) {
     import::import(&store, &demo_bytes(), |_, _| {}).await.unwrap();
-    let first = store
-        .audit_records(Some(&OrganisationId::from(AURORA)), None)
-        .await
-        .unwrap();
+    let first = audit_of(&store, AURORA).await;
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].action, "import");
     assert!(
@@ -192,22 +182,11 @@ async fn imports_and_exports_are_audited<S: Store>(store: S) {
         first[0].changes
     );
     import::import(&store, &demo_bytes(), |_, _| {}).await.unwrap();
-    assert_eq!(
-        store
-            .audit_records(Some(&OrganisationId::from(AURORA)), None)
-            .await
-            .unwrap()
-            .len(),
-        1,
-        "re-import changes nothing"
-    );
+    assert_eq!(audit_of(&store, AURORA).await.len(), 1, "re-import changes nothing");
     let mut org = store.snapshot(&OrganisationId::from(AURORA)).await.unwrap().unwrap();
     org.organisation_details.organisation_name = Some("Banco Aurora S.A.".into());
     store.replace_organisation(&org).await.unwrap();
-    let records = store
-        .audit_records(Some(&OrganisationId::from(AURORA)), None)
-        .await
-        .unwrap();
+    let records = audit_of(&store, AURORA).await;
     assert_eq!(records.len(), 2);
     assert_eq!(records[0].changes.len(), 1, "newest first: {:?}", records[0].changes);
     assert_eq!(records[0].changes[0].field, "ORG.OrganisationName");
@@ -362,13 +341,5 @@ async fn a_failed_claim_transaction_leaves_no_change_and_no_audit_record() {
         1,
         "{calls:?}"
     );
-    assert_eq!(
-        store
-            .audit_records(Some(&OrganisationId::from(VALE_VERDE)), None)
-            .await
-            .unwrap()
-            .len(),
-        2,
-        "import and the PUT"
-    );
+    assert_eq!(audit_of(&store, VALE_VERDE).await.len(), 2, "import and the PUT");
 }

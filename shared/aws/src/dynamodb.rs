@@ -588,14 +588,13 @@ impl Store for DynamoStore {
         let org_id = org_id.map(OrganisationId::as_str);
         let pk = keys::audit_partition(org_id);
         let range = since.map_or(SkRange::All, SkRange::From);
-        let mut records = Vec::new();
-        for item in self.query_keys(&pk, range, true).await? {
-            let record: AuditRecord = parse(get_s(&item, SK).unwrap_or("?"), get_s(&item, DATA).unwrap_or("null"))?;
-            if !record.is_expired() {
-                records.push(record);
-            }
-        }
-        Ok(records)
+        let items = self.query_keys(&pk, range, true).await?;
+        directory_core::store::items::audit_records(
+            items
+                .iter()
+                .map(|i| (get_s(i, SK).unwrap_or("?"), get_s(i, DATA).unwrap_or("null"))),
+            since,
+        )
     }
 
     async fn organisation_ids(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, StoreError> {

@@ -307,17 +307,7 @@ impl Store for EmbeddedStore {
         let org_id = org_id.map(OrganisationId::as_str);
         let pk = keys::audit_partition(org_id);
         let items = self.blocking(move |db| Self::read_partition(db, &pk, "")).await?;
-        let mut records = Vec::new();
-        for (sk, body) in items.iter().rev() {
-            if since.is_some_and(|since| sk.as_str() < since) {
-                break;
-            }
-            let record: AuditRecord = parse(sk, body)?;
-            if !record.is_expired() {
-                records.push(record);
-            }
-        }
-        Ok(records)
+        super::items::audit_records(items.iter().rev().map(|(k, v)| (k.as_str(), v.as_str())), since)
     }
 
     async fn organisation_ids(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, StoreError> {

@@ -107,6 +107,25 @@ pub fn assemble<'a>(
     Ok(Some(snapshot))
 }
 
+/// Audit records from (sort key, JSON body) pairs given newest first: those at or
+/// after `since` (a fixed-width time), expired ones left out.
+pub fn audit_records<'a>(
+    items: impl IntoIterator<Item = (&'a str, &'a str)>,
+    since: Option<&str>,
+) -> Result<Vec<crate::audit::AuditRecord>, StoreError> {
+    let mut records = Vec::new();
+    for (sk, body) in items {
+        if since.is_some_and(|since| sk < since) {
+            break;
+        }
+        let record: crate::audit::AuditRecord = parse(sk, body)?;
+        if !record.is_expired() {
+            records.push(record);
+        }
+    }
+    Ok(records)
+}
+
 /// The reference data items, as (sort key, JSON body).
 pub fn reference_items(r: &ReferenceData) -> Vec<(String, String)> {
     let mut out = Vec::new();
