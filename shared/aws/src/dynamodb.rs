@@ -94,7 +94,7 @@ impl DynamoStore {
     }
 
     fn audit_item(record: &AuditRecord) -> Item {
-        let pk = keys::audit_partition(record.target.get("OrganisationId").map(String::as_str));
+        let pk = record.partition_key();
         let mut item = key(&pk, &record.sort_key());
         item.insert(DATA.to_owned(), s(record.to_json()));
         item.insert(EXPIRES_AT.to_owned(), AttributeValue::N(record.expires_at.to_string()));

@@ -128,6 +128,12 @@ impl AuditRecord {
         record
     }
 
+    /// Its partition: the target organisation's (`AUDIT#{OrganisationId}`), or the
+    /// directory's (`AUDIT`) for writes that target no organisation.
+    pub fn partition_key(&self) -> String {
+        crate::keys::audit_partition(self.target.get("OrganisationId").map(String::as_str))
+    }
+
     /// The sort key inside its partition: time first, so a range is a time window.
     pub fn sort_key(&self) -> String {
         format!("{}#{}", self.at, self.id)

@@ -56,7 +56,7 @@ impl EmbeddedStore {
     }
 
     fn insert_audit(table: &mut redb::Table<(&str, &str), &str>, record: &AuditRecord) -> Result<(), StoreError> {
-        let pk = keys::audit_partition(record.target.get("OrganisationId").map(String::as_str));
+        let pk = record.partition_key();
         table
             .insert((pk.as_str(), record.sort_key().as_str()), record.to_json().as_str())
             .map_err(backend)?;
