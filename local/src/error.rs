@@ -17,8 +17,8 @@ pub enum CliError {
     #[error("{0}")]
     Store(#[from] StoreError),
     /// The import file has problems (already printed, one per line); nothing written.
-    #[error("{what}: {count} problem(s); nothing was imported")]
-    InvalidImport { what: String, count: usize },
+    #[error("{what}: {summary}")]
+    InvalidImport { what: String, summary: String },
     /// The store failed while an import was writing.
     #[error("{what}: {source} (re-run the import to complete it)")]
     ImportWrite { what: String, source: StoreError },

@@ -312,12 +312,12 @@ async fn import_bytes<S: Store>(store: &S, bytes: &[u8], what: &str) -> Result<(
             Ok(())
         }
         Err(ImportError::Invalid(problems)) => {
-            for p in &problems {
+            for p in &problems.lines {
                 eprintln!("{p}");
             }
             Err(CliError::InvalidImport {
                 what: what.to_owned(),
-                count: problems.len(),
+                summary: problems.summary(),
             })
         }
         Err(ImportError::Store(source)) => Err(CliError::ImportWrite {

@@ -223,7 +223,7 @@ fn a_second_process_is_refused_clearly_and_bad_imports_change_nothing() {
         err.contains("record 2 (") && err.contains("OrganisationName: longer than 255 characters"),
         "{err}"
     );
-    assert!(err.contains("nothing was imported"), "{err}");
+    assert!(err.contains("1 problem in 1 record; nothing written"), "{err}");
     let (ok, _, err) = cli(dir.path(), &["import", "/no/such/file.json"]);
     assert!(!ok && err.contains("/no/such/file.json"), "{err}");
     let (ok, _, err) = cli(dir.path(), &["token", "--org", "x", "--ttl", "forever"]);

@@ -5,6 +5,8 @@ use directory_core::ids::{ClaimId, OrganisationId, ResourceId, ServerId};
 use directory_core::import::{self, ImportError};
 use directory_core::model::*;
 use directory_core::store::{ClaimWrite, Store};
+use directory_core::validate::fields::FieldRule;
+use directory_core::validate::tables;
 use std::sync::Arc;
 
 /// The demo data, parsed and prepared (roles resolved), as the import writes it.
@@ -295,7 +297,7 @@ pub async fn invalid_import_writes_nothing<S: Store>(store: S) {
     file["Organisations"][5]["Contacts"][0]["EmailAddress"] = "nobody".into();
     let bytes = serde_json::to_vec(&file).unwrap();
     let err = import::import(&store, &bytes, |_, _| {}).await.unwrap_err();
-    let ImportError::Invalid(problems) = err else {
+    let ImportError::Invalid(import::Problems { lines: problems, .. }) = err else {
         panic!("expected Invalid, got {err:?}")
     };
     assert_eq!(problems.len(), 2, "{problems:#?}");
@@ -304,6 +306,119 @@ pub async fn invalid_import_writes_nothing<S: Store>(store: S) {
     assert!(problems[1].contains("record 5 (") && problems[1].contains("Contacts[0].EmailAddress"));
     assert!(store.organisation_ids(None, 10).await.unwrap().is_empty());
     assert_eq!(store.reference().await.unwrap(), ReferenceData::default());
+}
+
+/// A file with problems of every kind across its records and reference data gets
+/// every one of them in one run (tests/fixtures/import/many-problems.*), and nothing
+/// is written.
+pub async fn every_import_problem_in_one_run<S: Store>(store: S) {
+    let dir = crate::repo_root().join("tests/fixtures/import");
+    let bytes = std::fs::read(dir.join("many-problems.json")).unwrap();
+    let expected = std::fs::read_to_string(dir.join("many-problems.expected")).unwrap();
+    let err = import::import(&store, &bytes, |_, _| {}).await.unwrap_err();
+    let ImportError::Invalid(problems) = err else {
+        panic!("expected Invalid, got {err:?}")
+    };
+    assert_eq!(problems.lines, expected.lines().collect::<Vec<_>>());
+    assert_eq!(problems.summary(), "16 problems in 4 records; nothing written");
+    assert!(store.organisation_ids(None, 10).await.unwrap().is_empty());
+    assert_eq!(store.reference().await.unwrap(), ReferenceData::default());
+}
+
+/// An item DynamoDB could not store (400 KB) is refused when the file is checked,
+/// naming the record and the object, so no import can fail half-way on it.
+pub async fn oversized_items_are_refused_before_writing<S: Store>(store: S) {
+    let mut file: serde_json::Value = serde_json::from_slice(&crate::demo_bytes()).unwrap();
+    file["Organisations"][2]["AuthorisationServers"][0]["ApiResources"][0]["ApiMetadata"] =
+        serde_json::json!({ "blob": "x".repeat(410 * 1024) });
+    let err = import::import(&store, &serde_json::to_vec(&file).unwrap(), |_, _| {})
+        .await
+        .unwrap_err();
+    let ImportError::Invalid(problems) = err else {
+        panic!("expected Invalid, got {err:?}")
+    };
+    assert_eq!(problems.lines.len(), 1, "{problems}");
+    assert!(
+        problems.lines[0].starts_with("record 2 (")
+            && problems.lines[0].contains(
+                "): AuthorisationServers[0].ApiResources[0]: is stored as an item of 410.8 KiB, over DynamoDB's 400.0 KiB item limit"
+            ),
+        "{problems}"
+    );
+    assert!(store.organisation_ids(None, 10).await.unwrap().is_empty());
+}
+
+/// Sets every optional field of `map` named in `table` to `null` (`remove`: takes it
+/// out), recursing into nested objects.
+fn blank_optional(map: &mut serde_json::Map<String, serde_json::Value>, table: &[(&str, FieldRule)], remove: bool) {
+    use serde_json::Value;
+    for (name, rule) in table {
+        let Some(value) = map.get_mut(*name) else { continue };
+        let (required, rule) = match rule {
+            FieldRule::Required(inner) => (true, **inner),
+            other => (false, *other),
+        };
+        match (rule, value) {
+            (FieldRule::Object(t), Value::Object(inner)) if !t.is_empty() => blank_optional(inner, t, remove),
+            (FieldRule::ObjectList(t), Value::Array(items)) => {
+                for inner in items.iter_mut().filter_map(Value::as_object_mut) {
+                    blank_optional(inner, t, remove);
+                }
+            }
+            (FieldRule::ObjectMap(t), Value::Object(inner)) => {
+                for item in inner.values_mut().filter_map(Value::as_object_mut) {
+                    blank_optional(item, t, remove);
+                }
+            }
+            _ if required => {}
+            _ if remove => {
+                map.remove(*name);
+            }
+            _ => *map.get_mut(*name).unwrap() = Value::Null,
+        }
+    }
+}
+
+/// What real files carry is read as meant: `null` for every optional field is absent,
+/// an integer `ApiVersion` is its decimal string, a logo URL may have a query.
+pub async fn real_file_quirks_are_accepted<S: Store>(store: S) {
+    use serde_json::Value;
+    let mut file: Value = serde_json::from_slice(&crate::demo_bytes()).unwrap();
+    let org = file["Organisations"][1].as_object_mut().unwrap();
+    let mut absent = org.clone();
+    let (nulled, removed) = (org, &mut absent);
+    for (map, remove) in [(nulled, false), (removed, true)] {
+        blank_optional(map, tables::SNAPSHOT, remove);
+        for claim in map["OrgDomainRoleClaims"].as_array_mut().unwrap() {
+            // The writable fields name the claim's role: they stay.
+            blank_optional(claim.as_object_mut().unwrap(), tables::CLAIM_DERIVED, remove);
+        }
+        map["AuthorisationServers"][0]["ApiResources"][0]["ApiVersion"] = 1.into();
+        map["OrganisationDetails"]["LogoUri"] = "https://cdn.example.com/logo.jpg?MOD=AJPERES&CVID=x".into();
+    }
+    let nulls = serde_json::to_string(&file["Organisations"][1]).unwrap();
+    assert!(nulls.matches(":null").count() > 100, "{nulls}");
+    import::import(&store, &serde_json::to_vec(&file).unwrap(), |_, _| {})
+        .await
+        .expect("nulls, a numeric ApiVersion and a logo query are accepted");
+
+    file["Organisations"][1] = Value::Object(absent);
+    let (_, orgs) = import::prepare(
+        import::parse(&serde_json::to_vec(&file).unwrap()).unwrap(),
+        &ReferenceData::default(),
+    )
+    .unwrap();
+    let stored = store
+        .snapshot(&OrganisationId::from(orgs[1].id()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored, orgs[1], "null must read exactly as absent");
+    assert_eq!(
+        stored.authorisation_servers[0].api_resources[0].api_version.as_deref(),
+        Some("1")
+    );
+    assert_eq!(stored.organisation_details.organisation_name, None);
 }
 
 fn activate(claims: &[AuthorityClaim], current: &AuthorityClaim) -> Result<AuthorityClaim, String> {

@@ -37,6 +37,9 @@ contract_tests!(
     ids_with_separators,
     large_organisation,
     invalid_import_writes_nothing,
+    every_import_problem_in_one_run,
+    real_file_quirks_are_accepted,
+    oversized_items_are_refused_before_writing,
     claim_update_outcomes,
     concurrent_updates_keep_the_exclusive_rule,
 );

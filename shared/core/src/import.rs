@@ -17,12 +17,72 @@ const WRITE_CONCURRENCY: usize = 8;
 /// Why an import did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    /// The file is not valid: one line per problem, nothing written.
-    #[error("{} problem(s) in the import file:\n{}", .0.len(), .0.join("\n"))]
-    Invalid(Vec<String>),
+    /// The file is not valid: every problem found, nothing written.
+    #[error("{0}")]
+    Invalid(Problems),
     /// The store failed while writing (re-run the import to complete it).
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Every problem of an import file: one line each (at most 50 per record, then an
+/// `and N more` line), and the true counts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Problems {
+    /// `record <index> (<OrganisationId>): <field path>: <rule>`, or a file-level problem.
+    pub lines: Vec<String>,
+    /// How many problems there are, those past a record's cap included.
+    pub total: usize,
+    /// How many records (or the reference data) have problems.
+    pub records: usize,
+}
+
+impl Problems {
+    fn file(line: String) -> Self {
+        Self {
+            lines: vec![line],
+            total: 1,
+            records: 1,
+        }
+    }
+
+    /// Adds the problems of one record (or of the reference data, `prefix`),
+    /// capped at 50 lines.
+    fn add(&mut self, prefix: &str, problems: Vec<String>) {
+        if problems.is_empty() {
+            return;
+        }
+        self.total += problems.len();
+        self.records += 1;
+        self.lines.extend(
+            crate::error::cap_messages(problems)
+                .into_iter()
+                .map(|p| format!("{prefix}: {p}")),
+        );
+    }
+
+    fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// The closing line: `N problems in M records; nothing written`.
+    pub fn summary(&self) -> String {
+        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        format!(
+            "{} in {}; nothing written",
+            plural(self.total, "problem"),
+            plural(self.records, "record")
+        )
+    }
+}
+
+impl std::fmt::Display for Problems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for line in &self.lines {
+            writeln!(f, "{line}")?;
+        }
+        f.write_str(&self.summary())
+    }
 }
 
 /// Counts of what an import wrote.
@@ -40,68 +100,120 @@ pub struct ImportSummary {
 pub struct RawImport<'a> {
     pub reference: ReferenceData,
     pub organisations: Vec<&'a RawValue>,
+    /// Problems of the file's reference data (the records are still checked).
+    pub problems: Problems,
 }
 
 fn invalid(problem: impl Into<String>) -> ImportError {
-    ImportError::Invalid(vec![problem.into()])
+    ImportError::Invalid(Problems::file(problem.into()))
 }
 
 /// Splits the file into reference data and raw organisation records.
 pub fn split(bytes: &[u8]) -> Result<RawImport<'_>, ImportError> {
     let top: BTreeMap<String, &RawValue> =
         serde_json::from_slice(bytes).map_err(|e| invalid(format!("not a valid import file (a JSON object): {e}")))?;
-    let mut problems = Vec::new();
+    let mut problems = Problems::default();
     let mut organisations = Vec::new();
     let mut rest = serde_json::Map::new();
     for (key, raw) in top {
         if key == "Organisations" {
             match serde_json::from_str::<Option<Vec<&RawValue>>>(raw.get()) {
                 Ok(list) => organisations = list.unwrap_or_default(),
-                Err(_) => problems.push("Organisations: must be an array".to_owned()),
+                Err(_) => return Err(invalid("Organisations: must be an array")),
             }
         } else {
             let value: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
             rest.insert(key, value);
         }
     }
-    let reference: ReferenceData = match serde_path_to_error::deserialize(Value::Object(rest)) {
-        Ok(r) => r,
-        Err(e) => {
-            problems.push(format!("reference data: {}: {}", e.path(), e.inner()));
+    let mut rest = Value::Object(rest);
+    let found = validate::reference_fields(&mut rest);
+    let reference = if found.is_empty() {
+        serde_path_to_error::deserialize(rest).unwrap_or_else(|e| {
+            problems.add("reference data", vec![format!("{}: {}", e.path(), e.inner())]);
             ReferenceData::default()
-        }
-    };
-    if problems.is_empty() {
-        Ok(RawImport {
-            reference,
-            organisations,
         })
     } else {
-        Err(ImportError::Invalid(problems))
+        // The valid entries still count, so records are judged against them instead
+        // of every claim failing for want of reference data.
+        problems.add("reference data", found);
+        lenient_reference(&rest)
+    };
+    Ok(RawImport {
+        reference,
+        organisations,
+        problems,
+    })
+}
+
+/// One organisation record as a file carries it, normalised (`null` is absent, an
+/// integer `ApiVersion` its decimal string), with the prefix its problems get.
+struct Record {
+    value: Value,
+    prefix: String,
+}
+
+impl Record {
+    fn read(i: usize, raw: &RawValue) -> Self {
+        // The record is a slice of a file that parsed, so it parses.
+        let mut value: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+        validate::normalize_snapshot(&mut value);
+        let id = value
+            .pointer("/OrganisationDetails/OrganisationId")
+            .and_then(Value::as_str)
+            .unwrap_or("?");
+        let prefix = format!("record {i} ({id})");
+        Self { value, prefix }
+    }
+
+    fn id(&self) -> Option<&str> {
+        self.value
+            .pointer("/OrganisationDetails/OrganisationId")
+            .and_then(Value::as_str)
+    }
+
+    /// The typed organisation; the error names the JSON path.
+    fn parse(self) -> Result<OrganisationSnapshot, String> {
+        serde_path_to_error::deserialize::<_, OrganisationSnapshot>(self.value)
+            .map_err(|e| format!("{}: {}", e.path(), e.inner()))
+    }
+}
+
+/// The entries of the reference data that read as their type, the others left out.
+fn lenient_reference(value: &Value) -> ReferenceData {
+    fn entries<T: serde::de::DeserializeOwned>(value: &Value, field: &str) -> Vec<T> {
+        let items = value
+            .get(field)
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        items.iter().filter_map(|v| T::deserialize(v).ok()).collect()
+    }
+    ReferenceData {
+        authorities: entries(value, "Authorities"),
+        authorisation_domains: entries(value, "AuthorisationDomains"),
+        authorisation_domain_roles: entries(value, "AuthorisationDomainRoles"),
     }
 }
 
 /// Parses record `i`, naming the record and the JSON path of a type error.
 pub fn record(i: usize, raw: &RawValue) -> Result<OrganisationSnapshot, String> {
-    let value: Value = serde_json::from_str(raw.get()).map_err(|e| format!("record {i} (?): {e}"))?;
-    let id = value
-        .pointer("/OrganisationDetails/OrganisationId")
-        .and_then(Value::as_str)
-        .unwrap_or("?")
-        .to_owned();
-    serde_path_to_error::deserialize::<_, OrganisationSnapshot>(value)
-        .map_err(|e| format!("record {i} ({id}): {}: {}", e.path(), e.inner()))
+    let record = Record::read(i, raw);
+    let prefix = record.prefix.clone();
+    record.parse().map_err(|e| format!("{prefix}: {e}"))
 }
 
 /// Parses the whole import file into memory (small files; `import` streams).
 pub fn parse(bytes: &[u8]) -> Result<ImportFile, ImportError> {
     let raw = split(bytes)?;
-    let mut problems = Vec::new();
+    let mut problems = raw.problems;
     let mut organisations = Vec::with_capacity(raw.organisations.len());
     for (i, r) in raw.organisations.iter().enumerate() {
-        match record(i, r) {
+        let record = Record::read(i, r);
+        let prefix = record.prefix.clone();
+        match record.parse() {
             Ok(org) => organisations.push(org),
-            Err(e) => problems.push(e),
+            Err(e) => problems.add(&prefix, vec![e]),
         }
     }
     if problems.is_empty() {
@@ -141,20 +253,17 @@ pub fn prepare_one(org: &mut OrganisationSnapshot, reference: &ReferenceData) ->
             Err(e) => problems.push(format!("OrgDomainRoleClaims[{j}].{e}")),
         }
     }
-    problems.extend(validate::snapshot(org));
+    problems.extend(validate::snapshot_relations(org));
     problems
 }
 
-/// The stored reference data with the file's on top (the file wins for the same ids),
-/// and the file's own reference problems.
-fn merged_reference(file: &ReferenceData, stored: &ReferenceData) -> (ReferenceData, Vec<String>) {
-    let problems = validate::reference(file)
-        .into_iter()
-        .map(|p| format!("reference data: {p}"))
-        .collect();
+/// The stored reference data with the file's on top (the file wins for the same ids);
+/// the file's own reference problems go to `problems`.
+fn merged_reference(file: &ReferenceData, stored: &ReferenceData, problems: &mut Problems) -> ReferenceData {
+    problems.add("reference data", validate::reference(file));
     let mut reference = stored.clone();
     merge(&mut reference, file);
-    (reference, problems)
+    reference
 }
 
 /// Records a duplicate organisation id.
@@ -163,24 +272,41 @@ fn duplicate(seen: &mut HashSet<String>, id: &str) -> Option<String> {
         .then(|| format!("OrganisationDetails.OrganisationId: duplicate organisation {id:?} in the file"))
 }
 
-/// The one check of record `i` (both the in-memory and the streaming import use
-/// it): duplicate id, roles resolved and applied, every rule. At most 50 problems
-/// (then "and N more"), each prefixed `record <i> (<OrganisationId>): `.
-fn check_record(
+/// Every problem of record `i` as the file gives it: each field's type and rule on
+/// the JSON (so one wrong type hides nothing else), the duplicate id, and, once the
+/// record has the right shape, roles resolved and the rules between fields.
+fn check_raw(i: usize, raw: &RawValue, reference: &ReferenceData, seen: &mut HashSet<String>, out: &mut Problems) {
+    let record = Record::read(i, raw);
+    let prefix = record.prefix.clone();
+    let mut problems: Vec<String> = record.id().and_then(|id| duplicate(seen, id)).into_iter().collect();
+    let fields = validate::snapshot_fields(&record.value);
+    if fields.is_empty() {
+        match record.parse() {
+            Ok(mut org) => problems.extend(prepare_one(&mut org, reference)),
+            Err(e) => problems.push(e),
+        }
+    } else {
+        problems.extend(fields);
+    }
+    out.add(&prefix, problems);
+}
+
+/// [`check_raw`] for a record already in memory.
+fn check_typed(
     i: usize,
     org: &mut OrganisationSnapshot,
     reference: &ReferenceData,
     seen: &mut HashSet<String>,
-) -> Vec<String> {
+    out: &mut Problems,
+) {
     let id = org.id().to_owned();
+    let value = serde_json::to_value(&*org).unwrap_or(Value::Null);
     let problems: Vec<String> = duplicate(seen, &id)
         .into_iter()
+        .chain(validate::snapshot_fields(&value))
         .chain(prepare_one(org, reference))
         .collect();
-    crate::error::cap_messages(problems)
-        .into_iter()
-        .map(|p| format!("record {i} ({id}): {p}"))
-        .collect()
+    out.add(&format!("record {i} ({id})"), problems);
 }
 
 /// Validates a whole in-memory file against itself and the stored reference data,
@@ -189,11 +315,12 @@ pub fn prepare(
     file: ImportFile,
     stored: &ReferenceData,
 ) -> Result<(ReferenceData, Vec<OrganisationSnapshot>), ImportError> {
-    let (reference, mut problems) = merged_reference(&file.reference, stored);
+    let mut problems = Problems::default();
+    let reference = merged_reference(&file.reference, stored, &mut problems);
     let mut seen = HashSet::new();
     let mut organisations = Vec::with_capacity(file.organisations.len());
     for (i, mut org) in file.organisations.into_iter().enumerate() {
-        problems.extend(check_record(i, &mut org, &reference, &mut seen));
+        check_typed(i, &mut org, &reference, &mut seen, &mut problems);
         organisations.push(org);
     }
     if problems.is_empty() {
@@ -240,15 +367,13 @@ pub async fn import_as<S: Store>(
     actor: &Actor,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<ImportSummary, ImportError> {
-    let raw = split(bytes)?;
+    let mut raw = split(bytes)?;
     let stored = store.reference().await?;
-    let (reference, mut problems) = merged_reference(&raw.reference, &stored);
+    let mut problems = std::mem::take(&mut raw.problems);
+    let reference = merged_reference(&raw.reference, &stored, &mut problems);
     let mut seen = HashSet::new();
     for (i, r) in raw.organisations.iter().enumerate() {
-        match record(i, r) {
-            Ok(mut org) => problems.extend(check_record(i, &mut org, &reference, &mut seen)),
-            Err(e) => problems.push(e),
-        }
+        check_raw(i, r, &reference, &mut seen, &mut problems);
     }
     if !problems.is_empty() {
         return Err(ImportError::Invalid(problems));
@@ -259,7 +384,7 @@ pub async fn import_as<S: Store>(
     // Organisations are independent partitions: several are written at once.
     let mut writes = stream::iter(raw.organisations.iter().enumerate())
         .map(|(i, r)| async move {
-            let mut org = record(i, r).map_err(|e| ImportError::Invalid(vec![e]))?;
+            let mut org = record(i, r).map_err(invalid)?;
             prepare_one(&mut org, reference);
             store
                 .replace_organisation_as(&org, actor)

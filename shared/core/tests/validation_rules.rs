@@ -57,19 +57,39 @@ fn failing_texts(t: Text) -> Vec<(String, &'static str)> {
 
 fn valid_value(rule: FieldRule) -> Value {
     match rule {
+        FieldRule::Required(inner) => valid_value(*inner),
+        FieldRule::StrOrInteger(t) => json!(valid_text(t)),
         FieldRule::Str(t) | FieldRule::StrOrNumber(t) => json!(valid_text(t)),
         FieldRule::OneOf(v) | FieldRule::TextOneOf(_, v) => json!(v[0]),
         FieldRule::Bool => json!(true),
         FieldRule::Number => json!(0),
         FieldRule::StrList(t, _) => json!([valid_text(t)]),
-        FieldRule::ObjectList(_) => json!([{}]),
-        FieldRule::Object(_) | FieldRule::ObjectMap(_) => json!({}),
+        FieldRule::ObjectList(t) => json!([valid_object(t)]),
+        FieldRule::Object(t) => valid_object(t),
+        FieldRule::ObjectMap(_) => json!({}),
     }
+}
+
+/// The smallest valid object of a table: its required fields, each valid.
+fn valid_object(table: &[(&str, FieldRule)]) -> Value {
+    let required = table
+        .iter()
+        .filter(|(_, rule)| matches!(rule, FieldRule::Required(_)))
+        .map(|(field, rule)| ((*field).to_owned(), valid_value(*rule)));
+    Value::Object(required.collect())
 }
 
 fn failing_values(rule: FieldRule) -> Vec<(Value, String)> {
     let mut out: Vec<(Value, String)> = Vec::new();
     match rule {
+        FieldRule::Required(inner) => {
+            out.push((Value::Null, "is required".into()));
+            out.extend(failing_values(*inner));
+        }
+        FieldRule::StrOrInteger(t) => {
+            out.push((json!(1.5), "must be a string or an integer".into()));
+            out.extend(failing_texts(t).into_iter().map(|(v, m)| (json!(v), m.to_owned())));
+        }
         FieldRule::Str(t) => {
             out.push((json!(1), "must be a string".into()));
             out.extend(failing_texts(t).into_iter().map(|(v, m)| (json!(v), m.to_owned())));
@@ -108,7 +128,14 @@ fn errors(table: &[(&str, FieldRule)], field: &str, value: Value) -> Vec<String>
     obj.insert(field.to_owned(), value);
     let mut c = Checker::new();
     check_object(&mut c, &obj, table);
+    // Only this field's errors: the other required fields of the table are absent.
     c.into_errors()
+        .into_iter()
+        .filter(|e| {
+            e.strip_prefix(field)
+                .is_some_and(|rest| rest.starts_with([':', '.', '[']))
+        })
+        .collect()
 }
 
 fn exercise(table_name: &str, table: &[(&str, FieldRule)]) -> usize {
@@ -116,10 +143,16 @@ fn exercise(table_name: &str, table: &[(&str, FieldRule)]) -> usize {
     for (field, rule) in table {
         let ok = errors(table, field, valid_value(*rule));
         assert!(ok.is_empty(), "{table_name}.{field}: valid value rejected: {ok:?}");
-        assert!(
-            errors(table, field, Value::Null).is_empty(),
-            "{table_name}.{field}: null is absent"
-        );
+        let null = errors(table, field, Value::Null);
+        if matches!(rule, FieldRule::Required(_)) {
+            assert_eq!(
+                null,
+                [format!("{field}: is required")],
+                "{table_name}.{field}: null is absent"
+            );
+        } else {
+            assert!(null.is_empty(), "{table_name}.{field}: null is absent");
+        }
         let failing = failing_values(*rule);
         assert!(!failing.is_empty(), "{table_name}.{field}: no failing case");
         for (value, needle) in failing {
@@ -159,6 +192,10 @@ fn every_rule_of_every_table_passes_and_fails() {
     // Nested tables are reached through the ones above; walk them too.
     fn nested(table: &[(&str, FieldRule)], out: &mut Vec<(String, &'static [(&'static str, FieldRule)])>) {
         for (field, rule) in table {
+            let rule = match rule {
+                FieldRule::Required(inner) => *inner,
+                other => other,
+            };
             if let FieldRule::ObjectList(t) | FieldRule::Object(t) | FieldRule::ObjectMap(t) = rule
                 && !t.is_empty()
             {

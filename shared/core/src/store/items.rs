@@ -18,35 +18,110 @@ fn json<T: Serialize>(value: &T) -> String {
 
 /// Every item of an organisation, as (kind, JSON body), in no particular order.
 pub fn organisation_items(s: &OrganisationSnapshot) -> Vec<(OrgItem, String)> {
-    let mut out = vec![(OrgItem::Details, json(&s.organisation_details))];
-    for c in &s.contacts {
-        out.push((OrgItem::Contact(c.contact_id.clone()), json(c)));
+    located_items(s)
+        .into_iter()
+        .map(|item| (item.kind, item.body))
+        .collect()
+}
+
+/// One item of an organisation with where it comes from in the snapshot.
+pub struct LocatedItem {
+    /// The path of the object stored as this item (`Contacts[3]`).
+    pub path: String,
+    /// The field its sort key is made from (`ContactId`), if any.
+    pub key_field: Option<&'static str>,
+    pub kind: OrgItem,
+    pub body: String,
+}
+
+impl LocatedItem {
+    fn new(path: String, key_field: Option<&'static str>, kind: OrgItem, body: String) -> Self {
+        Self {
+            path,
+            key_field,
+            kind,
+            body,
+        }
     }
-    for server in &s.authorisation_servers {
+
+    /// The path of the field the sort key is made from (`Contacts[3].ContactId`).
+    pub fn key_path(&self) -> String {
+        match self.key_field {
+            Some(field) => format!("{}.{field}", self.path),
+            None => self.path.clone(),
+        }
+    }
+}
+
+/// [`organisation_items`] with where each comes from, so a limit broken by one item
+/// names the field.
+pub fn located_items(s: &OrganisationSnapshot) -> Vec<LocatedItem> {
+    let mut out = vec![LocatedItem::new(
+        "OrganisationDetails".to_owned(),
+        None,
+        OrgItem::Details,
+        json(&s.organisation_details),
+    )];
+    for (i, c) in s.contacts.iter().enumerate() {
+        out.push(LocatedItem::new(
+            format!("Contacts[{i}]"),
+            Some("ContactId"),
+            OrgItem::Contact(c.contact_id.clone()),
+            json(c),
+        ));
+    }
+    for (i, server) in s.authorisation_servers.iter().enumerate() {
         let id = &server.fields.authorisation_server_id;
-        for r in &server.api_resources {
-            out.push((OrgItem::Resource(id.clone(), r.api_resource_id.clone()), json(r)));
+        for (j, r) in server.api_resources.iter().enumerate() {
+            out.push(LocatedItem::new(
+                format!("AuthorisationServers[{i}].ApiResources[{j}]"),
+                Some("ApiResourceId"),
+                OrgItem::Resource(id.clone(), r.api_resource_id.clone()),
+                json(r),
+            ));
         }
         let bare = AuthorisationServer {
             api_resources: Vec::new(),
             ..server.clone()
         };
-        out.push((OrgItem::Server(id.clone()), json(&bare)));
+        out.push(LocatedItem::new(
+            format!("AuthorisationServers[{i}]"),
+            Some("AuthorisationServerId"),
+            OrgItem::Server(id.clone()),
+            json(&bare),
+        ));
     }
-    for c in &s.org_domain_claims {
-        out.push((
+    for (i, c) in s.org_domain_claims.iter().enumerate() {
+        out.push(LocatedItem::new(
+            format!("OrgDomainClaims[{i}]"),
+            Some("OrganisationAuthorityDomainClaimId"),
             OrgItem::DomainClaim(c.organisation_authority_domain_claim_id.clone()),
             json(c),
         ));
     }
-    for c in &s.org_domain_role_claims {
-        out.push((OrgItem::Claim(c.organisation_authority_claim_id.clone()), json(c)));
+    for (i, c) in s.org_domain_role_claims.iter().enumerate() {
+        out.push(LocatedItem::new(
+            format!("OrgDomainRoleClaims[{i}]"),
+            Some("OrganisationAuthorityClaimId"),
+            OrgItem::Claim(c.organisation_authority_claim_id.clone()),
+            json(c),
+        ));
     }
     for (id, statement) in &s.software_statements {
-        out.push((OrgItem::SoftwareStatement(id.clone()), json(statement)));
+        out.push(LocatedItem::new(
+            format!("SoftwareStatements.{id}"),
+            None,
+            OrgItem::SoftwareStatement(id.clone()),
+            json(statement),
+        ));
     }
     for (i, c) in s.organisation_certificates.iter().enumerate() {
-        out.push((OrgItem::Certificate(i), json(c)));
+        out.push(LocatedItem::new(
+            format!("OrganisationCertificates[{i}]"),
+            None,
+            OrgItem::Certificate(i),
+            json(c),
+        ));
     }
     out
 }

@@ -4,6 +4,7 @@
 #[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod items;
+pub mod limits;
 
 use crate::audit::{Actor, AuditRecord};
 use crate::ids::{ClaimId, OrganisationId, ResourceId, ServerId};

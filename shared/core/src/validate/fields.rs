@@ -12,6 +12,11 @@ pub enum FieldRule {
     Str(Text),
     /// A string or a number; a string obeys the text rule.
     StrOrNumber(Text),
+    /// A string with a text rule, or an integer that [`normalize`] turns into its
+    /// decimal string (real files publish `"ApiVersion": 1`).
+    StrOrInteger(Text),
+    /// A field that must be present (and not `null`), with its rule.
+    Required(&'static FieldRule),
     /// A string that must be one of the values.
     OneOf(&'static [&'static str]),
     /// A string with a text rule that must also be one of the values.
@@ -53,7 +58,10 @@ pub fn check_value(c: &mut Checker, field: &str, value: &Value, rule: FieldRule)
         c.fail(field, format!("must be {expected}, not {}", type_name(value)));
     };
     match (rule, value) {
+        (FieldRule::Required(inner), _) => check_value(c, field, value, *inner),
         (_, Value::Null) => {}
+        (FieldRule::StrOrInteger(t), Value::String(s)) => c.text(field, Some(s), t),
+        (FieldRule::StrOrInteger(_), _) => wrong(c, "a string or an integer"),
         (FieldRule::Str(t), Value::String(s)) | (FieldRule::StrOrNumber(t), Value::String(s)) => {
             c.text(field, Some(s), t)
         }
@@ -98,11 +106,62 @@ pub fn check_value(c: &mut Checker, field: &str, value: &Value, rule: FieldRule)
     }
 }
 
-/// Checks the named fields of `map` that are present; other fields pass untouched.
+/// Checks the named fields of `map` that are present, and that required ones are;
+/// other fields pass untouched.
 pub fn check_object(c: &mut Checker, map: &Map<String, Value>, table: &[(&str, FieldRule)]) {
     for (name, rule) in table {
-        if let Some(v) = map.get(*name) {
-            check_value(c, name, v, *rule);
+        match (map.get(*name), rule) {
+            (None | Some(Value::Null), FieldRule::Required(_)) => c.fail(name, "is required"),
+            (Some(v), _) => check_value(c, name, v, *rule),
+            (None, _) => {}
         }
+    }
+}
+
+/// Brings what real files contain to the one form the models read, where the meaning
+/// is unambiguous: a `null` named field is removed (absent), and an integer where
+/// [`FieldRule::StrOrInteger`] allows it becomes its decimal string. Walks the
+/// table's nested objects; free-form objects (empty tables) are left as they are.
+pub fn normalize(map: &mut Map<String, Value>, table: &[(&str, FieldRule)]) {
+    for (name, rule) in table {
+        let Some(value) = map.get_mut(*name) else {
+            continue;
+        };
+        if value.is_null() {
+            map.remove(*name);
+            continue;
+        }
+        normalize_value(value, *rule);
+    }
+}
+
+fn normalize_value(value: &mut Value, rule: FieldRule) {
+    match (rule, value) {
+        (FieldRule::Required(inner), v) => normalize_value(v, *inner),
+        (FieldRule::StrOrInteger(_), v @ Value::Number(_)) => {
+            if let Some(text) = v
+                .as_i64()
+                .map(|n| n.to_string())
+                .or_else(|| v.as_u64().map(|n| n.to_string()))
+            {
+                *v = Value::String(text);
+            }
+        }
+        (FieldRule::Object(table), Value::Object(map)) => normalize(map, table),
+        (FieldRule::ObjectList(table), Value::Array(items)) => {
+            for item in items {
+                if let Value::Object(map) = item {
+                    normalize(map, table);
+                }
+            }
+        }
+        (FieldRule::ObjectMap(table), Value::Object(map)) => {
+            for item in map.values_mut() {
+                if let Value::Object(inner) = item {
+                    normalize(inner, table);
+                }
+            }
+        }
+        _ => {}
     }
 }

@@ -7,7 +7,7 @@ pub mod tables;
 
 use crate::model::{AuthorityClaimUpdate, OrganisationSnapshot, ReferenceData, ResourceStatus};
 pub use checker::Checker;
-use fields::{FieldRule, check_object, check_value};
+use fields::{FieldRule, check_object, check_value, normalize};
 use serde_json::Value;
 use std::collections::HashSet;
 
@@ -38,21 +38,69 @@ fn same_org(c: &mut Checker, field: &str, nested: Option<&str>, org_id: &str) {
     }
 }
 
-/// Every violation in one organisation snapshot: field rules, duplicate ids, nested
-/// organisation ids that disagree, and the exclusive-role rule over the stored claims.
+/// Every violation in one organisation snapshot: field rules, then the relations
+/// between fields ([`snapshot_relations`]).
 pub fn snapshot(s: &OrganisationSnapshot) -> Vec<String> {
-    let mut c = Checker::new();
     let value = serde_json::to_value(s).unwrap_or(Value::Null);
-    check_object(&mut c, as_object(&value), tables::SNAPSHOT);
-    if let Some(Value::Array(claims)) = value.get("OrgDomainRoleClaims") {
-        for (i, claim) in claims.iter().enumerate() {
-            c.within(&format!("OrgDomainRoleClaims[{i}]"), |c| {
-                check_object(c, as_object(claim), tables::CLAIM_UPDATE);
-                check_object(c, as_object(claim), tables::CLAIM_DERIVED);
-            });
+    let mut problems = snapshot_fields(&value);
+    problems.extend(snapshot_relations(s));
+    problems
+}
+
+/// Brings an organisation record as a file carries it to the form the model reads
+/// (`null` is absent, an integer `ApiVersion` its decimal string): see [`normalize`].
+pub fn normalize_snapshot(value: &mut Value) {
+    let Some(map) = value.as_object_mut() else {
+        return;
+    };
+    normalize(map, tables::SNAPSHOT);
+    if map.get("OrgDomainRoleClaims").is_some_and(Value::is_null) {
+        map.remove("OrgDomainRoleClaims");
+    }
+    if let Some(Value::Array(claims)) = map.get_mut("OrgDomainRoleClaims") {
+        for claim in claims.iter_mut().filter_map(Value::as_object_mut) {
+            normalize(claim, tables::CLAIM_UPDATE);
+            normalize(claim, tables::CLAIM_DERIVED);
         }
     }
+}
 
+/// Every type and rule violation of the fields of an organisation record given as
+/// JSON (so a record of the wrong shape still gets every problem named), required
+/// fields included.
+pub fn snapshot_fields(value: &Value) -> Vec<String> {
+    let mut c = Checker::new();
+    let Some(map) = value.as_object() else {
+        c.fail("record", "must be a JSON object");
+        return c.into_errors();
+    };
+    check_object(&mut c, map, tables::SNAPSHOT);
+    match map.get("OrgDomainRoleClaims") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(claims)) => {
+            for (i, claim) in claims.iter().enumerate() {
+                check_value(
+                    &mut c,
+                    &format!("OrgDomainRoleClaims[{i}]"),
+                    claim,
+                    FieldRule::Object(&[]),
+                );
+                c.within(&format!("OrgDomainRoleClaims[{i}]"), |c| {
+                    check_object(c, as_object(claim), tables::CLAIM_UPDATE);
+                    check_object(c, as_object(claim), tables::CLAIM_DERIVED);
+                });
+            }
+        }
+        Some(other) => check_value(&mut c, "OrgDomainRoleClaims", other, FieldRule::ObjectList(&[])),
+    }
+    c.into_errors()
+}
+
+/// The rules between fields of a well-formed snapshot: duplicate ids, nested
+/// organisation ids that disagree, software statement keys, the exclusive-role rule,
+/// and the store's key and item size limits.
+pub fn snapshot_relations(s: &OrganisationSnapshot) -> Vec<String> {
+    let mut c = Checker::new();
     let org = s.id();
     unique(
         &mut c,
@@ -128,6 +176,30 @@ pub fn snapshot(s: &OrganisationSnapshot) -> Vec<String> {
     if let Some(rule) = crate::claims::exclusive_rule_violation(&s.org_domain_role_claims) {
         c.fail("OrgDomainRoleClaims", rule);
     }
+    let mut problems = c.into_errors();
+    problems.extend(crate::store::limits::violations(s));
+    problems
+}
+
+/// The reference data lists of an import file and the table of their items.
+const REFERENCE_LISTS: [(&str, &[(&str, FieldRule)]); 3] = [
+    ("Authorities", tables::AUTHORITY),
+    ("AuthorisationDomains", tables::AUTHORISATION_DOMAIN),
+    ("AuthorisationDomainRoles", tables::DOMAIN_ROLE),
+];
+
+/// Normalises the reference data of an import file as given (see [`normalize`]) and
+/// returns every type and rule violation of its fields.
+pub fn reference_fields(value: &mut Value) -> Vec<String> {
+    let mut c = Checker::new();
+    if let Some(map) = value.as_object_mut() {
+        for (field, table) in REFERENCE_LISTS {
+            normalize(map, &[(field, FieldRule::ObjectList(table))]);
+            if let Some(v) = map.get(field) {
+                check_value(&mut c, field, v, FieldRule::ObjectList(table));
+            }
+        }
+    }
     c.into_errors()
 }
 
@@ -135,11 +207,7 @@ pub fn snapshot(s: &OrganisationSnapshot) -> Vec<String> {
 pub fn reference(r: &ReferenceData) -> Vec<String> {
     let mut c = Checker::new();
     let value = serde_json::to_value(r).unwrap_or(Value::Null);
-    for (field, table) in [
-        ("Authorities", tables::AUTHORITY),
-        ("AuthorisationDomains", tables::AUTHORISATION_DOMAIN),
-        ("AuthorisationDomainRoles", tables::DOMAIN_ROLE),
-    ] {
+    for (field, table) in REFERENCE_LISTS {
         if let Some(v) = value.get(field) {
             check_value(&mut c, field, v, FieldRule::ObjectList(table));
         }
@@ -180,11 +248,7 @@ pub fn claim_update(body: &Value) -> Result<AuthorityClaimUpdate, Vec<String>> {
         return Err(vec!["body: must be a JSON object".to_owned()]);
     };
     let mut c = Checker::new();
-    for required in ["AuthorityId", "Status"] {
-        if map.get(required).is_none_or(Value::is_null) {
-            c.fail(required, "is required");
-        }
-    }
+    let map = &with_identifiers_alias(&mut c, map);
     check_object(&mut c, map, tables::CLAIM_UPDATE);
     if !c.is_ok() {
         return Err(c.into_errors());
@@ -208,6 +272,30 @@ pub fn claim_update(body: &Value) -> Result<AuthorityClaimUpdate, Vec<String>> {
             ResourceStatus::Active
         },
     })
+}
+
+/// The official document's spelling of `UniqueTechnicalIdentifiers`.
+pub const IDENTIFIERS_ALIAS: &str = "UniqueTechnicalIdenifier";
+
+/// The PUT body with `UniqueTechnicalIdenifier` (the official document's typo) read as
+/// `UniqueTechnicalIdentifiers`: clients generated from that document send it, and
+/// ignoring it would silently clear the identifiers. Both given and different is a
+/// violation.
+fn with_identifiers_alias(c: &mut Checker, map: &serde_json::Map<String, Value>) -> serde_json::Map<String, Value> {
+    let mut map = map.clone();
+    let name = "UniqueTechnicalIdentifiers";
+    match (map.remove(IDENTIFIERS_ALIAS), map.get(name)) {
+        (None | Some(Value::Null), _) => {}
+        (Some(alias), None | Some(Value::Null)) => {
+            map.insert(name.to_owned(), alias);
+        }
+        (Some(alias), Some(given)) if alias == *given => {}
+        (Some(_), Some(_)) => c.fail(
+            IDENTIFIERS_ALIAS,
+            format!("is an alias of {name}; give one of them, or both with the same value"),
+        ),
+    }
+    map
 }
 
 /// Checks a path parameter against its documented rule; the message names it.

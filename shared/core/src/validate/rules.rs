@@ -43,6 +43,17 @@ re!(
     LOGO_URI,
     r"^(http://|https://).*.(svg|png|jpg|jpeg)$|(data:image/[a-zA-Z0-9;+=-]+,[A-Za-z0-9+/]*={0,2})$"
 );
+
+/// The part of a logo URL the image-extension check applies to: an http(s) URL
+/// without its query or fragment (`…/logo.jpg?MOD=AJPERES` is a JPEG); anything
+/// else (a data URI) whole.
+fn logo_path(value: &str) -> &str {
+    if value.starts_with("http://") || value.starts_with("https://") {
+        value.split(['?', '#']).next().unwrap_or(value)
+    } else {
+        value
+    }
+}
 re!(
     EMAIL,
     r#"^(([^<>()\[\]\\.,;:\s@"]+(\.[^<>()\[\]\\.,;:\s@"]+)*)|(".+"))@((\[[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\])|(([a-zA-Z\-0-9]+\.)+[a-zA-Z]{2,}))$"#
@@ -67,7 +78,7 @@ impl Pattern {
             Self::HttpUri => HTTP_URI.is_match(value),
             Self::HttpsUri => HTTPS_URI.is_match(value),
             Self::HttpsPathUri => HTTPS_PATH_URI.is_match(value),
-            Self::LogoUri => LOGO_URI.is_match(value),
+            Self::LogoUri => LOGO_URI.is_match(logo_path(value)),
             Self::Email => EMAIL.is_match(value),
             Self::ApiVersion => API_VERSION.is_match(value),
             Self::CertificationDate => CERTIFICATION_DATE.is_match(value),
@@ -84,7 +95,7 @@ impl Pattern {
             Self::HttpUri => "must start with http:// or https://",
             Self::HttpsUri => "must start with https://",
             Self::HttpsPathUri => "must be an https:// URL without query or fragment",
-            Self::LogoUri => "must be an http(s) URL ending in .svg/.png/.jpg/.jpeg or an image data URI",
+            Self::LogoUri => "must be an http(s) URL whose path ends in .svg/.png/.jpg/.jpeg, or an image data URI",
             Self::Email => "must be an e-mail address",
             Self::ApiVersion => "must be a version like 1.0.3 or 2",
             Self::CertificationDate => "must be a date dd/mm/2yyy",
@@ -140,8 +151,6 @@ pub const TEXT40: Text = Text::new(0, Some(40), NoAngle);
 pub const TEXT255: Text = Text::new(0, Some(255), NoAngle);
 /// Long free text: ≤ 65535, no `<>`.
 pub const TEXT65535: Text = Text::new(0, Some(65535), NoAngle);
-/// Non-empty text without `<>` (ids used as keys with no documented length).
-pub const NON_EMPTY: Text = Text::new(1, None, NoAngle);
 /// Non-empty names: 1..=255, no `<>`.
 pub const NAME255: Text = Text::new(1, Some(255), NoAngle);
 /// Any string.
@@ -164,6 +173,12 @@ pub const HTTPS_URI500: Text = Text::new(0, Some(500), HttpsUri);
 pub const HTTPS_PATH_URI255: Text = Text::new(0, Some(255), HttpsPathUri);
 /// Logo URIs.
 pub const LOGO: Text = Text::new(0, None, LogoUri);
+/// Logo URIs of ≤ 255 (`CustomerFriendlyLogoUri`).
+pub const LOGO255: Text = Text::new(0, Some(255), LogoUri);
+/// Ids without a documented length that end up in a sort key (`ContactId`): ≤ 200
+/// characters, so the key stays inside DynamoDB's 1,024-byte sort-key limit even when
+/// every character is 4 bytes of UTF-8.
+pub const KEY_ID: Text = Text::new(1, Some(200), NoAngle);
 /// `ApiVersion`.
 pub const API_VERSION_TEXT: Text = Text::new(0, None, ApiVersion);
 /// `CertificationStartDate`.
@@ -254,6 +269,15 @@ mod tests {
         ok(LOGO, "https://example.com/logo.svg");
         ok(LOGO, "data:image/png;base64,iVBORw0KGgo=");
         bad(LOGO, "https://example.com/logo.gif", "image");
+        ok(LOGO, "https://example.com/logo.jpg?MOD=AJPERES&CVID=x");
+        ok(LOGO, "https://example.com/logo.svg#top");
+        bad(LOGO, "https://example.com/logo.gif?x=.png", "image");
+        bad(LOGO, "https://example.com/?x=logo.png", "image");
+        bad(
+            LOGO255,
+            &format!("https://example.com/{}.png", "a".repeat(240)),
+            "longer than 255",
+        );
     }
 
     #[test]

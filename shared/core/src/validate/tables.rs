@@ -117,7 +117,7 @@ pub const SOFTWARE_STATEMENT: &[(&str, FieldRule)] = &[
 
 /// Organisation details.
 pub const ORGANISATION_DETAILS: &[(&str, FieldRule)] = &[
-    ("OrganisationId", Str(ID40)),
+    ("OrganisationId", Required(&Str(ID40))),
     ("Status", OneOf(OrganisationStatus::VALUES)),
     ("OrganisationName", Str(TEXT255)),
     ("CreatedOn", Str(DATE30)),
@@ -142,7 +142,7 @@ pub const ORGANISATION_DETAILS: &[(&str, FieldRule)] = &[
 
 /// A contact.
 pub const CONTACT: &[(&str, FieldRule)] = &[
-    ("ContactId", Str(NON_EMPTY)),
+    ("ContactId", Required(&Str(KEY_ID))),
     ("OrganisationId", Str(ID40)),
     ("ContactType", Str(NO_ANGLE)),
     ("FirstName", Str(TEXT255)),
@@ -166,8 +166,8 @@ const API_DISCOVERY_ENDPOINT: &[(&str, FieldRule)] =
 pub const API_RESOURCE: &[(&str, FieldRule)] = &[
     ("ApiDiscoveryEndpoints", ObjectList(API_DISCOVERY_ENDPOINT)),
     ("ApiMetadata", Object(&[])),
-    ("ApiResourceId", Str(ID40)),
-    ("ApiVersion", Str(API_VERSION_TEXT)),
+    ("ApiResourceId", Required(&Str(ID40))),
+    ("ApiVersion", StrOrInteger(API_VERSION_TEXT)),
     ("FamilyComplete", Bool),
     ("ApiCertificationUri", Str(HTTPS_URI500)),
     ("CertificationStatus", OneOf(CERTIFICATION_STATUSES)),
@@ -180,7 +180,7 @@ pub const API_RESOURCE: &[(&str, FieldRule)] = &[
 const SERVER_CERTIFICATION: &[(&str, FieldRule)] = &[
     ("CertificationStartDate", Str(CERT_DATE)),
     ("CertificationExpirationDate", Str(NO_ANGLE)),
-    ("CertificationId", Str(ID40)),
+    ("CertificationId", Required(&Str(ID40))),
     ("AuthorisationServerId", Str(TEXT40)),
     ("CertificationStatus", OneOf(CERTIFICATION_STATUSES)),
     ("ProfileVariant", Str(NO_ANGLE)),
@@ -197,12 +197,12 @@ pub const AUTHORISATION_SERVER: &[(&str, FieldRule)] = &[
     ("AuthorisationServerCertifications", ObjectList(SERVER_CERTIFICATION)),
     ("Flags", ObjectList(FLAG)),
     ("Status", Str(TEXT40)),
-    ("AuthorisationServerId", Str(ID40)),
+    ("AuthorisationServerId", Required(&Str(ID40))),
     ("AutoRegistrationNotificationWebhook", Str(HTTP_URI255)),
     ("AutoRegistrationSupported", Bool),
     ("CreatedAt", Str(DATE30)),
     ("CustomerFriendlyDescription", Str(TEXT255)),
-    ("CustomerFriendlyLogoUri", Str(LOGO)),
+    ("CustomerFriendlyLogoUri", Str(LOGO255)),
     ("CustomerFriendlyName", Str(TEXT255)),
     ("DeprecatedDate", Str(DATE30)),
     ("DeveloperPortalUri", Str(HTTP_URI255)),
@@ -226,7 +226,7 @@ pub const AUTHORISATION_SERVER: &[(&str, FieldRule)] = &[
 
 /// A domain claim.
 pub const DOMAIN_CLAIM: &[(&str, FieldRule)] = &[
-    ("OrganisationAuthorityDomainClaimId", Str(ID40)),
+    ("OrganisationAuthorityDomainClaimId", Required(&Str(ID40))),
     ("AuthorisationDomainName", Str(NO_ANGLE)),
     ("AuthorityId", Str(UUID_TEXT)),
     ("AuthorityName", Str(NO_ANGLE)),
@@ -241,11 +241,11 @@ pub const CLAIM_UPDATE: &[(&str, FieldRule)] = &[
     ("AuthorisationDomain", Str(NO_ANGLE)),
     ("AuthorisationDomainID", Str(UUID_TEXT)),
     ("AuthorisationDomainRoleIdentifier", Str(UUID_TEXT)),
-    ("AuthorityId", Str(UUID40)),
+    ("AuthorityId", Required(&Str(UUID40))),
     ("RegistrationId", Str(ID40)),
     ("Role", Str(NO_ANGLE)),
     ("UniqueTechnicalIdentifiers", StrList(TEXT255, Some(16))),
-    ("Status", OneOf(ACTIVE_INACTIVE)),
+    ("Status", Required(&OneOf(ACTIVE_INACTIVE))),
 ];
 
 /// The read-only fields of an authority claim (response and snapshot).
@@ -253,7 +253,7 @@ pub const CLAIM_DERIVED: &[(&str, FieldRule)] = &[
     ("Authorisations", ObjectList(AUTHORISATION)),
     ("Exclusive", Bool),
     ("Metadata", Object(&[])),
-    ("OrganisationAuthorityClaimId", Str(UUID40)),
+    ("OrganisationAuthorityClaimId", Required(&Str(UUID40))),
     ("OrganisationId", Str(ID40)),
     ("RoleType", Str(TEXT255)),
 ];
@@ -262,19 +262,19 @@ pub const CLAIM_DERIVED: &[(&str, FieldRule)] = &[
 pub const SOFTWARE_STATEMENTS: FieldRule = ObjectMap(SOFTWARE_STATEMENT);
 
 /// An authority (reference data).
-pub const AUTHORITY: &[(&str, FieldRule)] = &[("AuthorityId", Str(UUID40)), ("AuthorityName", Str(TEXT255))];
+pub const AUTHORITY: &[(&str, FieldRule)] = &[("AuthorityId", Required(&Str(UUID40))), ("AuthorityName", Str(TEXT255))];
 
 /// An authorisation domain (reference data).
 pub const AUTHORISATION_DOMAIN: &[(&str, FieldRule)] = &[
-    ("AuthorisationDomainID", Str(UUID_TEXT)),
-    ("AuthorisationDomainName", Str(NAME255)),
+    ("AuthorisationDomainID", Required(&Str(UUID_TEXT))),
+    ("AuthorisationDomainName", Required(&Str(NAME255))),
 ];
 
 /// An authorisation domain role (reference data).
 pub const DOMAIN_ROLE: &[(&str, FieldRule)] = &[
-    ("AuthorisationDomainRoleIdentifier", Str(UUID_TEXT)),
-    ("AuthorisationDomainID", Str(UUID_TEXT)),
-    ("Role", Str(TEXT1_60)),
+    ("AuthorisationDomainRoleIdentifier", Required(&Str(UUID_TEXT))),
+    ("AuthorisationDomainID", Required(&Str(UUID_TEXT))),
+    ("Role", Required(&Str(TEXT1_60))),
     ("RoleType", Str(TEXT255)),
     ("Exclusive", Bool),
     ("Metadata", Object(&[])),
@@ -283,7 +283,7 @@ pub const DOMAIN_ROLE: &[(&str, FieldRule)] = &[
 /// A whole organisation snapshot (also one record of the import file); role claims
 /// are checked with `CLAIM_UPDATE` and `CLAIM_DERIVED` by `validate::snapshot`.
 pub const SNAPSHOT: &[(&str, FieldRule)] = &[
-    ("OrganisationDetails", Object(ORGANISATION_DETAILS)),
+    ("OrganisationDetails", Required(&Object(ORGANISATION_DETAILS))),
     ("Contacts", ObjectList(CONTACT)),
     ("AuthorisationServers", ObjectList(AUTHORISATION_SERVER)),
     ("OrgDomainClaims", ObjectList(DOMAIN_CLAIM)),

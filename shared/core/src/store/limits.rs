@@ -1,0 +1,124 @@
+//! DynamoDB's size limits, checked when a record is validated so that a file that
+//! passes validation can never fail half-way through its writes (the embedded store
+//! holds the same limits, so both stores accept exactly the same data).
+
+use super::items::located_items;
+use crate::keys;
+use crate::model::OrganisationSnapshot;
+
+/// A partition key's limit in bytes.
+pub const MAX_PARTITION_KEY_BYTES: usize = 2048;
+/// A sort key's limit in bytes.
+pub const MAX_SORT_KEY_BYTES: usize = 1024;
+/// An item's limit in bytes (attribute names and values).
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+/// A transaction's limit in bytes.
+pub const MAX_TRANSACTION_BYTES: usize = 4 * 1024 * 1024;
+/// What the store adds to an item besides its keys and JSON body (attribute names,
+/// the GSI keys of the details item), with room to spare.
+const ITEM_OVERHEAD_BYTES: usize = 128;
+/// Room kept in an organisation's writes for the audit record and version item that
+/// commit with them.
+const TRANSACTION_RESERVE_BYTES: usize = 64 * 1024;
+
+fn kib(bytes: usize) -> String {
+    format!("{:.1} KiB", bytes as f64 / 1024.0)
+}
+
+/// Every key or size limit the organisation's items would break, naming the field.
+pub fn violations(s: &OrganisationSnapshot) -> Vec<String> {
+    let mut out = Vec::new();
+    let pk = keys::org_pk(s.id());
+    if pk.len() > MAX_PARTITION_KEY_BYTES {
+        out.push(format!(
+            "OrganisationDetails.OrganisationId: makes a partition key of {} bytes, over DynamoDB's {MAX_PARTITION_KEY_BYTES}",
+            pk.len()
+        ));
+    }
+    let mut total = 0;
+    for item in located_items(s) {
+        let sk = item.kind.sk();
+        if sk.len() > MAX_SORT_KEY_BYTES {
+            out.push(format!(
+                "{}: makes a sort key of {} bytes, over DynamoDB's {MAX_SORT_KEY_BYTES}",
+                item.key_path(),
+                sk.len()
+            ));
+        }
+        let size = pk.len() + sk.len() + item.body.len() + ITEM_OVERHEAD_BYTES;
+        if size > MAX_ITEM_BYTES {
+            out.push(format!(
+                "{}: is stored as an item of {}, over DynamoDB's {} item limit",
+                item.path,
+                kib(size),
+                kib(MAX_ITEM_BYTES)
+            ));
+        }
+        total += size;
+    }
+    if total + TRANSACTION_RESERVE_BYTES > MAX_TRANSACTION_BYTES {
+        out.push(format!(
+            "OrganisationDetails.OrganisationId: the organisation is stored as {} of items, over the {} one write can carry",
+            kib(total),
+            kib(MAX_TRANSACTION_BYTES - TRANSACTION_RESERVE_BYTES)
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Contact, OrganisationDetails};
+
+    fn org() -> OrganisationSnapshot {
+        OrganisationSnapshot {
+            organisation_details: OrganisationDetails {
+                organisation_id: "org-1".into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_small_organisation_is_within_every_limit() {
+        assert_eq!(violations(&org()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_over_long_key_names_its_field() {
+        let mut s = org();
+        s.contacts.push(Contact {
+            contact_id: "#".repeat(400),
+            ..Default::default()
+        });
+        assert_eq!(
+            violations(&s),
+            ["Contacts[0].ContactId: makes a sort key of 1208 bytes, over DynamoDB's 1024"]
+        );
+    }
+
+    #[test]
+    fn an_oversized_item_and_organisation_are_named() {
+        let mut s = org();
+        s.organisation_details.parent_organisation_reference = Some("x".repeat(MAX_ITEM_BYTES));
+        let found = violations(&s);
+        assert!(
+            found[0].starts_with("OrganisationDetails: is stored as an item of 400."),
+            "{found:?}"
+        );
+        for i in 0..11 {
+            s.contacts.push(Contact {
+                contact_id: format!("c{i}"),
+                pgp_public_key: Some("k".repeat(390 * 1024)),
+                ..Default::default()
+            });
+        }
+        let found = violations(&s);
+        assert!(
+            found.last().unwrap().contains("the organisation is stored as"),
+            "{found:?}"
+        );
+    }
+}
