@@ -70,6 +70,15 @@ pub async fn metered_dynamodb_store(meter: Option<directory_aws::CapacityMeter>)
     (store, log)
 }
 
+/// One event fixture of `function` by name, as JSON to adapt.
+pub fn event_fixture(function: &str, name: &str) -> serde_json::Value {
+    let (.., text) = event_fixtures(function)
+        .into_iter()
+        .find(|(n, ..)| n == name)
+        .unwrap_or_else(|| panic!("no fixture {function}/{name}"));
+    serde_json::from_str(&text).expect("fixture is JSON")
+}
+
 /// Every event fixture of a function: (file stem, expected status, event JSON).
 pub fn event_fixtures(function: &str) -> Vec<(String, u16, String)> {
     let dir = repo_root().join("tests/events").join(function);
@@ -151,4 +160,29 @@ pub fn generated_organisations(n: usize) -> Vec<directory_core::model::Organisat
             org
         })
         .collect()
+}
+
+/// Runs each named `async fn(store)` of the calling file (its own or imported) as a
+/// test on both stores: a fresh embedded store and a fresh DynamoDB Local table.
+#[macro_export]
+macro_rules! both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (store, _dir) = $crate::embedded_store();
+                    super::$name(store).await;
+                }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::dynamodb_store().await).await;
+                }
+            )*
+        }
+    };
 }

@@ -88,11 +88,10 @@ fn check(function: &str, name: &str, status: u16, resp: &Response<Body>, event: 
                     event["pathParameters"]["ApiResourceId"].as_str().unwrap()
                 );
                 let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+                assert!(!keys.iter().any(|k| *k == "ApiMetadata"), "only documented fields");
                 assert!(
-                    !keys
-                        .iter()
-                        .any(|k| *k == "ApiDiscoveryEndpoints" || *k == "ApiMetadata"),
-                    "only documented fields"
+                    !r.api_discovery_endpoints.is_empty(),
+                    "the resource's discovery endpoints are part of the answer: {body}"
                 );
             }
             "get-authority-claims" => drop(serde_json::from_value::<Vec<AuthorityClaim>>(body.clone()).unwrap()),

@@ -1,32 +1,9 @@
 //! The store contract suite, run against the embedded store and DynamoDB Local.
 
-use directory_tests::{contract, dynamodb_store, embedded_store};
+use directory_tests::both_stores;
+use directory_tests::contract::*;
 
-macro_rules! contract_tests {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let (store, _dir) = embedded_store();
-                    contract::$name(store).await;
-                }
-            )*
-        }
-        mod dynamodb {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    contract::$name(dynamodb_store().await).await;
-                }
-            )*
-        }
-    };
-}
-
-contract_tests!(
+both_stores!(
     snapshots_round_trip,
     reimport_is_idempotent,
     replace_removes_stale_items,

@@ -10,7 +10,7 @@ use directory_core::ids::OrganisationId;
 use directory_core::import;
 use directory_core::model::{OrganisationSnapshot, ResourceStatus};
 use directory_core::store::Store;
-use directory_tests::{demo_bytes, dynamodb_store, embedded_store, event_fixtures};
+use directory_tests::{both_stores, demo_bytes, event_fixture};
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 
@@ -19,20 +19,9 @@ const VALE_VERDE: &str = "34e0b251-3677-5c59-8bc9-dc3a3e92a907";
 const VALE_VERDE_CLAIM: &str = "b55bd9a3-5b75-5205-b106-a82e8d437350";
 const BCB: &str = "a2aa96ec-f48b-5767-b62c-f2e981e14f52";
 
-fn fixture(function: &str, name: &str) -> Value {
-    serde_json::from_str(
-        &event_fixtures(function)
-            .into_iter()
-            .find(|(n, ..)| n == name)
-            .unwrap_or_else(|| panic!("{function}/{name}"))
-            .2,
-    )
-    .unwrap()
-}
-
 /// A claim PUT event for `org`/`claim` with `body`, by a caller of `org` with `scope`.
 fn put_event(org: &str, claim: &str, scope: &str, body: &Value) -> String {
-    let mut e = fixture("put-authority-claim", "200-update");
+    let mut e = event_fixture("put-authority-claim", "200-update");
     e["pathParameters"] = json!({"OrganisationId": org, "OrganisationAuthorityClaimId": claim});
     e["rawPath"] = json!(format!("/organisations/{org}/authorityclaims/{claim}"));
     let claims = &mut e["requestContext"]["authorizer"]["jwt"]["claims"];
@@ -219,7 +208,7 @@ async fn flags_follow_access_levels<S: Store>(store: S) {
         "the demo has private flags"
     );
     let get = |scope: &str| {
-        let mut e = fixture("get-organisation-snapshot", "200-own-organisation");
+        let mut e = event_fixture("get-organisation-snapshot", "200-own-organisation");
         e["requestContext"]["authorizer"]["jwt"]["claims"]["scope"] = json!(scope);
         e.to_string()
     };
@@ -263,30 +252,6 @@ async fn error_bodies_stay_small<S: Store>(store: S) {
     let errors = json_body(&r)["errors"].as_array().unwrap().len();
     assert!((17..=51).contains(&errors), "{errors}");
     assert!(r.body().len() < 64 * 1024);
-}
-
-macro_rules! both_stores {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let (store, _dir) = embedded_store();
-                    super::$name(store).await;
-                }
-            )*
-        }
-        mod dynamodb {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(dynamodb_store().await).await;
-                }
-            )*
-        }
-    };
 }
 
 both_stores!(

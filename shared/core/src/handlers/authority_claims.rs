@@ -1,5 +1,7 @@
 //! `GET /organisations/{OrganisationId}/authorityclaims` (openapi.yaml: getAuthorityClaims):
-//! a plain JSON array, paged with `page` / `size` and ordered with `sort`.
+//! a plain JSON array ordered with `sort`: every claim when neither `page` nor `size`
+//! is given (the official operation promises "all authority claims" and has no
+//! paging parameters), otherwise one page (`size` 20 when only `page` is given).
 
 use super::Call;
 use crate::error::ApiError;
@@ -10,7 +12,7 @@ use crate::store::Store;
 use lambda_http::{Body, Request, RequestExt, Response};
 use std::borrow::Cow;
 
-/// Default page size.
+/// Page size when only `page` is given.
 pub const DEFAULT_SIZE: usize = 20;
 /// Largest page size.
 pub const MAX_SIZE: usize = 1000;
@@ -33,7 +35,8 @@ pub const SORT_FIELDS: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListQuery {
     pub page: usize,
-    pub size: usize,
+    /// `None`: no paging asked for, every claim.
+    pub size: Option<usize>,
     pub sort_field: &'static str,
     pub descending: bool,
 }
@@ -42,7 +45,7 @@ impl Default for ListQuery {
     fn default() -> Self {
         Self {
             page: 0,
-            size: DEFAULT_SIZE,
+            size: None,
             sort_field: "OrganisationAuthorityClaimId",
             descending: false,
         }
@@ -74,13 +77,16 @@ pub fn parse_query<'a>(get: impl Fn(&str) -> Option<Vec<&'a str>>) -> Result<Lis
     let mut problems = Vec::new();
     if let Some(page) = single(get("page"), "page", &mut problems) {
         match page.parse::<usize>() {
-            Ok(p) if p <= u32::MAX as usize => q.page = p,
+            Ok(p) if p <= u32::MAX as usize => {
+                q.page = p;
+                q.size = Some(DEFAULT_SIZE);
+            }
             _ => problems.push(format!("page: must be a whole number from 0, not {}", echo(page))),
         }
     }
     if let Some(size) = single(get("size"), "size", &mut problems) {
         match size.parse::<usize>() {
-            Ok(s) if (1..=MAX_SIZE).contains(&s) => q.size = s,
+            Ok(s) if (1..=MAX_SIZE).contains(&s) => q.size = Some(s),
             _ => problems.push(format!(
                 "size: must be a whole number from 1 to {MAX_SIZE}, not {}",
                 echo(size)
@@ -128,7 +134,8 @@ fn sort_value<'a>(c: &'a AuthorityClaim, field: &str) -> Cow<'a, str> {
     }
 }
 
-/// Orders (missing values sort as empty, ties by claim id ascending) and pages.
+/// Orders (missing values sort as empty, ties by claim id ascending) and pages
+/// (every claim when no page size was asked for).
 pub fn page_of(claims: Vec<AuthorityClaim>, q: &ListQuery) -> Vec<AuthorityClaim> {
     let mut order: Vec<usize> = (0..claims.len()).collect();
     order.sort_by(|&a, &b| {
@@ -143,16 +150,13 @@ pub fn page_of(claims: Vec<AuthorityClaim>, q: &ListQuery) -> Vec<AuthorityClaim
                 .cmp(&claims[b].organisation_authority_claim_id)
         })
     });
-    let wanted: Vec<usize> = order
-        .into_iter()
-        .skip(q.page.saturating_mul(q.size))
-        .take(q.size)
-        .collect();
+    let size = q.size.unwrap_or(usize::MAX);
+    let wanted: Vec<usize> = order.into_iter().skip(q.page.saturating_mul(size)).take(size).collect();
     let mut slots: Vec<Option<AuthorityClaim>> = claims.into_iter().map(Some).collect();
     wanted.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
-/// The organisation's claims, one page of them.
+/// The organisation's claims: all of them, or one page.
 pub async fn handle<S: Store>(store: &S, req: Request) -> Response<Body> {
     let call = Call::start(&req, AUTHORITY_CLAIMS);
     let outcome = run(store, &req, &call).await;
@@ -206,13 +210,15 @@ mod tests {
             got,
             ListQuery {
                 page: 2,
-                size: 1000,
+                size: Some(1000),
                 sort_field: "Role",
                 descending: true
             }
         );
         assert_eq!(q(&[("sort", "Status")]).unwrap().sort_field, "Status");
-        assert_eq!(q(&[("size", "1")]).unwrap().size, 1);
+        assert_eq!(q(&[("size", "1")]).unwrap().size, Some(1));
+        assert_eq!(q(&[("page", "1")]).unwrap().size, Some(DEFAULT_SIZE));
+        assert_eq!(q(&[("sort", "Role")]).unwrap().size, None, "no paging asked: all");
     }
 
     #[test]
@@ -319,13 +325,13 @@ mod tests {
         );
         let paged = ListQuery {
             page: 1,
-            size: 3,
+            size: Some(3),
             ..Default::default()
         };
         assert_eq!(ids(page_of(claims.clone(), &paged)), ["d"]);
         let past = ListQuery {
             page: 5,
-            size: 3,
+            size: Some(3),
             ..Default::default()
         };
         assert!(page_of(claims, &past).is_empty());

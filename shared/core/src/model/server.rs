@@ -50,6 +50,9 @@ pub struct ApiResource {
 pub struct ApiResourceResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_certification_uri: Option<String>,
+    /// The discovery endpoints (the official schema declares them); left out when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub api_discovery_endpoints: Vec<ApiDiscoveryEndpoint>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_family_type: Option<String>,
     pub api_resource_id: String,
@@ -69,6 +72,7 @@ impl From<ApiResource> for ApiResourceResponse {
     fn from(r: ApiResource) -> Self {
         Self {
             api_certification_uri: r.api_certification_uri,
+            api_discovery_endpoints: r.api_discovery_endpoints,
             api_family_type: r.api_family_type,
             api_resource_id: r.api_resource_id,
             api_version: r.api_version,
