@@ -55,8 +55,15 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1")]
         host: String,
     },
-    /// Validate and import a file in the import format; nothing is written if any record is invalid.
-    Import { file: PathBuf },
+    /// Validate and import a file in the import format (or, with --participants, a
+    /// published participants file); nothing is written if any record is invalid.
+    Import {
+        file: PathBuf,
+        /// FILE is a participants file (the open-data export format): missing ids
+        /// and reference data are derived, flags read from their public map form.
+        #[arg(long)]
+        participants: bool,
+    },
     /// Publish the open-data export (`participants`): to a directory (default:
     /// <data-dir>/exports), or to S3 with --bucket.
     Export {
@@ -274,7 +281,7 @@ async fn run_with_target<S: Store, T: ObjectTarget + 'static>(cli: &Cli, store: 
     match &cli.command {
         None => serve(cli, store, target, "127.0.0.1", 3000).await,
         Some(Command::Serve { port, host }) => serve(cli, store, target, host, *port).await,
-        Some(Command::Import { file }) => import_file(&store, file).await,
+        Some(Command::Import { file, participants }) => import_file(&store, file, *participants).await,
         Some(Command::Audit { org, since }) => print_audit(&store, org.as_deref(), since.as_deref()).await,
         Some(Command::Export { .. }) => export_command(&store, &target).await,
         Some(Command::Token { .. } | Command::CreateTable | Command::Routes) => Ok(()),
@@ -299,9 +306,19 @@ async fn export_command<S: Store, T: ObjectTarget>(store: &S, target: &T) -> Res
     Ok(())
 }
 
-async fn import_bytes<S: Store>(store: &S, bytes: &[u8], what: &str) -> Result<(), CliError> {
+async fn import_bytes<S: Store>(store: &S, bytes: &[u8], what: &str, participants: bool) -> Result<(), CliError> {
     let mut bar = progress::Progress::new(what);
-    let summary = import::import_as(store, bytes, &operator("import"), |done, total| bar.update(done, total)).await;
+    let actor = operator("import");
+    let summary = if participants {
+        import::import_participants_as(store, bytes, &actor, |done, total| bar.update(done, total))
+            .await
+            .map(|(summary, derived)| {
+                eprintln!("{what}: {derived}");
+                summary
+            })
+    } else {
+        import::import_as(store, bytes, &actor, |done, total| bar.update(done, total)).await
+    };
     bar.finish();
     match summary {
         Ok(s) => {
@@ -327,9 +344,9 @@ async fn import_bytes<S: Store>(store: &S, bytes: &[u8], what: &str) -> Result<(
     }
 }
 
-async fn import_file<S: Store>(store: &S, file: &Path) -> Result<(), CliError> {
+async fn import_file<S: Store>(store: &S, file: &Path, participants: bool) -> Result<(), CliError> {
     let bytes = std::fs::read(file).map_err(CliError::io(file))?;
-    import_bytes(store, &bytes, &file.display().to_string()).await
+    import_bytes(store, &bytes, &file.display().to_string(), participants).await
 }
 
 async fn serve<S: Store, T: ObjectTarget + 'static>(
@@ -342,7 +359,7 @@ async fn serve<S: Store, T: ObjectTarget + 'static>(
     let keys = jwt::Keys::load_or_create(&cli.data_dir).map_err(CliError::Token)?;
     let existing = store.organisation_ids(None, 1).await?;
     if existing.is_empty() {
-        import_bytes(&store, DEMO_DATA, "the bundled demo data").await?;
+        import_bytes(&store, DEMO_DATA, "the bundled demo data", false).await?;
     }
     let first_org = store
         .organisation_ids(None, 1)

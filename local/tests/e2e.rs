@@ -266,6 +266,34 @@ fn the_export_route_and_command_write_the_same_public_file() {
     );
     let (ok, _, err) = cli(dir.path(), &["export", "--out", out.to_str().unwrap()]);
     assert!(ok && err.contains("unchanged"), "{err}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for file in ["participants", "participants.sha256"] {
+            let mode = std::fs::metadata(out.join(file)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o644, "{file}: public data, world-readable");
+        }
+    }
+
+    // A fresh directory bootstrapped from the published file exports it byte for byte,
+    // and importing it again changes nothing.
+    let mirror = dir.path().join("mirror");
+    let file = out.join("participants");
+    let (ok, _, err) = cli(&mirror, &["import", "--participants", file.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("created 4 authorities, 2 domains, 6 roles from their names; 26 flags from the public map form"),
+        "{err}"
+    );
+    let again = mirror.join("again");
+    let (ok, _, err) = cli(&mirror, &["export", "--out", again.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert_eq!(std::fs::read(again.join("participants")).unwrap(), published);
+    let (_, audit_before, _) = cli(&mirror, &["audit"]);
+    let (ok, _, err) = cli(&mirror, &["import", "--participants", file.to_str().unwrap()]);
+    assert!(ok && err.contains("created 0 authorities, 0 domains, 0 roles"), "{err}");
+    let (_, audit_after, _) = cli(&mirror, &["audit"]);
+    assert_eq!(audit_before, audit_after, "a re-import writes nothing");
 }
 
 /// Sends raw bytes and returns the status line (empty when the server closed

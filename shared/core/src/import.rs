@@ -347,6 +347,22 @@ fn merge(into: &mut ReferenceData, from: &ReferenceData) {
     }
 }
 
+/// Imports a published participants file (the open-data export format) on behalf of
+/// `actor`: converted by [`crate::participants`] against the stored reference data,
+/// then imported like any import file (every rule checked, nothing written unless all
+/// is valid). Returns what was written and what had to be derived.
+pub async fn import_participants_as<S: Store>(
+    store: &S,
+    bytes: &[u8],
+    actor: &Actor,
+    progress: impl FnMut(usize, usize),
+) -> Result<(ImportSummary, crate::participants::Derived), ImportError> {
+    let stored = store.reference().await?;
+    let (file, derived) = crate::participants::to_import_file(bytes, &stored).map_err(invalid)?;
+    let summary = import_as(store, &file, actor, progress).await?;
+    Ok((summary, derived))
+}
+
 /// Parses, validates and writes an import file. Nothing is written unless every
 /// record is valid. Two passes over the raw records (check all, then write), so memory
 /// holds the input and a few organisations, not the whole directory. `progress` is

@@ -13,6 +13,7 @@ pub mod ids;
 pub mod import;
 pub mod keys;
 pub mod model;
+pub mod participants;
 pub mod routes;
 pub mod store;
 pub mod validate;

@@ -1,5 +1,6 @@
 //! The local export target: `<dir>/participants`, written to a temporary file,
-//! fsynced and renamed over the old one (atomic), with its SHA-256 beside it.
+//! fsynced and renamed over the old one (atomic), with its SHA-256 beside it; both
+//! world-readable (0644), being public data.
 
 use super::{EXPORT_KEY, ExportError, ObjectTarget, Upload};
 use std::io::Write;
@@ -51,6 +52,14 @@ impl Upload for LocalUpload {
             .temp
             .take()
             .ok_or_else(|| ExportError::Target("upload already finished".into()))?;
+        // Public data that a static web server may serve: world-readable like its
+        // `.sha256` (a temporary file starts owner-only).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let public = std::fs::Permissions::from_mode(0o644);
+            temp.as_file().set_permissions(public).map_err(|e| io(temp.path(), e))?;
+        }
         temp.as_file().sync_all().map_err(|e| io(temp.path(), e))?;
         let path = self.target.path();
         temp.persist(&path).map_err(|e| io(&path, e.error))?;
