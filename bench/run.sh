@@ -33,6 +33,12 @@ if [[ $what == all || $what == import ]]; then
   rss $bin/directory --data-dir "$work/embedded" import "$work/orgs.json" 2>&1 | tail -2
   rss $bin/directory --store dynamodb --table bench-import create-table >/dev/null
   rss $bin/directory --store dynamodb --table bench-import import "$work/orgs.json" 2>&1 | tail -2
+  echo "== import --participants of the 10,000-organisation export (what an ecosystem publishes)"
+  $bin/directory --data-dir "$work/embedded" export --out "$work/published" >/dev/null 2>&1
+  ls -l "$work/published/participants" | awk '{print "file size: " $5 " bytes"}'
+  rss $bin/directory --data-dir "$work/mirror" import --participants "$work/published/participants" 2>&1 | tail -3
+  rss $bin/directory --store dynamodb --table bench-participants create-table >/dev/null
+  rss $bin/directory --store dynamodb --table bench-participants import --participants "$work/published/participants" 2>&1 | tail -3
 fi
 if [[ $what == all || $what == export ]]; then
   for n in 1000 10000; do

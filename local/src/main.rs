@@ -289,7 +289,13 @@ async fn run_with_target<S: Store, T: ObjectTarget + 'static>(cli: &Cli, store: 
 }
 
 async fn export_command<S: Store, T: ObjectTarget>(store: &S, target: &T) -> Result<(), CliError> {
-    let report = export::run_as(store, target, &operator("export"), &mut |_| {}).await?;
+    let mut bar = progress::Progress::bytes("export");
+    let report = export::run_as(store, target, &operator("export"), &mut |part| {
+        bar.add_bytes(part.len())
+    })
+    .await;
+    bar.finish();
+    let report = report?;
     println!("{}", target.location());
     eprintln!(
         "exported {} organisations, {} bytes in {} part(s), sha256 {}{}",
@@ -307,19 +313,23 @@ async fn export_command<S: Store, T: ObjectTarget>(store: &S, target: &T) -> Res
 }
 
 async fn import_bytes<S: Store>(store: &S, bytes: &[u8], what: &str, participants: bool) -> Result<(), CliError> {
-    let mut bar = progress::Progress::new(what);
+    let mut bar = progress::Progress::items(what);
     let actor = operator("import");
+    let mut derived = None;
     let summary = if participants {
         import::import_participants_as(store, bytes, &actor, |done, total| bar.update(done, total))
             .await
-            .map(|(summary, derived)| {
-                eprintln!("{what}: {derived}");
+            .map(|(summary, d)| {
+                derived = Some(d);
                 summary
             })
     } else {
         import::import_as(store, bytes, &actor, |done, total| bar.update(done, total)).await
     };
     bar.finish();
+    if let Some(derived) = derived {
+        eprintln!("{what}: {derived}");
+    }
     match summary {
         Ok(s) => {
             eprintln!(

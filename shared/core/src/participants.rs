@@ -280,7 +280,9 @@ fn organisation(participant: Map<String, Value>, refs: &mut References<'_>) -> V
 }
 
 /// Converts a participants file into an import file (JSON bytes) given the stored
-/// reference data; the error is a file-level problem (not a JSON array).
+/// reference data; the error is a file-level problem (not a JSON array). Each
+/// organisation is converted and written out at once, so memory holds the input, the
+/// output and one organisation.
 pub fn to_import_file(bytes: &[u8], stored: &ReferenceData) -> Result<(Vec<u8>, Derived), String> {
     let participants: Vec<&RawValue> = serde_json::from_slice(bytes)
         .map_err(|e| format!("not a participants file (a JSON array of organisations): {e}"))?;
@@ -289,20 +291,26 @@ pub fn to_import_file(bytes: &[u8], stored: &ReferenceData) -> Result<(Vec<u8>, 
         new: ReferenceData::default(),
         derived: Derived::default(),
     };
-    let mut organisations = Vec::with_capacity(participants.len());
-    for raw in participants {
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 4);
+    out.extend_from_slice(b"{\"Organisations\":[");
+    for (i, raw) in participants.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
         // A slice of a file that parsed, so it parses.
         let value: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
-        organisations.push(match value {
+        let record = match value {
             Value::Object(participant) => organisation(participant, &mut refs),
             // Left for the import's check to name.
             other => other,
-        });
+        };
+        serde_json::to_writer(&mut out, &record).map_err(|e| e.to_string())?;
     }
-    let mut file = serde_json::to_value(&refs.new).map_err(|e| e.to_string())?;
-    file["Organisations"] = Value::Array(organisations);
-    let bytes = serde_json::to_vec(&file).map_err(|e| e.to_string())?;
-    Ok((bytes, refs.derived))
+    out.extend_from_slice(b"],");
+    // The reference data the organisations need, after them: only now is it known.
+    let reference = serde_json::to_vec(&refs.new).map_err(|e| e.to_string())?;
+    out.extend_from_slice(&reference[1..]);
+    Ok((out, refs.derived))
 }
 
 #[cfg(test)]
