@@ -139,6 +139,7 @@ impl IamLog {
         let has = |k: &str| query.split('&').any(|p| p == k || p.starts_with(&format!("{k}=")));
         let action = match method {
             "DELETE" if has("uploadId") => "AbortMultipartUpload",
+            "PUT" | "POST" if has("tagging") && has("versionId") => "PutObjectVersionTagging",
             "PUT" | "POST" if has("tagging") => "PutObjectTagging",
             "GET" if has("tagging") => "GetObjectTagging",
             "GET" if has("uploads") => "ListBucketMultipartUploads",

@@ -222,6 +222,15 @@ impl<S: Store> Store for FailingStore<S> {
     ) -> Result<Vec<AuditRecord>, StoreError> {
         self.inner.audit_records(o, since).await
     }
+    async fn acquire_export_lease(&self, holder: &str, ttl: std::time::Duration) -> Result<Option<u64>, StoreError> {
+        self.inner.acquire_export_lease(holder, ttl).await
+    }
+    async fn holds_export_lease(&self, fence: u64) -> Result<bool, StoreError> {
+        self.inner.holds_export_lease(fence).await
+    }
+    async fn release_export_lease(&self, fence: u64) -> Result<(), StoreError> {
+        self.inner.release_export_lease(fence).await
+    }
     async fn organisation_ids(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, StoreError> {
         self.inner.organisation_ids(after, limit).await
     }

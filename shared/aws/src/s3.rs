@@ -4,7 +4,9 @@
 //!
 //! The SHA-256 is kept in the object tag `sha256`: S3 fixes user metadata when the
 //! multipart upload starts, before the bytes (and so their hash) exist, while a tag
-//! can be set after completion without touching the bytes or `Last-Modified`.
+//! can be set after completion without touching the bytes or `Last-Modified`. It is
+//! set on the version the completion returned (versioned buckets), and publishes are
+//! serialised by the export lease, so the tag of the current object describes it.
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
@@ -133,20 +135,26 @@ impl Upload for S3Upload {
             .multipart_upload(parts)
             .send()
             .await;
-        if let Err(e) = completed {
-            let _ = abort(&self.client, &self.bucket, &self.upload_id).await;
-            return Err(target_error(e));
-        }
+        let version = match completed {
+            Ok(out) => out.version_id,
+            Err(e) => {
+                let _ = abort(&self.client, &self.bucket, &self.upload_id).await;
+                return Err(target_error(e));
+            }
+        };
         let tag = Tag::builder()
             .key("sha256")
             .value(sha256)
             .build()
             .map_err(target_error)?;
         let tagging = Tagging::builder().tag_set(tag).build().map_err(target_error)?;
+        // On a versioned bucket the tag goes on the version this upload created, so
+        // it can never describe another run's bytes.
         self.client
             .put_object_tagging()
             .bucket(&self.bucket)
             .key(EXPORT_KEY)
+            .set_version_id(version)
             .tagging(tagging)
             .send()
             .await

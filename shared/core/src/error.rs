@@ -53,9 +53,14 @@ pub enum ApiError {
     NotAcceptable,
     /// 413: the body is larger than allowed.
     PayloadTooLarge(usize),
+    /// 429 with `Retry-After`: the resource is busy with another caller's work.
+    Busy(String),
     /// 500: a bug or a backend failure; the detail is logged, never sent.
     Internal(String),
 }
+
+/// Seconds a busy caller is told to wait (`Retry-After`).
+pub const RETRY_AFTER_SECS: u32 = 5;
 
 impl ApiError {
     /// The HTTP status of this error.
@@ -68,6 +73,7 @@ impl ApiError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -82,7 +88,7 @@ impl ApiError {
     fn full_messages(&self) -> Vec<String> {
         match self {
             Self::BadRequest(m) | Self::ForbiddenFields(m) => m.clone(),
-            Self::Unauthorized(m) | Self::Forbidden(m) | Self::NotFound(m) => vec![m.clone()],
+            Self::Unauthorized(m) | Self::Forbidden(m) | Self::NotFound(m) | Self::Busy(m) => vec![m.clone()],
             Self::MethodNotAllowed(allow) => vec![format!("method not allowed on this route (allowed: {allow})")],
             Self::NotAcceptable => vec!["Accept must allow application/json".to_owned()],
             Self::PayloadTooLarge(max) => vec![format!("body larger than {max} bytes")],
@@ -108,6 +114,9 @@ impl ApiError {
         if let Self::MethodNotAllowed(allow) = &self {
             builder = builder.header(header::ALLOW, allow.as_str());
         }
+        if let Self::Busy(_) = &self {
+            builder = builder.header(header::RETRY_AFTER, RETRY_AFTER_SECS);
+        }
         builder.body(Body::from(body)).unwrap_or_else(|_| fallback())
     }
 }
@@ -122,6 +131,15 @@ fn fallback() -> Response<Body> {
     let mut r = Response::new(Body::from(r#"{"errors":["internal error"]}"#));
     *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
     r
+}
+
+impl From<crate::export::ExportError> for ApiError {
+    fn from(e: crate::export::ExportError) -> Self {
+        match e {
+            crate::export::ExportError::Busy => Self::Busy(e.to_string()),
+            other => Self::Internal(other.to_string()),
+        }
+    }
 }
 
 impl From<StoreError> for ApiError {

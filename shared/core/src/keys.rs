@@ -54,6 +54,11 @@ pub fn org_pk(org_id: &str) -> String {
     format!("ORG#{}", encode(org_id))
 }
 
+/// Partition of the export lease item (sort key [`LEASE_SK`]).
+pub const EXPORT_PK: &str = "EXPORT";
+/// Sort key of the export lease item.
+pub const LEASE_SK: &str = "LEASE";
+
 /// Partition of directory-wide audit records (export publishes).
 pub const AUDIT_DIRECTORY_PK: &str = "AUDIT";
 

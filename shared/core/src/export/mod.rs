@@ -23,6 +23,15 @@ pub const DEFAULT_PART_BYTES: usize = 8 * 1024 * 1024;
 const READ_CONCURRENCY: usize = 16;
 /// Organisation ids fetched per page.
 const ID_PAGE: usize = 256;
+/// How long one publish may hold the export lease: longer than any export function
+/// may run (the template's largest timeout is 300 s), so a live holder never loses
+/// it, while a crashed holder's lease frees itself.
+pub const LEASE_TTL: Duration = Duration::from_secs(360);
+/// How long a run waits for another run's publish before giving up (the HTTP route
+/// must answer within API Gateway's 29 s).
+pub const LEASE_WAIT: Duration = Duration::from_secs(15);
+/// How often a waiting run asks for the lease again.
+const LEASE_POLL: Duration = Duration::from_millis(200);
 
 /// Why an export failed; the previous object is left as it was.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +40,12 @@ pub enum ExportError {
     Store(#[from] StoreError),
     #[error("object target: {0}")]
     Target(String),
+    /// Another run held the export lease for longer than this run would wait.
+    #[error("another export is being published; retry in a moment")]
+    Busy,
+    /// This run's lease expired before it could publish; a later run owns it now.
+    #[error("the export lease expired before publishing; nothing was published by this run")]
+    LeaseLost,
 }
 
 /// An object being written; it replaces the published one only at `complete`.
@@ -138,6 +153,40 @@ pub async fn run_as<S: Store, T: ObjectTarget>(
     tap: &mut (dyn FnMut(&[u8]) + Send),
 ) -> Result<ExportReport, ExportError> {
     let started = Instant::now();
+    let holder = format!("{}:{}", actor.sub.as_deref().unwrap_or("system"), uuid::Uuid::new_v4());
+    let fence = acquire_lease(store, &holder).await?;
+    let outcome = publish(store, target, actor, tap, fence, started).await;
+    // Given back on every path; if this fails the lease still expires by itself.
+    if let Err(e) = store.release_export_lease(fence).await {
+        tracing::error!(error = %e, "releasing the export lease failed");
+    }
+    outcome
+}
+
+/// Waits (up to [`LEASE_WAIT`]) for the export lease; its fencing number.
+async fn acquire_lease<S: Store>(store: &S, holder: &str) -> Result<u64, ExportError> {
+    let deadline = Instant::now() + LEASE_WAIT;
+    loop {
+        if let Some(fence) = store.acquire_export_lease(holder, LEASE_TTL).await? {
+            return Ok(fence);
+        }
+        if Instant::now() >= deadline {
+            return Err(ExportError::Busy);
+        }
+        tokio::time::sleep(LEASE_POLL).await;
+    }
+}
+
+/// One publish under the lease `fence`: read everything, then publish unless the
+/// bytes equal the current object's, and only while the lease is still ours.
+async fn publish<S: Store, T: ObjectTarget>(
+    store: &S,
+    target: &T,
+    actor: &Actor,
+    tap: &mut (dyn FnMut(&[u8]) + Send),
+    fence: u64,
+    started: Instant,
+) -> Result<ExportReport, ExportError> {
     let mut upload = target.begin().await?;
     match write_all(store, &mut upload, target.part_bytes(), tap).await {
         Ok((organisations, bytes, parts, sha256)) => {
@@ -146,6 +195,12 @@ pub async fn run_as<S: Store, T: ObjectTarget>(
             if unchanged {
                 upload.abort().await?;
             } else {
+                // A holder that outlived its lease (stalled past LEASE_TTL) must not
+                // publish over the run that took the lease after it.
+                if !store.holds_export_lease(fence).await? {
+                    upload.abort().await?;
+                    return Err(ExportError::LeaseLost);
+                }
                 upload.complete(&sha256).await?;
                 let change = Change {
                     field: EXPORT_KEY.to_owned(),

@@ -88,8 +88,7 @@ async fn run<S: Store, T: ObjectTarget>(
     let report = export::run_as(store, target, &call.actor_of(&caller), &mut |bytes| {
         capture.push(bytes, limit)
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    .await?;
     let etag = format!("\"{}\"", report.sha256);
     let builder = Response::builder()
         .header(crate::http::fapi::INTERACTION_ID, &call.interaction_id)

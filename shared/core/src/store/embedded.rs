@@ -2,7 +2,7 @@
 //! time; every write is a single serialisable redb transaction.
 
 use super::items::{assemble, assemble_reference, organisation_items, parse, reference_items};
-use super::{ClaimDecision, ClaimWrite, Store, StoreError};
+use super::{ClaimDecision, ClaimWrite, Store, StoreError, lease};
 use crate::audit::{self, Actor, AuditRecord};
 use crate::ids::{ClaimId, OrganisationId, ResourceId, ServerId};
 use crate::keys;
@@ -61,6 +61,17 @@ impl EmbeddedStore {
             .insert((pk.as_str(), record.sort_key().as_str()), record.to_json().as_str())
             .map_err(backend)?;
         Ok(())
+    }
+
+    /// The export lease as stored, if it was ever taken.
+    fn lease(
+        table: &impl ReadableTable<(&'static str, &'static str), &'static str>,
+    ) -> Result<Option<lease::LeaseState>, StoreError> {
+        let key = (keys::EXPORT_PK, keys::LEASE_SK);
+        match table.get(key).map_err(backend)? {
+            Some(body) => parse(keys::LEASE_SK, body.value()).map(Some),
+            None => Ok(None),
+        }
     }
 
     async fn blocking<T: Send + 'static>(
@@ -308,6 +319,57 @@ impl Store for EmbeddedStore {
         let pk = keys::audit_partition(org_id);
         let items = self.blocking(move |db| Self::read_partition(db, &pk, "")).await?;
         super::items::audit_records(items.iter().rev().map(|(k, v)| (k.as_str(), v.as_str())), since)
+    }
+
+    async fn acquire_export_lease(&self, holder: &str, ttl: std::time::Duration) -> Result<Option<u64>, StoreError> {
+        let holder = holder.to_owned();
+        self.blocking(move |db| {
+            // One write transaction: redb serialises them, so the check and the
+            // grant cannot interleave with another process's.
+            let txn = db.begin_write().map_err(backend)?;
+            let granted = {
+                let mut table = txn.open_table(ITEMS).map_err(backend)?;
+                let current = Self::lease(&table)?;
+                let granted = lease::take(current.as_ref(), &holder, lease::now_ms(), ttl);
+                if let Some(next) = &granted {
+                    let body = serde_json::to_string(next).map_err(|e| StoreError::Backend(e.to_string()))?;
+                    table
+                        .insert((keys::EXPORT_PK, keys::LEASE_SK), body.as_str())
+                        .map_err(backend)?;
+                }
+                granted
+            };
+            txn.commit().map_err(backend)?;
+            Ok(granted.map(|l| l.fence))
+        })
+        .await
+    }
+
+    async fn holds_export_lease(&self, fence: u64) -> Result<bool, StoreError> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let table = txn.open_table(ITEMS).map_err(backend)?;
+            Ok(lease::holds(Self::lease(&table)?.as_ref(), fence, lease::now_ms()))
+        })
+        .await
+    }
+
+    async fn release_export_lease(&self, fence: u64) -> Result<(), StoreError> {
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            {
+                let mut table = txn.open_table(ITEMS).map_err(backend)?;
+                if let Some(current) = Self::lease(&table)? {
+                    let body = serde_json::to_string(&lease::released(current, fence))
+                        .map_err(|e| StoreError::Backend(e.to_string()))?;
+                    table
+                        .insert((keys::EXPORT_PK, keys::LEASE_SK), body.as_str())
+                        .map_err(backend)?;
+                }
+            }
+            txn.commit().map_err(backend)
+        })
+        .await
     }
 
     async fn organisation_ids(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, StoreError> {

@@ -4,6 +4,7 @@
 #[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod items;
+pub mod lease;
 pub mod limits;
 
 use crate::audit::{Actor, AuditRecord};
@@ -157,6 +158,23 @@ pub trait Store: Send + Sync + 'static {
         org_id: Option<&OrganisationId>,
         since: Option<&str>,
     ) -> impl Future<Output = Result<Vec<AuditRecord>, StoreError>> + Send;
+
+    /// Takes the export lease as `holder` for `ttl` when it is free or expired, and
+    /// returns its fencing number (greater than every earlier holder's); `None` while
+    /// another holder has it. Publishes of the open-data export from every trigger
+    /// are serialised by it, so a run that read older data cannot publish last.
+    fn acquire_export_lease(
+        &self,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
+
+    /// Whether the lease is still held under `fence` and not expired (checked right
+    /// before publishing: a holder that outlived its lease must not publish).
+    fn holds_export_lease(&self, fence: u64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Gives the lease back; nothing happens when another holder has it since.
+    fn release_export_lease(&self, fence: u64) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Up to `limit` organisation ids after `after`, in ascending byte order.
     fn organisation_ids(
