@@ -203,3 +203,46 @@ impl Intercept for FailOperation {
         Ok(())
     }
 }
+
+/// Fault injection: lets the first `allow` DynamoDB requests of `operation` through
+/// and fails every later one, as if the process had stopped between two writes.
+#[derive(Clone, Debug)]
+pub struct StopAfter {
+    operation: &'static str,
+    allow: usize,
+    seen: Arc<Mutex<usize>>,
+}
+
+impl StopAfter {
+    /// Stops `operation` (`"TransactWriteItems"`) after `allow` requests.
+    pub fn new(operation: &'static str, allow: usize) -> Self {
+        Self {
+            operation,
+            allow,
+            seen: Arc::default(),
+        }
+    }
+}
+
+impl Intercept for StopAfter {
+    fn name(&self) -> &'static str {
+        "StopAfter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        if operation(context) != self.operation {
+            return Ok(());
+        }
+        let mut seen = self.seen.lock().unwrap();
+        *seen += 1;
+        if *seen > self.allow {
+            return Err(format!("injected: stopped before {} #{}", self.operation, *seen).into());
+        }
+        Ok(())
+    }
+}

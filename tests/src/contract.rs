@@ -528,6 +528,7 @@ pub async fn concurrent_updates_keep_the_exclusive_rule<S: Store>(store: S) {
             ClaimWrite::Updated(_) => updated += 1,
             ClaimWrite::Rejected(_) => {}
             ClaimWrite::NotFound => panic!("claim vanished"),
+            ClaimWrite::Importing => panic!("no import is running"),
         }
     }
     let claims = store

@@ -70,6 +70,18 @@ pub async fn metered_dynamodb_store(meter: Option<directory_aws::CapacityMeter>)
     (store, log)
 }
 
+/// A second store on `table` whose `operation` requests stop after `allow` of them
+/// (fault injection; see [`calls::StopAfter`]).
+pub async fn stopping_dynamodb_store(table: &str, operation: &'static str, allow: usize) -> DynamoStore {
+    let config = directory_aws::sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&config)
+            .interceptor(calls::StopAfter::new(operation, allow))
+            .build(),
+    );
+    DynamoStore::new(client, table)
+}
+
 /// One event fixture of `function` by name, as JSON to adapt.
 pub fn event_fixture(function: &str, name: &str) -> serde_json::Value {
     let (.., text) = event_fixtures(function)

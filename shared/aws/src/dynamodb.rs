@@ -30,6 +30,8 @@ const SK: &str = "SK";
 const DATA: &str = "Data";
 /// The organisation version number on `VERSION` items.
 const VERSION: &str = "V";
+/// On the version item while a multi-batch import of the organisation is under way.
+const IMPORTING: &str = "Importing";
 /// GSI1 keys on organisation details items.
 const GSI1PK: &str = "GSI1PK";
 const GSI1SK: &str = "GSI1SK";
@@ -275,6 +277,28 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
+    /// Marks the organisation as being imported (by `marker`) and bumps its version.
+    fn mark_importing(&self, pk: &str, marker: &str) -> Result<TransactWriteItem, StoreError> {
+        let u = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, keys::VERSION_SK)))
+            .update_expression(format!("SET {IMPORTING} = :m ADD V :one"))
+            .expression_attribute_values(":m", s(marker))
+            .expression_attribute_values(":one", n(1));
+        Ok(TransactWriteItem::builder().update(u.build().map_err(backend)?).build())
+    }
+
+    /// The version bump that ends an import (clearing the importing mark of a
+    /// multi-batch one, and that of an earlier run that stopped half-way).
+    fn finish_import(&self, pk: &str) -> Result<TransactWriteItem, StoreError> {
+        let u = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, keys::VERSION_SK)))
+            .update_expression(format!("REMOVE {IMPORTING} ADD V :one"))
+            .expression_attribute_values(":one", n(1));
+        Ok(TransactWriteItem::builder().update(u.build().map_err(backend)?).build())
+    }
+
     fn bump_version(&self, pk: &str, expected: Option<u64>) -> Result<TransactWriteItem, StoreError> {
         let mut u = Update::builder()
             .table_name(&self.table)
@@ -300,8 +324,9 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// The organisation's claim version, `None` when the organisation does not exist.
-    async fn version(&self, pk: &str) -> Result<Option<u64>, StoreError> {
+    /// The organisation's claim version and whether an import of it is under way
+    /// (or stopped half-way), `None` when the organisation does not exist.
+    async fn version(&self, pk: &str) -> Result<Option<(u64, bool)>, StoreError> {
         let got = self
             .client
             .get_item()
@@ -311,12 +336,14 @@ impl DynamoStore {
             .send()
             .await
             .map_err(backend)?;
-        Ok(got
-            .item
-            .as_ref()
-            .and_then(|i| i.get(VERSION))
+        let Some(item) = got.item.as_ref() else {
+            return Ok(None);
+        };
+        let version = item
+            .get(VERSION)
             .and_then(|v| v.as_n().ok())
-            .and_then(|n| n.parse().ok()))
+            .and_then(|n| n.parse().ok());
+        Ok(version.map(|v| (v, item.contains_key(IMPORTING))))
     }
 
     async fn claims_of(&self, pk: &str) -> Result<Vec<AuthorityClaim>, StoreError> {
@@ -441,14 +468,25 @@ impl Store for DynamoStore {
                 .map_err(backend)?;
             writes.push(TransactWriteItem::builder().delete(del).build());
         }
+        // Up to 100 items this is one atomic transaction; a larger organisation is
+        // written in idempotent batches (re-running the import completes it). The
+        // first of several batches marks the organisation as importing, so claim
+        // writes are refused until the last one clears the mark: a claim decision can
+        // never be taken on, or land in, a half-written organisation.
+        let single = writes.len() + 2 <= MAX_TRANSACTION_ITEMS;
+        let mut batches: Vec<Vec<TransactWriteItem>> = if single {
+            vec![writes]
+        } else {
+            writes.chunks(MAX_TRANSACTION_ITEMS - 1).map(<[_]>::to_vec).collect()
+        };
+        if !single {
+            // The mark names the import by its audit record.
+            batches[0].insert(0, self.mark_importing(&pk, &record.id)?);
+        }
         // The audit record and the version bump go last, together: a claim decision
         // taken on data read before the import finished cannot land after it, and
         // the record commits with the final batch.
-        let last = [self.audit_put(&record)?, self.bump_version(&pk, None)?];
-        // Up to 100 items this is one atomic transaction; a larger organisation is
-        // written in idempotent batches (re-running the import completes it).
-        let mut batches: Vec<Vec<TransactWriteItem>> =
-            writes.chunks(MAX_TRANSACTION_ITEMS).map(<[_]>::to_vec).collect();
+        let last = [self.audit_put(&record)?, self.finish_import(&pk)?];
         match batches.last_mut() {
             Some(b) if b.len() + last.len() <= MAX_TRANSACTION_ITEMS => b.extend(last),
             _ => batches.push(last.to_vec()),
@@ -532,9 +570,12 @@ impl Store for DynamoStore {
         loop {
             // Version first: any claim write committed after this read bumps it, so
             // the conditional transaction below fails and the decision is retaken.
-            let Some(version) = self.version(&pk).await? else {
+            let Some((version, importing)) = self.version(&pk).await? else {
                 return Ok(ClaimWrite::NotFound);
             };
+            if importing {
+                return Ok(ClaimWrite::Importing);
+            }
             let claims = self.claims_of(&pk).await?;
             let Some(current) = claims
                 .iter()

@@ -91,6 +91,9 @@ async fn run<S: Store>(store: &S, req: &Request, call: &Call) -> Result<Response
             "authority claim {claim_id} of organisation {org} not found"
         ))),
         ClaimWrite::Rejected(e) => Err(e),
+        ClaimWrite::Importing => Err(ApiError::Busy(format!(
+            "organisation {org} is being imported; retry in a moment"
+        ))),
     }
 }
 

@@ -38,6 +38,9 @@ pub enum ClaimWrite<E> {
     NotFound,
     /// The decision refused the change; nothing was written.
     Rejected(E),
+    /// The organisation is being imported in several transactions (or such an
+    /// import stopped half-way and must be re-run): claim writes wait until it ends.
+    Importing,
 }
 
 /// Decides the new value of a claim from the organisation's current claims (all of
