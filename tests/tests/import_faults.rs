@@ -1,10 +1,11 @@
 //! Fault injection on DynamoDB Local: an organisation too large for one transaction
-//! (250 items, three transactions) is imported by a process that stops after each
-//! of its transactions in turn. Claim writes are refused while it is half-written
+//! (about 250 items, several transactions) is imported by a process that stops after
+//! each of its transactions in turn. Every reader (snapshot, public snapshot, claims,
+//! API resource) still sees the old organisation whole, claim writes are refused
 //! (so no decision is taken on, or lands in, a mix), and re-running the same import
 //! finishes it.
 
-use directory_core::ids::{ClaimId, OrganisationId};
+use directory_core::ids::{ClaimId, OrganisationId, ResourceId, ServerId};
 use directory_core::import;
 use directory_core::model::{ApiResource, OrganisationSnapshot};
 use directory_core::store::{ClaimWrite, Store};
@@ -30,16 +31,25 @@ fn large(n: usize, tag: &str) -> OrganisationSnapshot {
     org
 }
 
+/// The public part of a snapshot, as the store reads it for the export.
+fn public(org: &OrganisationSnapshot) -> OrganisationSnapshot {
+    OrganisationSnapshot {
+        organisation_details: org.organisation_details.clone(),
+        authorisation_servers: org.authorisation_servers.clone(),
+        org_domain_claims: org.org_domain_claims.clone(),
+        org_domain_role_claims: org.org_domain_role_claims.clone(),
+        ..Default::default()
+    }
+}
+
+/// A claim write (of the claim as it is, so the organisation's content stays the
+/// same): refused while an import is under way, applied otherwise.
 async fn touch_claim<S: Store>(store: &S) -> ClaimWrite<String> {
     store
         .update_authority_claim(
             &OrganisationId::from(VALE_VERDE),
             &ClaimId::from(VALE_VERDE_CLAIM),
-            |_, c| -> Result<_, String> {
-                let mut c = c.clone();
-                c.registration_id = Some("BR-1003-touched".into());
-                Ok(c)
-            },
+            |_, c| -> Result<_, String> { Ok(c.clone()) },
         )
         .await
         .unwrap()
@@ -65,16 +75,73 @@ async fn an_import_stopped_after_any_transaction_blocks_claim_writes_until_rerun
             matches!(touch_claim(&store).await, ClaimWrite::Importing),
             "stopped after transaction {allow}: a claim write must wait for the import"
         );
+        // Every reader still sees the old organisation, whole.
+        assert_eq!(
+            store.snapshot(&id).await.unwrap().unwrap(),
+            old,
+            "stopped after {allow}"
+        );
+        assert_eq!(store.public_snapshot(&id).await.unwrap().unwrap(), public(&old));
+        assert_eq!(
+            store.authority_claims(&id).await.unwrap().unwrap(),
+            old.org_domain_role_claims
+        );
+        let server = ServerId::from(old.authorisation_servers[0].fields.authorisation_server_id.as_str());
+        let resource = |r: &'static str| {
+            let (store, id, server) = (store.clone(), id.clone(), server.clone());
+            async move { store.api_resource(&id, &server, &ResourceId::from(r)).await.unwrap() }
+        };
+        assert_eq!(
+            resource("res-old-0007").await.as_ref(),
+            Some(&old.authorisation_servers[0].api_resources[7])
+        );
+        assert_eq!(resource("res-new-0007").await, None);
         store.replace_organisation(&new).await.unwrap();
         assert_eq!(
             store.snapshot(&id).await.unwrap().unwrap(),
             new,
             "the re-run finished it"
         );
+        assert_eq!(resource("res-old-0007").await, None);
+        assert!(resource("res-new-0007").await.is_some());
         assert!(matches!(touch_claim(&store).await, ClaimWrite::Updated(_)));
         store.replace_organisation(&old).await.unwrap();
         tried += 1;
     }
     assert!(tried >= 4, "only {tried} stop points");
     println!("import stopped at {tried} points; each blocked claim writes and re-running finished it");
+}
+
+/// Readers racing a staged import in flight see the old or the new organisation,
+/// never a mix; a claim write racing it either lands before it (and is replaced) or
+/// waits for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_racing_a_staged_import_see_old_or_new() {
+    let store = dynamodb_store().await;
+    import::import(&store, &demo_bytes(), |_, _| {}).await.unwrap();
+    let (old, new) = (large(240, "old"), large(245, "new"));
+    let id = OrganisationId::from(VALE_VERDE);
+    let mut reads = 0;
+    let mut refused = 0;
+    for round in 0..3 {
+        store.replace_organisation(&old).await.unwrap();
+        let writer = tokio::spawn({
+            let (store, new) = (store.clone(), new.clone());
+            async move { store.replace_organisation(&new).await }
+        });
+        loop {
+            let seen = store.snapshot(&id).await.unwrap().unwrap();
+            assert!(seen == old || seen == new, "round {round}: a mix was served");
+            reads += 1;
+            if matches!(touch_claim(&store).await, ClaimWrite::Importing) {
+                refused += 1;
+            }
+            if writer.is_finished() {
+                break;
+            }
+        }
+        writer.await.unwrap().unwrap();
+        assert_eq!(store.snapshot(&id).await.unwrap().unwrap(), new);
+    }
+    println!("{reads} reads raced 3 staged imports, none mixed; {refused} claim writes waited");
 }

@@ -5,6 +5,7 @@
 //! organisations in id order). The `VERSION` item of each organisation (`V`, a number)
 //! guards claim writes: every claim update is a transaction conditioned on it.
 
+use crate::staged::{self, IMPORT, IMPORTING, PREV, TOKEN};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -18,6 +19,7 @@ use directory_core::ids::{ClaimId, OrganisationId, ResourceId, ServerId};
 use directory_core::keys::{self, OrgItem};
 use directory_core::model::{ApiResource, AuthorityClaim, OrganisationSnapshot, ReferenceData};
 use directory_core::store::items::{assemble, assemble_reference, organisation_items, parse, reference_items};
+use directory_core::store::limits::{MAX_TRANSACTION_ITEMS, TRANSACTION_EXTRA_ITEMS};
 use directory_core::store::{ClaimDecision, ClaimWrite, MAX_WRITE_ATTEMPTS, Store, StoreError, lease};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -30,8 +32,6 @@ const SK: &str = "SK";
 const DATA: &str = "Data";
 /// The organisation version number on `VERSION` items.
 const VERSION: &str = "V";
-/// On the version item while a multi-batch import of the organisation is under way.
-const IMPORTING: &str = "Importing";
 /// GSI1 keys on organisation details items.
 const GSI1PK: &str = "GSI1PK";
 const GSI1SK: &str = "GSI1SK";
@@ -40,8 +40,6 @@ const GSI1SK: &str = "GSI1SK";
 pub const EXPIRES_AT: &str = "ExpiresAt";
 /// The name of the organisations index.
 pub const GSI1: &str = "GSI1";
-/// DynamoDB's limit of items in one TransactWriteItems call.
-const MAX_TRANSACTION_ITEMS: usize = 100;
 /// DynamoDB's limit of items in one BatchWriteItem call.
 const MAX_BATCH_ITEMS: usize = 25;
 
@@ -257,18 +255,81 @@ impl DynamoStore {
         }
     }
 
-    fn put_item(
+    /// The version items' updates of one write: the version item (`update`, with
+    /// `token`) and its twin at the head of the partition (the same token).
+    fn versions_update(&self, pk: &str, update: Update, token: &str) -> Result<[TransactWriteItem; 2], StoreError> {
+        let head = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, keys::VERSION_HEAD_SK)))
+            .update_expression(format!("SET {TOKEN} = :t"))
+            .expression_attribute_values(":t", s(token))
+            .build()
+            .map_err(backend)?;
+        Ok([
+            TransactWriteItem::builder().update(update).build(),
+            TransactWriteItem::builder().update(head).build(),
+        ])
+    }
+
+    /// Bumps the version (under `condition` on it, if any) with `extra` set/remove
+    /// clauses, and sets `token` on both version items.
+    fn bump(
         &self,
         pk: &str,
-        sk: &str,
-        data: String,
-        extra: &[(&str, String)],
-    ) -> Result<TransactWriteItem, StoreError> {
-        let mut item = key(pk, sk);
-        item.insert(DATA.to_owned(), s(data));
-        for (k, v) in extra {
-            item.insert((*k).to_owned(), s(v.clone()));
+        extra: &str,
+        values: &[(&str, AttributeValue)],
+        expected: Option<u64>,
+        token: &str,
+    ) -> Result<[TransactWriteItem; 2], StoreError> {
+        let mut u = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, keys::VERSION_SK)))
+            .update_expression(format!("SET {TOKEN} = :t{extra} ADD V :one"))
+            .expression_attribute_values(":t", s(token))
+            .expression_attribute_values(":one", n(1));
+        for (name, value) in values {
+            u = u.expression_attribute_values(*name, value.clone());
         }
+        if let Some(v) = expected {
+            u = u.condition_expression("V = :v").expression_attribute_values(":v", n(v));
+        }
+        self.versions_update(pk, u.build().map_err(backend)?, token)
+    }
+
+    /// Marks the organisation as being imported under `mark` (first transaction of
+    /// a staged import).
+    fn mark_importing(&self, pk: &str, mark: &str) -> Result<[TransactWriteItem; 2], StoreError> {
+        self.bump(
+            pk,
+            &format!(", {IMPORTING} = :m"),
+            &[(":m", s(mark))],
+            None,
+            &format!("{mark}:start"),
+        )
+    }
+
+    /// The version bump that ends an import, clearing the importing mark (of a staged
+    /// import, or of an earlier run that stopped half-way).
+    fn finish_import(&self, pk: &str, mark: &str) -> Result<[TransactWriteItem; 2], StoreError> {
+        self.bump(pk, &format!(" REMOVE {IMPORTING}"), &[], None, &format!("{mark}:end"))
+    }
+
+    /// The version bump of a claim write, conditioned on the version it decided on.
+    fn bump_version(&self, pk: &str, expected: u64, token: &str) -> Result<[TransactWriteItem; 2], StoreError> {
+        self.bump(pk, "", &[], Some(expected), token)
+    }
+
+    /// The item of `kind` with its index keys (the details item is listed by GSI1).
+    fn org_item(pk: &str, org_id: &str, kind: &OrgItem) -> Item {
+        let mut item = key(pk, &kind.sk());
+        if *kind == OrgItem::Details {
+            item.insert(GSI1PK.to_owned(), s(keys::ORGS_GSI1PK));
+            item.insert(GSI1SK.to_owned(), s(org_id));
+        }
+        item
+    }
+
+    fn put(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -277,42 +338,92 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    /// Marks the organisation as being imported (by `marker`) and bumps its version.
-    fn mark_importing(&self, pk: &str, marker: &str) -> Result<TransactWriteItem, StoreError> {
-        let u = Update::builder()
+    fn delete(&self, pk: &str, sk: &str) -> Result<TransactWriteItem, StoreError> {
+        let del = Delete::builder()
             .table_name(&self.table)
-            .set_key(Some(key(pk, keys::VERSION_SK)))
-            .update_expression(format!("SET {IMPORTING} = :m ADD V :one"))
-            .expression_attribute_values(":m", s(marker))
-            .expression_attribute_values(":one", n(1));
-        Ok(TransactWriteItem::builder().update(u.build().map_err(backend)?).build())
+            .set_key(Some(key(pk, sk)))
+            .build()
+            .map_err(backend)?;
+        Ok(TransactWriteItem::builder().delete(del).build())
     }
 
-    /// The version bump that ends an import (clearing the importing mark of a
-    /// multi-batch one, and that of an earlier run that stopped half-way).
-    fn finish_import(&self, pk: &str) -> Result<TransactWriteItem, StoreError> {
-        let u = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(pk, keys::VERSION_SK)))
-            .update_expression(format!("REMOVE {IMPORTING} ADD V :one"))
-            .expression_attribute_values(":one", n(1));
-        Ok(TransactWriteItem::builder().update(u.build().map_err(backend)?).build())
+    /// An organisation that fits one transaction: plain items, stale ones (and any
+    /// left staged by a stopped import) deleted, the mark cleared, all at once.
+    fn single_import(
+        &self,
+        pk: &str,
+        org_id: &str,
+        items: Vec<(OrgItem, String)>,
+        stale: &[&(String, Item)],
+        record: &AuditRecord,
+    ) -> Result<Vec<Vec<TransactWriteItem>>, StoreError> {
+        let mut writes = Vec::with_capacity(items.len() + stale.len() + 3);
+        for (kind, body) in items {
+            let mut item = Self::org_item(pk, org_id, &kind);
+            item.insert(DATA.to_owned(), s(body));
+            writes.push(self.put(item)?);
+        }
+        for (sk, _) in stale {
+            writes.push(self.delete(pk, sk)?);
+        }
+        writes.push(self.audit_put(record)?);
+        writes.extend(self.finish_import(pk, &record.id)?);
+        Ok(vec![writes])
     }
 
-    fn bump_version(&self, pk: &str, expected: Option<u64>) -> Result<TransactWriteItem, StoreError> {
-        let mut u = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(pk, keys::VERSION_SK)))
-            .expression_attribute_values(":one", AttributeValue::N("1".to_owned()));
-        u = match expected {
-            // Import: unconditional increment (creating the item on first import).
-            None => u.update_expression("ADD V :one"),
-            Some(v) => u
-                .update_expression("SET V = V + :one")
-                .condition_expression("V = :v")
-                .expression_attribute_values(":v", AttributeValue::N(v.to_string())),
-        };
-        Ok(TransactWriteItem::builder().update(u.build().map_err(backend)?).build())
+    /// An organisation too large for one transaction, in the staged form (see
+    /// [`staged`]): the first transaction marks the import, the last one (with the
+    /// audit record) clears the mark and with it switches every reader to the new
+    /// items at once.
+    #[allow(clippy::too_many_arguments)]
+    fn staged_import(
+        &self,
+        pk: &str,
+        org_id: &str,
+        items: Vec<(OrgItem, String)>,
+        stored: &[(String, Item)],
+        stale: &[&(String, Item)],
+        record: &AuditRecord,
+        mark: &str,
+    ) -> Result<Vec<Vec<TransactWriteItem>>, StoreError> {
+        let previous: HashMap<&str, &Item> = stored.iter().map(|(sk, i)| (sk.as_str(), i)).collect();
+        // Before this import: the view while it is under way.
+        let before = |sk: &str| previous.get(sk).and_then(|i| staged::visible(i, Some(mark), DATA));
+        let mut writes = Vec::new();
+        for (kind, body) in items {
+            let mut item = Self::org_item(pk, org_id, &kind);
+            if let Some(prev) = before(&kind.sk()) {
+                item.insert(PREV.to_owned(), s(prev));
+            }
+            item.insert(DATA.to_owned(), s(body));
+            item.insert(IMPORT.to_owned(), s(mark));
+            writes.push(self.put(item)?);
+        }
+        for (sk, _) in stale {
+            match before(sk) {
+                // Removed by this import: kept for readers until it ends.
+                Some(prev) => {
+                    let mut item = key(pk, sk);
+                    item.insert(PREV.to_owned(), s(prev));
+                    item.insert(IMPORT.to_owned(), s(mark));
+                    writes.push(self.put(item)?);
+                }
+                // Never visible before this import (or long removed): gone now.
+                None => writes.push(self.delete(pk, sk)?),
+            }
+        }
+        let mut batches: Vec<Vec<TransactWriteItem>> = Vec::new();
+        let mut first = self.mark_importing(pk, mark)?.to_vec();
+        let room = MAX_TRANSACTION_ITEMS - first.len();
+        let rest = writes.split_off(room.min(writes.len()));
+        first.extend(writes);
+        batches.push(first);
+        batches.extend(rest.chunks(MAX_TRANSACTION_ITEMS).map(<[_]>::to_vec));
+        let mut last = vec![self.audit_put(record)?];
+        last.extend(self.finish_import(pk, mark)?);
+        // The switch is its own transaction, after every item is staged.
+        batches.push(last);
+        Ok(batches)
     }
 
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), SdkError<TransactWriteItemsError>> {
@@ -324,9 +435,9 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// The organisation's claim version and whether an import of it is under way
+    /// The organisation's claim version and the mark of an import of it under way
     /// (or stopped half-way), `None` when the organisation does not exist.
-    async fn version(&self, pk: &str) -> Result<Option<(u64, bool)>, StoreError> {
+    async fn version(&self, pk: &str) -> Result<Option<(u64, Option<String>)>, StoreError> {
         let got = self
             .client
             .get_item()
@@ -343,15 +454,44 @@ impl DynamoStore {
             .get(VERSION)
             .and_then(|v| v.as_n().ok())
             .and_then(|n| n.parse().ok());
-        Ok(version.map(|v| (v, item.contains_key(IMPORTING))))
+        Ok(version.map(|v| (v, get_s(item, IMPORTING).map(str::to_owned))))
     }
 
+    /// Every item of an organisation partition from one Query that raced no commit
+    /// (the head and tail version tokens agree; read again otherwise), with what its
+    /// version items say.
+    async fn organisation_partition(&self, pk: &str) -> Result<(Vec<Item>, staged::Versions), StoreError> {
+        const ATTEMPTS: usize = 5;
+        for attempt in 1..=ATTEMPTS {
+            let items = self.query(pk, None).await?;
+            let versions = staged::versions(&items, SK, keys::VERSION_HEAD_SK, keys::VERSION_SK);
+            if versions.settled {
+                return Ok((items, versions));
+            }
+            tokio::time::sleep(Duration::from_millis(10 * attempt as u64)).await;
+        }
+        Err(StoreError::Contention(ATTEMPTS))
+    }
+
+    /// The claims as readers see them: from the claim items alone, unless one was
+    /// written by a staged import, in which case from a settled read of the whole
+    /// partition (the view depends on the version item).
     async fn claims_of(&self, pk: &str) -> Result<Vec<AuthorityClaim>, StoreError> {
         let end = keys::range_end(keys::CLAIM_PREFIX);
-        self.query(pk, Some((keys::CLAIM_PREFIX, &end)))
-            .await?
+        let mut items = self.query(pk, Some((keys::CLAIM_PREFIX, &end))).await?;
+        let mut importing = None;
+        if staged::any_staged(&items) {
+            let (all, versions) = self.organisation_partition(pk).await?;
+            items = all
+                .into_iter()
+                .filter(|i| get_s(i, SK).is_some_and(|sk| sk.starts_with(keys::CLAIM_PREFIX)))
+                .collect();
+            importing = versions.importing;
+        }
+        items
             .iter()
-            .map(|i| parse(get_s(i, SK).unwrap_or("?"), get_s(i, DATA).unwrap_or("null")))
+            .filter_map(|i| Some((get_s(i, SK)?, staged::visible(i, importing.as_deref(), DATA)?)))
+            .map(|(sk, body)| parse(sk, body))
             .collect()
     }
 }
@@ -435,62 +575,43 @@ impl Store for DynamoStore {
     async fn replace_organisation_as(&self, snapshot: &OrganisationSnapshot, actor: &Actor) -> Result<(), StoreError> {
         let org_id = snapshot.id();
         let pk = keys::org_pk(org_id);
-        let existing: Vec<(String, String)> = self
-            .query(&pk, None)
-            .await?
+        let (stored, versions) = self.organisation_partition(&pk).await?;
+        let stored: Vec<(String, Item)> = stored
+            .into_iter()
+            .filter_map(|i| Some((get_s(&i, SK)?.to_owned(), i)))
+            .filter(|(sk, _)| sk != keys::VERSION_SK && sk != keys::VERSION_HEAD_SK)
+            .collect();
+        let under_way = versions.importing;
+        // The organisation as readers see it now.
+        let existing: Vec<(String, String)> = stored
             .iter()
-            .filter_map(|i| Some((get_s(i, SK)?.to_owned(), get_s(i, DATA).unwrap_or("null").to_owned())))
-            .filter(|(sk, _)| sk != keys::VERSION_SK)
+            .filter_map(|(sk, i)| Some((sk.clone(), staged::visible(i, under_way.as_deref(), DATA)?.to_owned())))
             .collect();
         let items: Vec<(OrgItem, String)> = organisation_items(snapshot);
         let after: Vec<(String, String)> = items.iter().map(|(kind, body)| (kind.sk(), body.clone())).collect();
-        let Some(record) = audit::organisation_replace(actor, org_id, &existing, &after, self.retention_days) else {
+        let record = match audit::organisation_replace(actor, org_id, &existing, &after, self.retention_days) {
+            Some(record) => record,
             // Nothing would change: no write, no audit record.
-            return Ok(());
+            None if under_way.is_none() => return Ok(()),
+            // The same content as before an import that stopped half-way: it is
+            // still finished (its staged items undone), and recorded.
+            None => audit::AuditRecord::new(
+                actor,
+                [("OrganisationId".to_owned(), org_id.to_owned())].into(),
+                Vec::new(),
+                self.retention_days,
+            ),
         };
-        let mut writes = Vec::new();
-        let mut keep = HashSet::new();
-        for (kind, body) in items {
-            let sk = kind.sk();
-            let extra: Vec<(&str, String)> = if kind == OrgItem::Details {
-                vec![(GSI1PK, keys::ORGS_GSI1PK.to_owned()), (GSI1SK, org_id.to_owned())]
-            } else {
-                Vec::new()
-            };
-            writes.push(self.put_item(&pk, &sk, body, &extra)?);
-            keep.insert(sk);
-        }
-        for (stale, _) in existing.iter().filter(|(sk, _)| !keep.contains(sk)) {
-            let del = Delete::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(&pk, stale)))
-                .build()
-                .map_err(backend)?;
-            writes.push(TransactWriteItem::builder().delete(del).build());
-        }
-        // Up to 100 items this is one atomic transaction; a larger organisation is
-        // written in idempotent batches (re-running the import completes it). The
-        // first of several batches marks the organisation as importing, so claim
-        // writes are refused until the last one clears the mark: a claim decision can
-        // never be taken on, or land in, a half-written organisation.
-        let single = writes.len() + 2 <= MAX_TRANSACTION_ITEMS;
-        let mut batches: Vec<Vec<TransactWriteItem>> = if single {
-            vec![writes]
+        let keep: HashSet<String> = after.iter().map(|(sk, _)| sk.clone()).collect();
+        let stale: Vec<&(String, Item)> = stored.iter().filter(|(sk, _)| !keep.contains(sk)).collect();
+        let batches = if items.len() + stale.len() + TRANSACTION_EXTRA_ITEMS <= MAX_TRANSACTION_ITEMS {
+            self.single_import(&pk, org_id, items, &stale, &record)?
         } else {
-            writes.chunks(MAX_TRANSACTION_ITEMS - 1).map(<[_]>::to_vec).collect()
+            // Resumes an import that stopped half-way under its own mark, so the
+            // items it staged keep their true previous bodies.
+            let mark = under_way.unwrap_or_else(|| record.id.clone());
+            self.staged_import(&pk, org_id, items, &stored, &stale, &record, &mark)?
         };
-        if !single {
-            // The mark names the import by its audit record.
-            batches[0].insert(0, self.mark_importing(&pk, &record.id)?);
-        }
-        // The audit record and the version bump go last, together: a claim decision
-        // taken on data read before the import finished cannot land after it, and
-        // the record commits with the final batch.
-        let last = [self.audit_put(&record)?, self.finish_import(&pk)?];
-        match batches.last_mut() {
-            Some(b) if b.len() + last.len() <= MAX_TRANSACTION_ITEMS => b.extend(last),
-            _ => batches.push(last.to_vec()),
-        }
         for batch in batches {
             let mut retry = Retry::default();
             loop {
@@ -510,12 +631,12 @@ impl Store for DynamoStore {
         org_id: &OrganisationId,
         public_only: bool,
     ) -> Result<Option<OrganisationSnapshot>, StoreError> {
-        let org_id = org_id.as_str();
-        let items = self.query(&keys::org_pk(org_id), None).await?;
+        let (items, versions) = self.organisation_partition(&keys::org_pk(org_id.as_str())).await?;
+        let importing = versions.importing.as_deref();
         assemble(
             items
                 .iter()
-                .filter_map(|i| Some((get_s(i, SK)?, get_s(i, DATA).unwrap_or("null")))),
+                .filter_map(|i| Some((get_s(i, SK)?, staged::visible(i, importing, DATA)?))),
             public_only,
         )
     }
@@ -539,7 +660,16 @@ impl Store for DynamoStore {
             .send()
             .await
             .map_err(backend)?;
-        match got.item.as_ref().and_then(|i| get_s(i, DATA)) {
+        let Some(item) = got.item.as_ref() else {
+            return Ok(None);
+        };
+        // An item a staged import wrote reads as the version item says.
+        let importing = if item.contains_key(IMPORT) {
+            self.version(&keys::org_pk(org_id)).await?.and_then(|(_, mark)| mark)
+        } else {
+            None
+        };
+        match staged::visible(item, importing.as_deref(), DATA) {
             Some(data) => parse(&sk, data).map(Some),
             None => Ok(None),
         }
@@ -573,7 +703,7 @@ impl Store for DynamoStore {
             let Some((version, importing)) = self.version(&pk).await? else {
                 return Ok(ClaimWrite::NotFound);
             };
-            if importing {
+            if importing.is_some() {
                 return Ok(ClaimWrite::Importing);
             }
             let claims = self.claims_of(&pk).await?;
@@ -597,11 +727,8 @@ impl Store for DynamoStore {
                 .build()
                 .map_err(backend)?;
             let record = audit::claim_update(actor, org_id, claim_id, current, &updated, self.retention_days);
-            let writes = vec![
-                self.bump_version(&pk, Some(version))?,
-                TransactWriteItem::builder().put(put).build(),
-                self.audit_put(&record)?,
-            ];
+            let mut writes = vec![TransactWriteItem::builder().put(put).build(), self.audit_put(&record)?];
+            writes.extend(self.bump_version(&pk, version, &record.id)?);
             match self.transact(writes).await {
                 Ok(()) => {
                     record.log();

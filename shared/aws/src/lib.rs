@@ -6,6 +6,7 @@ pub mod capacity;
 pub mod config;
 pub mod dynamodb;
 pub mod s3;
+pub mod staged;
 
 pub use capacity::CapacityMeter;
 pub use config::{

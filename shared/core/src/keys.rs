@@ -9,6 +9,10 @@ pub const REF_PK: &str = "REF";
 pub const ORG_SK: &str = "ORG";
 /// Sort key of the per-organisation version item guarding claim writes.
 pub const VERSION_SK: &str = "VERSION";
+/// Sort key of the version item's twin at the start of the partition: every write
+/// sets the same token on both, so a reader whose Query saw two different tokens
+/// knows a write committed while it read, and reads again (DynamoDB).
+pub const VERSION_HEAD_SK: &str = "#VERSION";
 /// GSI1 partition of organisation details items: lists organisations in id order.
 pub const ORGS_GSI1PK: &str = "ORGS";
 
