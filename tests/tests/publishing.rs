@@ -21,20 +21,40 @@ use tokio::sync::{Notify, Semaphore};
 const VALE_VERDE: &str = "34e0b251-3677-5c59-8bc9-dc3a3e92a907";
 const VALE_VERDE_CLAIM: &str = "b55bd9a3-5b75-5205-b106-a82e8d437350";
 
-/// A target whose first upload stops right before publishing until the test opens
-/// the gate (and says when it got there).
+/// Where the first upload of a [`Gated`] target stops.
+#[derive(Clone, Copy, Debug)]
+enum Stop {
+    /// Before sending part `n` (1-based).
+    BeforePart(usize),
+    /// Before publishing.
+    BeforeComplete,
+    /// Fails sending part `n`, as if the process died there (no gate).
+    FailPart(usize),
+}
+
+/// A target whose first upload stops at `stop` until the test opens the gate (and
+/// says when it got there); `part_bytes` small so an export has several parts.
 #[derive(Clone)]
 struct Gated<T> {
     inner: T,
+    stop: Stop,
+    part_bytes: usize,
     begun: Arc<AtomicUsize>,
     gate: Arc<Semaphore>,
     reached: Arc<Notify>,
 }
 
-impl<T> Gated<T> {
-    fn new(inner: T) -> Self {
+impl<T: ObjectTarget> Gated<T> {
+    fn with_part_bytes(mut self, bytes: usize) -> Self {
+        self.part_bytes = bytes;
+        self
+    }
+
+    fn new(inner: T, stop: Stop) -> Self {
         Self {
+            part_bytes: inner.part_bytes(),
             inner,
+            stop,
             begun: Arc::default(),
             gate: Arc::new(Semaphore::new(0)),
             reached: Arc::new(Notify::new()),
@@ -44,18 +64,34 @@ impl<T> Gated<T> {
 
 struct GatedUpload<U> {
     inner: U,
-    gated: Option<(Arc<Semaphore>, Arc<Notify>)>,
+    stop: Option<(Stop, Arc<Semaphore>, Arc<Notify>)>,
+    parts: usize,
+}
+
+impl<U> GatedUpload<U> {
+    async fn wait_if(&mut self, here: impl Fn(Stop) -> bool) {
+        if let Some((stop, gate, reached)) = &self.stop
+            && here(*stop)
+        {
+            reached.notify_one();
+            gate.acquire().await.unwrap().forget();
+            self.stop = None;
+        }
+    }
 }
 
 impl<U: Upload> Upload for GatedUpload<U> {
     async fn put_part(&mut self, part: Vec<u8>) -> Result<(), ExportError> {
+        self.parts += 1;
+        let n = self.parts;
+        if matches!(&self.stop, Some((Stop::FailPart(k), ..)) if *k == n) {
+            return Err(ExportError::Target(format!("injected: stopped at part {n}")));
+        }
+        self.wait_if(|stop| matches!(stop, Stop::BeforePart(k) if k == n)).await;
         self.inner.put_part(part).await
     }
-    async fn complete(self, sha256: &str) -> Result<(), ExportError> {
-        if let Some((gate, reached)) = &self.gated {
-            reached.notify_one();
-            gate.acquire().await.unwrap().forget();
-        }
+    async fn complete(mut self, sha256: &str) -> Result<(), ExportError> {
+        self.wait_if(|stop| matches!(stop, Stop::BeforeComplete)).await;
         self.inner.complete(sha256).await
     }
     async fn abort(self) -> Result<(), ExportError> {
@@ -69,8 +105,12 @@ impl<T: ObjectTarget> ObjectTarget for Gated<T> {
         let first = self.begun.fetch_add(1, Ordering::SeqCst) == 0;
         Ok(GatedUpload {
             inner: self.inner.begin().await?,
-            gated: first.then(|| (self.gate.clone(), self.reached.clone())),
+            stop: first.then(|| (self.stop, self.gate.clone(), self.reached.clone())),
+            parts: 0,
         })
+    }
+    fn part_bytes(&self) -> usize {
+        self.part_bytes
     }
     async fn published_sha256(&self) -> Result<Option<String>, ExportError> {
         self.inner.published_sha256().await
@@ -105,22 +145,29 @@ async fn deactivate<S: Store>(store: &S) {
         .unwrap();
 }
 
-/// Run A reads, then stops before publishing; a claim changes; run B starts. B must
-/// wait for A's lease, read after the change and publish last: the file reflects the
-/// change (today's code without the lease lets A publish its stale read over B's).
-async fn exports_cannot_overtake_each_other<S, T>(store: S, target: T, published: impl AsyncFn() -> Vec<u8>)
-where
+/// Run A stops at `stop` (between two parts, or before publishing); a claim
+/// changes; run B starts. B must wait for A's lease, read after the change and
+/// publish last: the file reflects the change (without the lease, B reads alongside
+/// A and A can publish its stale read over B's).
+async fn exports_cannot_overtake_each_other<S, T>(
+    store: &S,
+    target: T,
+    stop: Stop,
+    part_bytes: usize,
+    published: &impl AsyncFn() -> Vec<u8>,
+) where
     S: Store + Clone,
     T: ObjectTarget + Clone + 'static,
 {
-    import::import(&store, &demo_bytes(), |_, _| {}).await.unwrap();
-    let gated = Gated::new(target.clone());
+    // A change before A reads, so A has something new to publish too.
+    deactivate(store).await;
+    let gated = Gated::new(target.clone(), stop).with_part_bytes(part_bytes);
     let a = tokio::spawn({
         let (store, gated) = (store.clone(), gated.clone());
         async move { export::run(&store, &gated, &mut |_| {}).await }
     });
     gated.reached.notified().await;
-    deactivate(&store).await;
+    deactivate(store).await;
     let b = tokio::spawn({
         let (store, gated) = (store.clone(), gated.clone());
         async move { export::run(&store, &gated, &mut |_| {}).await }
@@ -147,8 +194,29 @@ where
         "the recorded hash describes the published bytes"
     );
     // And the next run sees no change against the current object.
-    let c = export::run(&store, &target, &mut |_| {}).await.unwrap();
+    let c = export::run(store, &target, &mut |_| {}).await.unwrap();
     assert!(c.unchanged);
+}
+
+/// [`exports_cannot_overtake_each_other`] stopping A before each of its parts (of
+/// `part_bytes`) and before publishing; returns how many interleavings were tried.
+async fn every_interleaving<S, T>(store: S, target: T, part_bytes: usize, published: impl AsyncFn() -> Vec<u8>) -> usize
+where
+    S: Store + Clone,
+    T: ObjectTarget + Clone + 'static,
+{
+    import::import(&store, &demo_bytes(), |_, _| {}).await.unwrap();
+    // How many parts an export has, from a run into a scratch directory.
+    let scratch = tempfile::tempdir().unwrap();
+    let counting =
+        Gated::new(LocalDirTarget::new(scratch.path()), Stop::BeforePart(usize::MAX)).with_part_bytes(part_bytes);
+    let parts = export::run(&store, &counting, &mut |_| {}).await.unwrap().parts;
+    let mut stops: Vec<Stop> = (1..=parts).map(Stop::BeforePart).collect();
+    stops.push(Stop::BeforeComplete);
+    for stop in &stops {
+        exports_cannot_overtake_each_other(&store, target.clone(), *stop, part_bytes, &published).await;
+    }
+    stops.len()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -157,7 +225,10 @@ async fn embedded_exports_cannot_overtake_each_other() {
     let out = tempfile::tempdir().unwrap();
     let target = LocalDirTarget::new(out.path());
     let path = target.path();
-    exports_cannot_overtake_each_other(store, target, async || std::fs::read(&path).unwrap()).await;
+    // Small parts: the demo export is about 80 KiB, so several stop points.
+    let tried = every_interleaving(store, target, 16 * 1024, async || std::fs::read(&path).unwrap()).await;
+    assert!(tried >= 5, "{tried}");
+    println!("embedded: {tried} interleavings of two exports with a change between their reads");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -165,7 +236,15 @@ async fn s3_exports_cannot_overtake_each_other() {
     let store = dynamodb_store().await;
     let (client, bucket) = s3_bucket().await;
     let target = S3Target::new(client.clone(), &bucket);
-    exports_cannot_overtake_each_other(store, target, async || s3_object(&client, &bucket).await.unwrap()).await;
+    // S3 parts are at least 5 MiB: the demo export is one part.
+    let part_bytes = target.part_bytes();
+    let tried = every_interleaving(store, target, part_bytes, async || {
+        s3_object(&client, &bucket).await.unwrap()
+    })
+    .await;
+    println!("S3: {tried} interleavings of two exports with a change between their reads");
+    let uploads = client.list_multipart_uploads().bucket(&bucket).send().await.unwrap();
+    assert!(uploads.uploads().is_empty(), "no upload left open");
 }
 
 /// A run waits for a held lease at most [`export::LEASE_WAIT`], then fails clearly
@@ -192,4 +271,75 @@ async fn a_run_that_cannot_get_the_lease_fails_clearly() {
     store.release_export_lease(fence).await.unwrap();
     export::run(&store, &target, &mut |_| {}).await.unwrap();
     assert!(target.path().exists());
+}
+
+/// An export that stops at any of its parts leaves the published file as it was and
+/// no upload open; the next run publishes.
+async fn a_run_stopped_at_any_part_publishes_nothing<S, T>(
+    store: S,
+    target: T,
+    part_bytes: usize,
+    published: impl AsyncFn() -> Vec<u8>,
+) -> usize
+where
+    S: Store + Clone,
+    T: ObjectTarget + Clone + 'static,
+{
+    import::import(&store, &demo_bytes(), |_, _| {}).await.unwrap();
+    export::run(&store, &target, &mut |_| {}).await.unwrap();
+    let before = published().await;
+    deactivate(&store).await;
+    let mut k = 1;
+    loop {
+        let failing = Gated::new(target.clone(), Stop::FailPart(k)).with_part_bytes(part_bytes);
+        match export::run(&store, &failing, &mut |_| {}).await {
+            Err(ExportError::Target(e)) => assert!(e.contains("injected"), "{e}"),
+            Ok(report) => {
+                // Past the last part: this run published the change.
+                assert_ne!(published().await, before);
+                assert_eq!(report.parts, k - 1);
+                return k - 1;
+            }
+            Err(other) => panic!("{other}"),
+        }
+        assert_eq!(
+            published().await,
+            before,
+            "stopped at part {k}: the previous file stays"
+        );
+        k += 1;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_exports_stopped_at_any_part_publish_nothing() {
+    let (store, _dir) = embedded_store();
+    let out = tempfile::tempdir().unwrap();
+    let target = LocalDirTarget::new(out.path());
+    let path = target.path();
+    let parts =
+        a_run_stopped_at_any_part_publishes_nothing(store, target, 16 * 1024, async || std::fs::read(&path).unwrap())
+            .await;
+    assert!(parts >= 4, "{parts}");
+    let leftovers: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 2, "only the file and its hash: {leftovers:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_exports_stopped_at_any_part_publish_nothing() {
+    let store = dynamodb_store().await;
+    let (client, bucket) = s3_bucket().await;
+    // Parts under S3's 5 MiB are accepted until completion; the last run, whose
+    // parts are whole, completes.
+    let target = S3Target::new(client.clone(), &bucket);
+    let part_bytes = target.part_bytes();
+    a_run_stopped_at_any_part_publishes_nothing(store, target, part_bytes, async || {
+        s3_object(&client, &bucket).await.unwrap()
+    })
+    .await;
+    let uploads = client.list_multipart_uploads().bucket(&bucket).send().await.unwrap();
+    assert!(uploads.uploads().is_empty(), "no upload left open");
 }
