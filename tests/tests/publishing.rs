@@ -90,9 +90,9 @@ impl<U: Upload> Upload for GatedUpload<U> {
         self.wait_if(|stop| matches!(stop, Stop::BeforePart(k) if k == n)).await;
         self.inner.put_part(part).await
     }
-    async fn complete(mut self, sha256: &str) -> Result<(), ExportError> {
+    async fn complete(mut self, published: &export::Published) -> Result<(), ExportError> {
         self.wait_if(|stop| matches!(stop, Stop::BeforeComplete)).await;
-        self.inner.complete(sha256).await
+        self.inner.complete(published).await
     }
     async fn abort(self) -> Result<(), ExportError> {
         self.inner.abort().await
@@ -243,6 +243,24 @@ async fn s3_exports_cannot_overtake_each_other() {
     })
     .await;
     println!("S3: {tried} interleavings of two exports with a change between their reads");
+    let tags = client
+        .get_object_tagging()
+        .bucket(&bucket)
+        .key(export::EXPORT_KEY)
+        .send()
+        .await
+        .unwrap();
+    let tag = |k: &str| {
+        tags.tag_set()
+            .iter()
+            .find(|t| t.key() == k)
+            .map(|t| t.value().to_owned())
+    };
+    assert_eq!(tag("organisations").as_deref(), Some("13"));
+    assert!(
+        tag("read-started").is_some_and(|t| t.ends_with('Z') && t.len() == 27),
+        "{tags:?}"
+    );
     let uploads = client.list_multipart_uploads().bucket(&bucket).send().await.unwrap();
     assert!(uploads.uploads().is_empty(), "no upload left open");
 }

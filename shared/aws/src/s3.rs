@@ -2,7 +2,8 @@
 //! object only at CompleteMultipartUpload, and is aborted on any failure (or when the
 //! bytes equal the published object's, so it and its `Last-Modified` stay put).
 //!
-//! The SHA-256 is kept in the object tag `sha256`: S3 fixes user metadata when the
+//! The SHA-256 is kept in the object tag `sha256` (beside `read-started`, when the
+//! run began reading, and `organisations`, how many it holds): S3 fixes user metadata when the
 //! multipart upload starts, before the bytes (and so their hash) exist, while a tag
 //! can be set after completion without touching the bytes or `Last-Modified`. It is
 //! set on the version the completion returned (versioned buckets), and publishes are
@@ -13,7 +14,7 @@ use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Tag, Tagging};
-use directory_core::export::{EXPORT_KEY, ExportError, ObjectTarget, Upload};
+use directory_core::export::{EXPORT_KEY, ExportError, ObjectTarget, Published, Upload};
 use std::time::Duration;
 use tokio::task::JoinSet;
 
@@ -115,7 +116,7 @@ impl Upload for S3Upload {
         Ok(())
     }
 
-    async fn complete(mut self, sha256: &str) -> Result<(), ExportError> {
+    async fn complete(mut self, published: &Published) -> Result<(), ExportError> {
         while !self.in_flight.is_empty() {
             if let Err(e) = self.settle_one().await {
                 let _ = abort(&self.client, &self.bucket, &self.upload_id).await;
@@ -142,12 +143,13 @@ impl Upload for S3Upload {
                 return Err(target_error(e));
             }
         };
-        let tag = Tag::builder()
-            .key("sha256")
-            .value(sha256)
+        let tag = |key: &str, value: &str| Tag::builder().key(key).value(value).build().map_err(target_error);
+        let tagging = Tagging::builder()
+            .tag_set(tag("sha256", &published.sha256)?)
+            .tag_set(tag("read-started", &published.read_started)?)
+            .tag_set(tag("organisations", &published.organisations.to_string())?)
             .build()
             .map_err(target_error)?;
-        let tagging = Tagging::builder().tag_set(tag).build().map_err(target_error)?;
         // On a versioned bucket the tag goes on the version this upload created, so
         // it can never describe another run's bytes.
         self.client

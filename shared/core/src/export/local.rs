@@ -47,7 +47,8 @@ impl Upload for LocalUpload {
         temp.write_all(&part).map_err(|e| io(temp.path(), e))
     }
 
-    async fn complete(mut self, sha256: &str) -> Result<(), ExportError> {
+    async fn complete(mut self, published: &super::Published) -> Result<(), ExportError> {
+        let sha256 = &published.sha256;
         let temp = self
             .temp
             .take()

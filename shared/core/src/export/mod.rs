@@ -48,12 +48,23 @@ pub enum ExportError {
     LeaseLost,
 }
 
+/// What is recorded with a published object, so a consumer can tell what it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// SHA-256 of the bytes (lowercase hex).
+    pub sha256: String,
+    /// When the run started reading (RFC 3339): the file holds no change made later.
+    pub read_started: String,
+    /// How many organisations it holds.
+    pub organisations: usize,
+}
+
 /// An object being written; it replaces the published one only at `complete`.
 pub trait Upload: Send {
     /// Sends one part (every part but the last is at least the target's minimum).
     fn put_part(&mut self, part: Vec<u8>) -> impl Future<Output = Result<(), ExportError>> + Send;
-    /// Publishes the object atomically, recording its SHA-256 (lowercase hex).
-    fn complete(self, sha256: &str) -> impl Future<Output = Result<(), ExportError>> + Send;
+    /// Publishes the object atomically, recording what [`Published`] says of it.
+    fn complete(self, published: &Published) -> impl Future<Output = Result<(), ExportError>> + Send;
     /// Discards everything sent; the published object is untouched.
     fn abort(self) -> impl Future<Output = Result<(), ExportError>> + Send;
 }
@@ -188,6 +199,7 @@ async fn publish<S: Store, T: ObjectTarget>(
     started: Instant,
 ) -> Result<ExportReport, ExportError> {
     let mut upload = target.begin().await?;
+    let read_started = crate::audit::format_time(time::OffsetDateTime::now_utc());
     match write_all(store, &mut upload, target.part_bytes(), tap).await {
         Ok((organisations, bytes, parts, sha256)) => {
             let previous = target.published_sha256().await.ok().flatten();
@@ -201,7 +213,13 @@ async fn publish<S: Store, T: ObjectTarget>(
                     upload.abort().await?;
                     return Err(ExportError::LeaseLost);
                 }
-                upload.complete(&sha256).await?;
+                upload
+                    .complete(&Published {
+                        sha256: sha256.clone(),
+                        read_started: read_started.clone(),
+                        organisations,
+                    })
+                    .await?;
                 let change = Change {
                     field: EXPORT_KEY.to_owned(),
                     before: previous.map_or(serde_json::Value::Null, |h| format!("sha256:{h}").into()),
