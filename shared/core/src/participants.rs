@@ -169,6 +169,22 @@ fn occurrence(seen: &mut HashMap<String, usize>, key: String) -> String {
     (*n - 1).to_string()
 }
 
+/// Applies `f` to each object of a list; other elements are kept for the import's
+/// check to name, and an absent list is an empty one.
+fn each_object(list: Option<Value>, mut f: impl FnMut(&mut Map<String, Value>)) -> Value {
+    match list {
+        Some(Value::Array(mut items)) => {
+            for item in &mut items {
+                if let Value::Object(map) = item {
+                    f(map);
+                }
+            }
+            Value::Array(items)
+        }
+        other => other.unwrap_or(Value::Array(Vec::new())),
+    }
+}
+
 /// One participant as an import-format organisation record.
 fn organisation(participant: Map<String, Value>, refs: &mut References<'_>) -> Value {
     let mut details = participant;
@@ -181,96 +197,63 @@ fn organisation(participant: Map<String, Value>, refs: &mut References<'_>) -> V
     }
     let mut record = Map::new();
 
-    let servers = match servers {
-        Some(Value::Array(list)) => Value::Array(
-            list.into_iter()
-                .map(|server| match server {
-                    Value::Object(mut s) => {
-                        if let Some(f) = flags(s.remove("Flags"), &mut refs.derived) {
-                            s.insert("Flags".into(), f);
-                        }
-                        Value::Object(s)
-                    }
-                    other => other,
-                })
-                .collect(),
-        ),
-        other => other.unwrap_or(Value::Array(Vec::new())),
-    };
+    let servers = each_object(servers, |s| {
+        if let Some(f) = flags(s.remove("Flags"), &mut refs.derived) {
+            s.insert("Flags".into(), f);
+        }
+    });
 
     // Domain claims first: role claims take their authority from them.
     let mut authority_of_domain: HashMap<String, String> = HashMap::new();
     let mut seen = HashMap::new();
-    let domain_claims = match domain_claims {
-        Some(Value::Array(list)) => Value::Array(
-            list.into_iter()
-                .map(|claim| match claim {
-                    Value::Object(mut c) => {
-                        let domain = text(&c, "AuthorisationDomainName").unwrap_or_default().to_owned();
-                        let authority = match (text(&c, "AuthorityId"), text(&c, "AuthorityName")) {
-                            (Some(id), name) => {
-                                let (id, name) = (id.to_owned(), name.map(str::to_owned));
-                                refs.add_authority(&id, name.as_deref());
-                                Some(id)
-                            }
-                            (None, Some(name)) => {
-                                let id = refs.authority_named(name);
-                                c.insert("AuthorityId".into(), Value::String(id.clone()));
-                                Some(id)
-                            }
-                            (None, None) => None,
-                        };
-                        if let Some(id) = &authority {
-                            authority_of_domain.entry(domain.clone()).or_insert_with(|| id.clone());
-                        }
-                        if !c.contains_key("OrganisationAuthorityDomainClaimId") {
-                            let authority = authority.unwrap_or_default();
-                            let n = occurrence(&mut seen, format!("{domain}\u{1f}{authority}"));
-                            let id = derived_id("domain-claim", &[&org_id, &domain, &authority, &n]);
-                            c.insert("OrganisationAuthorityDomainClaimId".into(), Value::String(id));
-                            refs.derived.domain_claim_ids += 1;
-                        }
-                        Value::Object(c)
-                    }
-                    other => other,
-                })
-                .collect(),
-        ),
-        other => other.unwrap_or(Value::Array(Vec::new())),
-    };
+    let domain_claims = each_object(domain_claims, |c| {
+        let domain = text(c, "AuthorisationDomainName").unwrap_or_default().to_owned();
+        let authority = match (text(c, "AuthorityId"), text(c, "AuthorityName")) {
+            (Some(id), name) => {
+                let (id, name) = (id.to_owned(), name.map(str::to_owned));
+                refs.add_authority(&id, name.as_deref());
+                Some(id)
+            }
+            (None, Some(name)) => {
+                let id = refs.authority_named(name);
+                c.insert("AuthorityId".into(), Value::String(id.clone()));
+                Some(id)
+            }
+            (None, None) => None,
+        };
+        if let Some(id) = &authority {
+            authority_of_domain.entry(domain.clone()).or_insert_with(|| id.clone());
+        }
+        if !c.contains_key("OrganisationAuthorityDomainClaimId") {
+            let authority = authority.unwrap_or_default();
+            let n = occurrence(&mut seen, format!("{domain}\u{1f}{authority}"));
+            let id = derived_id("domain-claim", &[&org_id, &domain, &authority, &n]);
+            c.insert("OrganisationAuthorityDomainClaimId".into(), Value::String(id));
+            refs.derived.domain_claim_ids += 1;
+        }
+    });
 
     let mut seen = HashMap::new();
-    let role_claims = match role_claims {
-        Some(Value::Array(list)) => Value::Array(
-            list.into_iter()
-                .map(|claim| match claim {
-                    Value::Object(mut c) => {
-                        let domain = text(&c, "AuthorisationDomain").map(str::to_owned);
-                        let role = text(&c, "Role").map(str::to_owned);
-                        if let (Some(domain), Some(role)) = (&domain, &role) {
-                            refs.ensure_role(domain, role, &c);
-                        }
-                        if !c.contains_key("AuthorityId")
-                            && let Some(id) = domain.as_ref().and_then(|d| authority_of_domain.get(d))
-                        {
-                            c.insert("AuthorityId".into(), Value::String(id.clone()));
-                            refs.derived.authority_ids += 1;
-                        }
-                        if !c.contains_key("OrganisationAuthorityClaimId") {
-                            let (domain, role) = (domain.unwrap_or_default(), role.unwrap_or_default());
-                            let n = occurrence(&mut seen, format!("{domain}\u{1f}{role}"));
-                            let id = derived_id("role-claim", &[&org_id, &domain, &role, &n]);
-                            c.insert("OrganisationAuthorityClaimId".into(), Value::String(id));
-                            refs.derived.role_claim_ids += 1;
-                        }
-                        Value::Object(c)
-                    }
-                    other => other,
-                })
-                .collect(),
-        ),
-        other => other.unwrap_or(Value::Array(Vec::new())),
-    };
+    let role_claims = each_object(role_claims, |c| {
+        let domain = text(c, "AuthorisationDomain").map(str::to_owned);
+        let role = text(c, "Role").map(str::to_owned);
+        if let (Some(domain), Some(role)) = (&domain, &role) {
+            refs.ensure_role(domain, role, c);
+        }
+        if !c.contains_key("AuthorityId")
+            && let Some(id) = domain.as_ref().and_then(|d| authority_of_domain.get(d))
+        {
+            c.insert("AuthorityId".into(), Value::String(id.clone()));
+            refs.derived.authority_ids += 1;
+        }
+        if !c.contains_key("OrganisationAuthorityClaimId") {
+            let (domain, role) = (domain.unwrap_or_default(), role.unwrap_or_default());
+            let n = occurrence(&mut seen, format!("{domain}\u{1f}{role}"));
+            let id = derived_id("role-claim", &[&org_id, &domain, &role, &n]);
+            c.insert("OrganisationAuthorityClaimId".into(), Value::String(id));
+            refs.derived.role_claim_ids += 1;
+        }
+    });
 
     record.insert("OrganisationDetails".into(), Value::Object(details));
     record.insert("AuthorisationServers".into(), servers);
