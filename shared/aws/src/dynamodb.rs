@@ -475,12 +475,14 @@ impl DynamoStore {
 
     /// The claims as readers see them: from the claim items alone, unless one was
     /// written by a staged import, in which case from a settled read of the whole
-    /// partition (the view depends on the version item).
-    async fn claims_of(&self, pk: &str) -> Result<Vec<AuthorityClaim>, StoreError> {
+    /// partition (the view depends on the version item). `settled: false` reads the
+    /// claim items as they are: for a claim write, which has just found no import
+    /// under way and whose transaction is conditioned on the version it read.
+    async fn claims_of(&self, pk: &str, settled: bool) -> Result<Vec<AuthorityClaim>, StoreError> {
         let end = keys::range_end(keys::CLAIM_PREFIX);
         let mut items = self.query(pk, Some((keys::CLAIM_PREFIX, &end))).await?;
         let mut importing = None;
-        if staged::any_staged(&items) {
+        if settled && staged::any_staged(&items) {
             let (all, versions) = self.organisation_partition(pk).await?;
             items = all
                 .into_iter()
@@ -678,7 +680,7 @@ impl Store for DynamoStore {
     async fn authority_claims(&self, org_id: &OrganisationId) -> Result<Option<Vec<AuthorityClaim>>, StoreError> {
         let org_id = org_id.as_str();
         let pk = keys::org_pk(org_id);
-        let claims = self.claims_of(&pk).await?;
+        let claims = self.claims_of(&pk, true).await?;
         if claims.is_empty() && self.version(&pk).await?.is_none() {
             return Ok(None);
         }
@@ -706,7 +708,7 @@ impl Store for DynamoStore {
             if importing.is_some() {
                 return Ok(ClaimWrite::Importing);
             }
-            let claims = self.claims_of(&pk).await?;
+            let claims = self.claims_of(&pk, false).await?;
             let Some(current) = claims
                 .iter()
                 .find(|c| keys::claim_sk(&c.organisation_authority_claim_id) == sk)
