@@ -230,6 +230,15 @@ pub fn parse(bytes: &[u8]) -> Result<ImportFile, ImportError> {
 /// claims get their organisation id and their role's derived fields; returns every
 /// problem, without the record prefix.
 pub fn prepare_one(org: &mut OrganisationSnapshot, reference: &ReferenceData) -> Vec<String> {
+    let mut problems = complete_claims(org, reference);
+    problems.extend(validate::snapshot_relations(org));
+    problems
+}
+
+/// Gives each claim its organisation id and its role's derived fields; the problems
+/// are those of claims whose authority or role is unknown. The write pass needs
+/// only this: the checks already passed.
+fn complete_claims(org: &mut OrganisationSnapshot, reference: &ReferenceData) -> Vec<String> {
     let id = org.id().to_owned();
     let mut problems = Vec::new();
     for (j, claim) in org.org_domain_role_claims.iter_mut().enumerate() {
@@ -253,7 +262,6 @@ pub fn prepare_one(org: &mut OrganisationSnapshot, reference: &ReferenceData) ->
             Err(e) => problems.push(format!("OrgDomainRoleClaims[{j}].{e}")),
         }
     }
-    problems.extend(validate::snapshot_relations(org));
     problems
 }
 
@@ -401,7 +409,7 @@ pub async fn import_as<S: Store>(
     let mut writes = stream::iter(raw.organisations.iter().enumerate())
         .map(|(i, r)| async move {
             let mut org = record(i, r).map_err(invalid)?;
-            prepare_one(&mut org, reference);
+            complete_claims(&mut org, reference);
             store
                 .replace_organisation_as(&org, actor)
                 .await
