@@ -72,8 +72,8 @@ struct References<'a> {
 
 impl References<'_> {
     fn authority_named(&mut self, name: &str) -> String {
-        let known = self.stored.authorities.iter().chain(&self.new.authorities);
-        if let Some(a) = known.clone().find(|a| a.authority_name.as_deref() == Some(name)) {
+        let mut known = self.stored.authorities.iter().chain(&self.new.authorities);
+        if let Some(a) = known.find(|a| a.authority_name.as_deref() == Some(name)) {
             return a.authority_id.clone();
         }
         let id = derived_id("authority", &[name]);
@@ -82,8 +82,8 @@ impl References<'_> {
     }
 
     fn add_authority(&mut self, id: &str, name: Option<&str>) {
-        let known = self.stored.authorities.iter().chain(&self.new.authorities);
-        if known.clone().any(|a| a.authority_id == id) {
+        let mut known = self.stored.authorities.iter().chain(&self.new.authorities);
+        if known.any(|a| a.authority_id == id) {
             return;
         }
         self.new.authorities.push(Authority {
@@ -94,12 +94,12 @@ impl References<'_> {
     }
 
     fn domain_named(&mut self, name: &str) -> String {
-        let known = self
+        let mut known = self
             .stored
             .authorisation_domains
             .iter()
             .chain(&self.new.authorisation_domains);
-        if let Some(d) = known.clone().find(|d| d.authorisation_domain_name == name) {
+        if let Some(d) = known.find(|d| d.authorisation_domain_name == name) {
             return d.authorisation_domain_id.clone();
         }
         let id = derived_id("domain", &[name]);
@@ -114,15 +114,12 @@ impl References<'_> {
     /// Makes sure the role `role` of domain `domain` exists, creating it from the claim.
     fn ensure_role(&mut self, domain: &str, role: &str, claim: &Map<String, Value>) {
         let domain_id = self.domain_named(domain);
-        let known = self
+        let mut known = self
             .stored
             .authorisation_domain_roles
             .iter()
             .chain(&self.new.authorisation_domain_roles);
-        if known
-            .clone()
-            .any(|r| r.authorisation_domain_id == domain_id && r.role == role)
-        {
+        if known.any(|r| r.authorisation_domain_id == domain_id && r.role == role) {
             return;
         }
         self.new.authorisation_domain_roles.push(DomainRole {
