@@ -3,7 +3,10 @@
 //! Items: `PK`, `SK` (keys module), `Data` (the entity's JSON), and on organisation
 //! details items `GSI1PK = "ORGS"`, `GSI1SK = OrganisationId` (a sparse index listing
 //! organisations in id order). The `VERSION` item of each organisation (`V`, a number)
-//! guards claim writes: every claim update is a transaction conditioned on it.
+//! guards claim writes: every claim update is a transaction conditioned on it. Every
+//! write also sets one `WriteToken` on it and on its twin `#VERSION` at the head of
+//! the partition, and organisations too large for one transaction are imported in
+//! the staged form (see [`crate::staged`]). The export lease is `EXPORT`/`LEASE`.
 
 use crate::staged::{self, IMPORT, IMPORTING, PREV, TOKEN};
 use aws_sdk_dynamodb::Client;
@@ -271,8 +274,8 @@ impl DynamoStore {
         ])
     }
 
-    /// Bumps the version (under `condition` on it, if any) with `extra` set/remove
-    /// clauses, and sets `token` on both version items.
+    /// Bumps the version (conditioned on it being `expected`, if given) with `extra`
+    /// set/remove clauses and their `values`, and sets `token` on both version items.
     fn bump(
         &self,
         pk: &str,
