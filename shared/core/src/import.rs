@@ -308,11 +308,10 @@ fn check_typed(
     out: &mut Problems,
 ) {
     let id = org.id().to_owned();
-    let value = serde_json::to_value(&*org).unwrap_or(Value::Null);
     let problems: Vec<String> = duplicate(seen, &id)
         .into_iter()
-        .chain(validate::snapshot_fields(&value))
-        .chain(prepare_one(org, reference))
+        .chain(complete_claims(org, reference))
+        .chain(validate::snapshot(org))
         .collect();
     out.add(&format!("record {i} ({id})"), problems);
 }

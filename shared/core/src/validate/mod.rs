@@ -59,8 +59,9 @@ pub fn normalize_snapshot(value: &mut Value) {
     }
     if let Some(Value::Array(claims)) = map.get_mut("OrgDomainRoleClaims") {
         for claim in claims.iter_mut().filter_map(Value::as_object_mut) {
-            normalize(claim, tables::CLAIM_UPDATE);
-            normalize(claim, tables::CLAIM_DERIVED);
+            for table in tables::CLAIM {
+                normalize(claim, table);
+            }
         }
     }
 }
@@ -86,8 +87,9 @@ pub fn snapshot_fields(value: &Value) -> Vec<String> {
                     FieldRule::Object(&[]),
                 );
                 c.within(&format!("OrgDomainRoleClaims[{i}]"), |c| {
-                    check_object(c, as_object(claim), tables::CLAIM_UPDATE);
-                    check_object(c, as_object(claim), tables::CLAIM_DERIVED);
+                    for table in tables::CLAIM {
+                        check_object(c, as_object(claim), table);
+                    }
                 });
             }
         }

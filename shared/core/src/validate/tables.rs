@@ -258,6 +258,9 @@ pub const CLAIM_DERIVED: &[(&str, FieldRule)] = &[
     ("RoleType", Str(TEXT255)),
 ];
 
+/// Both tables of a role claim in a snapshot (or an import record).
+pub const CLAIM: [&[(&str, FieldRule)]; 2] = [CLAIM_UPDATE, CLAIM_DERIVED];
+
 /// One software statement (the value under its id in `SoftwareStatements`).
 pub const SOFTWARE_STATEMENTS: FieldRule = ObjectMap(SOFTWARE_STATEMENT);
 
