@@ -191,6 +191,14 @@ pub fn http_routes() -> impl Iterator<Item = (Route, HttpRoute)> {
     ROUTES.into_iter().filter_map(|r| r.http().map(|h| (r, h)))
 }
 
+/// The HTTP route of an API Gateway route key (`"GET /organisations/{OrganisationId}/snapshot"`).
+pub fn by_route_key(key: &str) -> Option<Route> {
+    let (method, path) = key.split_once(' ')?;
+    http_routes()
+        .find(|(_, h)| h.method == method && h.path == path)
+        .map(|(r, _)| r)
+}
+
 /// The row of the function called `name`.
 pub fn by_name(name: &str) -> Option<Route> {
     ROUTES.into_iter().find(|r| r.name == name)

@@ -1,0 +1,61 @@
+//! The Lambda authorizer's event and response (HTTP API, payload 2.0, simple
+//! responses): the token from `Authorization`, the client certificate from
+//! `requestContext.authentication.clientCert`, the route from `routeKey`.
+
+use crate::decision::{Authorizer, Deny, Identity};
+use crate::keys::KeySource;
+use directory_core::routes;
+use lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
+use lambda_http::http::HeaderMap;
+use serde_json::{Value, json};
+
+/// The bearer token of an `Authorization` header (scheme case-insensitive).
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get("authorization")?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// The decision for one authorizer event: the token verified and bound, and its
+/// scopes enough for the route. An unknown route is refused (fail closed).
+pub async fn decide<S: KeySource>(
+    authorizer: &Authorizer<S>,
+    event: &ApiGatewayV2CustomAuthorizerV2Request,
+) -> Result<Identity, Deny> {
+    let cert = event
+        .request_context
+        .authentication
+        .as_ref()
+        .and_then(|a| a.client_cert.as_ref())
+        .and_then(|c| c.client_cert_pem.as_deref());
+    let identity = authorizer.decide(bearer(&event.headers), cert).await?;
+    let route = event
+        .route_key
+        .as_deref()
+        .and_then(routes::by_route_key)
+        .ok_or_else(|| Deny::Scope("a known route".to_owned()))?;
+    identity.may_call(route.access)?;
+    Ok(identity)
+}
+
+/// The simple response: allowed with the identity as context, or refused. Every
+/// decision is logged with who and why, never the token.
+pub fn response(route_key: Option<&str>, decision: &Result<Identity, Deny>) -> Value {
+    let route = route_key.unwrap_or("");
+    match decision {
+        Ok(identity) => {
+            tracing::info!(
+                event = "authorized",
+                route,
+                sub = identity.sub.as_deref().unwrap_or(""),
+                organisation_id = identity.organisation_id.as_deref().unwrap_or(""),
+                bound = identity.thumbprint.is_some(),
+            );
+            json!({ "isAuthorized": true, "context": identity.context() })
+        }
+        Err(reason) => {
+            tracing::info!(event = "denied", route, reason = %reason);
+            json!({ "isAuthorized": false, "context": {} })
+        }
+    }
+}
