@@ -1,6 +1,7 @@
 //! Builds the API Gateway HTTP API (payload 2.0) event that AWS would send for a
 //! request, so the local server feeds handlers through `lambda_http`'s own parser:
-//! the same `Request` (path parameters, query, JWT claims) as in Lambda.
+//! the same `Request` (path parameters, query, the Lambda authorizer's context, the
+//! mutual-TLS client certificate) as in Lambda.
 
 use base64::Engine;
 use serde_json::{Map, Value, json};
@@ -14,25 +15,17 @@ pub struct Incoming<'a> {
     pub body: &'a [u8],
     pub route_key: String,
     pub path_parameters: Vec<(&'static str, String)>,
-    /// Verified JWT claims (absent: no authorizer context, the handler answers 401).
-    pub claims: Option<Map<String, Value>>,
+    /// The authorizer's context (absent: none, the handler answers 401).
+    pub authorizer: Option<Map<String, Value>>,
+    /// The client certificate the TLS layer verified, as PEM.
+    pub client_cert_pem: Option<&'a str>,
     pub source_ip: String,
     pub request_id: String,
 }
 
-/// How API Gateway renders a claim: strings as they are, other values as text,
-/// arrays as `[a b]`.
-fn claim_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Array(items) => format!("[{}]", items.iter().map(claim_text).collect::<Vec<_>>().join(" ")),
-        other => other.to_string(),
-    }
-}
-
 /// A `Host` value that is a plain host[:port]; anything else becomes `localhost`
 /// (API Gateway sets `Host` itself; a client's must never reach URL building).
-fn safe_host(host: Option<&str>) -> String {
+pub fn safe_host(host: Option<&str>) -> String {
     host.filter(|h| {
         !h.is_empty()
             && h.len() <= 255
@@ -78,7 +71,7 @@ pub fn event(req: &Incoming<'_>) -> Value {
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_owned();
-    let mut context = json!({
+    let mut ctx = json!({
         "accountId": "local",
         "apiId": "local",
         "domainName": "localhost",
@@ -96,17 +89,14 @@ pub fn event(req: &Incoming<'_>) -> Value {
         "time": "",
         "timeEpoch": 0,
     });
-    if let Some(claims) = &req.claims {
-        let as_text: Map<String, Value> = claims
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(claim_text(v))))
-            .collect();
-        let scopes: Vec<Value> = claims
-            .get("scope")
-            .and_then(Value::as_str)
-            .map(|s| s.split_whitespace().map(|x| Value::String(x.to_owned())).collect())
-            .unwrap_or_default();
-        context["authorizer"] = json!({ "jwt": { "claims": as_text, "scopes": scopes } });
+    if let Some(context) = &req.authorizer {
+        // A Lambda authorizer's simple response context, as API Gateway passes it on.
+        ctx["authorizer"] = json!({ "lambda": context });
+    }
+    if let Some(pem) = req.client_cert_pem {
+        // Where API Gateway puts the certificate of a mutual-TLS custom domain (the
+        // DN, serial and validity fields it adds are not rebuilt here).
+        ctx["authentication"] = json!({ "clientCert": { "clientCertPem": pem, "validity": {} } });
     }
     let path_parameters: Map<String, Value> = req
         .path_parameters
@@ -119,7 +109,7 @@ pub fn event(req: &Incoming<'_>) -> Value {
         "rawPath": req.path,
         "rawQueryString": req.raw_query,
         "headers": headers,
-        "requestContext": context,
+        "requestContext": ctx,
         "pathParameters": path_parameters,
         "isBase64Encoded": false,
     });
@@ -143,10 +133,10 @@ mod tests {
 
     #[test]
     fn lambda_http_reads_the_event_like_an_api_gateway_one() {
-        let mut claims = Map::new();
-        claims.insert("organisation_id".into(), json!("org-1"));
-        claims.insert("scope".into(), json!("directory:read directory:write"));
-        claims.insert("exp".into(), json!(123));
+        let mut context = Map::new();
+        context.insert("organisation_id".into(), json!("org-1"));
+        context.insert("scope".into(), json!("directory:read directory:write"));
+        context.insert("x5t#S256".into(), json!("t"));
         let incoming = Incoming {
             method: "PUT",
             path: "/organisations/org-1/authorityclaims/c%231",
@@ -162,7 +152,8 @@ mod tests {
                 ("OrganisationId", "org-1".into()),
                 ("OrganisationAuthorityClaimId", "c#1".into()),
             ],
-            claims: Some(claims),
+            authorizer: Some(context),
+            client_cert_pem: Some("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
             source_ip: "127.0.0.1".into(),
             request_id: "r".into(),
         };
@@ -178,9 +169,15 @@ mod tests {
         let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() else {
             panic!()
         };
-        let jwt = ctx.authorizer.as_ref().unwrap().jwt.as_ref().unwrap();
-        assert_eq!(jwt.claims["exp"], "123");
-        assert_eq!(jwt.claims["scope"], "directory:read directory:write");
+        let lambda = &ctx.authorizer.as_ref().unwrap().fields;
+        assert_eq!(lambda["scope"], "directory:read directory:write");
+        let cert = ctx.authentication.as_ref().unwrap().client_cert.as_ref().unwrap();
+        assert!(
+            cert.client_cert_pem
+                .as_deref()
+                .unwrap()
+                .starts_with("-----BEGIN CERTIFICATE-----")
+        );
         let caller = directory_core::auth::caller(&req).unwrap();
         assert_eq!(caller.organisation_id.as_deref(), Some("org-1"));
     }
@@ -201,7 +198,8 @@ mod tests {
                 body: b"",
                 route_key: "GET /organisations/{OrganisationId}/snapshot".into(),
                 path_parameters: vec![("OrganisationId", "o".into())],
-                claims: None,
+                authorizer: None,
+                client_cert_pem: None,
                 source_ip: "127.0.0.1".into(),
                 request_id: "r".into(),
             };

@@ -1,10 +1,12 @@
-//! Local stand-in for the API Gateway JWT authorizer: ES256 tokens signed with a key
-//! kept in the data dir, verified (signature, expiry, issuer, audience) before any
-//! handler runs.
+//! The local token issuer: ES256 tokens signed with a key kept in the data dir, and
+//! its public key as a JWKS. Verification is not here: the local server runs the
+//! Lambda authorizer's decision (`directory_authz`) over this key set.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use p256::ecdsa::signature::{Signer, Verifier};
+use directory_authz::{Authorizer, Policy, StaticKeys};
+use jsonwebtoken::jwk::JwkSet;
+use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use serde_json::{Map, Value, json};
 use std::path::Path;
@@ -14,8 +16,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub const ISSUER: &str = "directory-local";
 /// The audience of local tokens.
 pub const AUDIENCE: &str = "directory-api";
-/// Clock skew tolerated on `exp` / `nbf`, in seconds.
-const LEEWAY_SECS: u64 = 30;
 const KEY_FILE: &str = "signing-key";
 
 /// The signing key of this data dir.
@@ -60,10 +60,11 @@ impl Keys {
         Ok(Self { signing, verifying })
     }
 
-    /// Mints a token for `organisation_id` with `scope`, valid for `ttl_secs`.
-    pub fn mint(&self, sub: &str, organisation_id: &str, scope: &str, ttl_secs: u64) -> String {
+    /// Mints a token for `organisation_id` with `scope`, valid for `ttl_secs`, bound
+    /// to the certificate with thumbprint `cnf` (RFC 8705 `x5t#S256`) when given.
+    pub fn mint(&self, sub: &str, organisation_id: &str, scope: &str, ttl_secs: u64, cnf: Option<&str>) -> String {
         let iat = now();
-        self.sign(&json!({
+        let mut claims = json!({
             "sub": sub,
             "organisation_id": organisation_id,
             "scope": scope,
@@ -71,88 +72,74 @@ impl Keys {
             "aud": AUDIENCE,
             "iat": iat,
             "exp": iat + ttl_secs,
-        }))
+        });
+        if let Some(thumbprint) = cnf {
+            claims["cnf"] = json!({ "x5t#S256": thumbprint });
+        }
+        self.sign(&claims)
     }
 
     /// Signs arbitrary claims (tests use it for expired or foreign tokens).
     pub fn sign(&self, claims: &Value) -> String {
-        let header = B64.encode(br#"{"alg":"ES256","typ":"JWT","kid":"local"}"#);
+        let header = B64.encode(json!({"alg": "ES256", "typ": "JWT", "kid": self.kid()}).to_string());
         let payload = B64.encode(claims.to_string());
         let input = format!("{header}.{payload}");
         let sig: Signature = self.signing.sign(input.as_bytes());
+        // Canonical low-S form (either verifies; one encoding per token is tidier).
+        let sig = sig.normalize_s().unwrap_or(sig);
         format!("{input}.{}", B64.encode(sig.to_bytes()))
     }
 
-    /// Verifies a compact JWS and its registered claims; returns the claims.
-    pub fn verify(&self, token: &str) -> Result<Map<String, Value>, String> {
-        let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-            return Err("malformed token".into());
-        };
-        let header: Value = B64
-            .decode(h)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or("malformed token header")?;
-        if header.get("alg").and_then(Value::as_str) != Some("ES256") {
-            return Err("unsupported token algorithm".into());
-        }
-        let sig = B64
-            .decode(s)
-            .ok()
-            .and_then(|b| Signature::from_slice(&b).ok())
-            .ok_or("malformed signature")?;
-        self.verifying
-            .verify(format!("{h}.{p}").as_bytes(), &sig)
-            .map_err(|_| "bad token signature".to_owned())?;
-        let claims: Map<String, Value> = B64
-            .decode(p)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or("malformed token payload")?;
-        let t = now();
-        match claims.get("exp").and_then(Value::as_u64) {
-            Some(exp) if exp + LEEWAY_SECS > t => {}
-            Some(_) => return Err("token expired".into()),
-            None => return Err("token without exp".into()),
-        }
-        if claims
-            .get("nbf")
-            .and_then(Value::as_u64)
-            .is_some_and(|nbf| nbf > t + LEEWAY_SECS)
-        {
-            return Err("token not yet valid".into());
-        }
-        if claims.get("iss").and_then(Value::as_str) != Some(ISSUER) {
-            return Err("wrong token issuer".into());
-        }
-        let aud_ok = match claims.get("aud") {
-            Some(Value::String(a)) => a == AUDIENCE,
-            Some(Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(AUDIENCE)),
-            _ => false,
-        };
-        if !aud_ok {
-            return Err("wrong token audience".into());
-        }
-        // A scope is a string or an array of scope tokens; a string's tokens are
-        // checked where every route reads them (`auth::parse_scope`).
-        match claims.get("scope") {
-            None | Some(Value::String(_)) => {}
-            // Each element one token: API Gateway renders an array as `[a b]`, so an
-            // element holding a space would read as two scopes.
-            Some(Value::Array(items))
-                if items.iter().all(|v| {
-                    v.as_str()
-                        .and_then(directory_core::auth::parse_scope)
-                        .is_some_and(|t| t.len() == 1)
-                }) => {}
-            Some(_) => return Err("invalid scope claim".into()),
-        }
-        Ok(claims)
+    /// The public key as a JWK; its `kid` is the RFC 7638 thumbprint, so a new key
+    /// gets a new `kid` and the authorizer's refresh-on-unknown-kid path applies.
+    pub fn jwk(&self) -> Value {
+        let mut jwk = self.public_members();
+        jwk.insert("kid".into(), Value::String(self.kid()));
+        jwk.insert("use".into(), Value::String("sig".into()));
+        jwk.insert("alg".into(), Value::String("ES256".into()));
+        Value::Object(jwk)
+    }
+
+    /// The key set the local server publishes at `/.well-known/jwks.json`.
+    pub fn jwks(&self) -> Value {
+        json!({ "keys": [self.jwk()] })
+    }
+
+    /// The required members of the EC public key, in RFC 7638 order.
+    fn public_members(&self) -> Map<String, Value> {
+        let point = self.verifying.to_encoded_point(false);
+        let coordinate = |c: Option<&p256::FieldBytes>| Value::String(c.map(|b| B64.encode(b)).unwrap_or_default());
+        let mut m = Map::new();
+        m.insert("crv".into(), Value::String("P-256".into()));
+        m.insert("kty".into(), Value::String("EC".into()));
+        m.insert("x".into(), coordinate(point.x()));
+        m.insert("y".into(), coordinate(point.y()));
+        m
+    }
+
+    /// RFC 7638 JWK thumbprint (SHA-256, base64url) of the public key.
+    pub fn kid(&self) -> String {
+        use sha2::{Digest, Sha256};
+        B64.encode(Sha256::digest(Value::Object(self.public_members()).to_string()))
+    }
+
+    /// The authorizer the local server runs: this key, the local issuer and
+    /// audience, binding required under mutual TLS.
+    pub fn authorizer(&self, require_binding: bool) -> Authorizer<StaticKeys> {
+        let set = serde_json::from_value(self.jwks()).unwrap_or_else(|_| JwkSet { keys: Vec::new() });
+        Authorizer::new(
+            Policy {
+                issuer: ISSUER.to_owned(),
+                audience: AUDIENCE.to_owned(),
+                algorithms: Policy::algorithms(false),
+                require_binding,
+            },
+            StaticKeys(set),
+        )
     }
 }
 
-fn write_private(path: &Path, text: &str) -> Result<(), String> {
+pub(crate) fn write_private(path: &Path, text: &str) -> Result<(), String> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -188,43 +175,55 @@ pub fn parse_ttl(text: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use directory_authz::Deny;
 
     fn keys() -> (Keys, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         (Keys::load_or_create(dir.path()).unwrap(), dir)
     }
 
-    #[test]
-    fn minted_tokens_verify_and_the_key_persists() {
+    #[tokio::test]
+    async fn minted_tokens_pass_the_authorizer_and_the_key_persists() {
         let (k, dir) = keys();
-        let t = k.mint("alice", "org-1", "directory:read", 60);
-        let claims = k.verify(&t).unwrap();
-        assert_eq!(claims["organisation_id"], "org-1");
+        let t = k.mint("alice", "org-1", "directory:read", 60, None);
+        let id = k.authorizer(false).decide(Some(&t), None).await.unwrap();
+        assert_eq!(id.organisation_id.as_deref(), Some("org-1"));
         let again = Keys::load_or_create(dir.path()).unwrap();
-        assert!(again.verify(&t).is_ok(), "same key after reload");
+        assert_eq!(again.kid(), k.kid(), "same key after reload");
+        assert!(again.authorizer(false).decide(Some(&t), None).await.is_ok());
+        // Unbound tokens are refused once mutual TLS is on.
+        assert_eq!(k.authorizer(true).decide(Some(&t), None).await, Err(Deny::Unbound));
+    }
+
+    #[tokio::test]
+    async fn another_key_is_unknown_and_bad_claims_are_refused() {
+        let (k, _d) = keys();
+        let (other, _d2) = keys();
+        let authorizer = k.authorizer(false);
+        let base = json!({"sub": "x", "iss": ISSUER, "aud": AUDIENCE, "exp": now() + 60});
+        assert_eq!(
+            authorizer.decide(Some(&other.sign(&base)), None).await,
+            Err(Deny::UnknownKey)
+        );
+        let mut expired = base.clone();
+        expired["exp"] = json!(now() - 3600);
+        assert_eq!(
+            authorizer.decide(Some(&k.sign(&expired)), None).await,
+            Err(Deny::Expired)
+        );
+        let mut aud = base.clone();
+        aud["aud"] = json!("someone-else");
+        assert_eq!(authorizer.decide(Some(&k.sign(&aud)), None).await, Err(Deny::Audience));
     }
 
     #[test]
-    fn bad_tokens_are_refused() {
+    fn the_kid_is_the_rfc7638_thumbprint() {
         let (k, _d) = keys();
-        let (other, _d2) = keys();
-        let base = json!({"sub": "x", "iss": ISSUER, "aud": AUDIENCE, "exp": now() + 60});
-        assert_eq!(k.verify(&other.sign(&base)).unwrap_err(), "bad token signature");
-        let mut expired = base.clone();
-        expired["exp"] = json!(now() - 3600);
-        assert_eq!(k.verify(&k.sign(&expired)).unwrap_err(), "token expired");
-        let mut aud = base.clone();
-        aud["aud"] = json!("someone-else");
-        assert_eq!(k.verify(&k.sign(&aud)).unwrap_err(), "wrong token audience");
-        let mut iss = base.clone();
-        iss["iss"] = json!("evil");
-        assert_eq!(k.verify(&k.sign(&iss)).unwrap_err(), "wrong token issuer");
-        assert!(k.verify("a.b").is_err());
-        let t = k.sign(&base);
-        let tampered = t.replacen('.', ".e30", 1);
-        assert!(k.verify(&tampered).is_err());
-        let none_alg = format!("{}.{}.", B64.encode(br#"{"alg":"none"}"#), B64.encode(base.to_string()));
-        assert_eq!(k.verify(&none_alg).unwrap_err(), "unsupported token algorithm");
+        let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(k.jwk()).unwrap();
+        assert_eq!(
+            jwk.thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256).unwrap(),
+            k.kid()
+        );
     }
 
     #[test]

@@ -6,3 +6,4 @@ pub mod error;
 pub mod jwt;
 pub mod progress;
 pub mod server;
+pub mod tls;

@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use directory::error::CliError;
-use directory::{jwt, progress, server};
+use directory::{jwt, progress, server, tls};
 use directory_core::export::{self, ObjectTarget, local::LocalDirTarget};
 use directory_core::handlers::Services;
 use directory_core::import::{self, ImportError};
@@ -54,6 +54,10 @@ enum Command {
         port: u16,
         #[arg(long, default_value = "127.0.0.1")]
         host: String,
+        /// Mutual TLS: serve HTTPS, require a client certificate issued by the local
+        /// CA (<data-dir>/tls, created on first use) and tokens bound to it.
+        #[arg(long)]
+        tls: bool,
     },
     /// Validate and import a file in the import format (or, with --participants, a
     /// published participants file); nothing is written if any record is invalid.
@@ -84,6 +88,14 @@ enum Command {
         /// The `sub` claim.
         #[arg(long, default_value = "local-developer")]
         sub: String,
+        /// Bind the token to this client certificate (PEM): `cnf.x5t#S256`, RFC 8705.
+        #[arg(long, value_name = "CERT.pem")]
+        cnf: Option<PathBuf>,
+    },
+    /// Local certificates for `serve --tls`.
+    Certs {
+        #[command(subcommand)]
+        what: CertsCommand,
     },
     /// Print audit records, newest first, one JSON object per line.
     Audit {
@@ -101,6 +113,19 @@ enum Command {
     Routes,
 }
 
+#[derive(Subcommand, Debug)]
+enum CertsCommand {
+    /// Issue a client certificate for an organisation, signed by the local CA.
+    Client {
+        /// The organisation (the certificate's common name).
+        #[arg(long)]
+        org: String,
+        /// Where to write ORG.pem and ORG-key.pem (default: <data-dir>/tls/clients).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::FAILURE
@@ -116,7 +141,16 @@ fn main() -> ExitCode {
     // Commands that need neither a store nor a runtime.
     let quick = match &cli.command {
         Some(Command::Routes) => Some(routes_command()),
-        Some(Command::Token { org, scope, ttl, sub }) => Some(token_command(&cli.data_dir, org, scope, ttl, sub)),
+        Some(Command::Token {
+            org,
+            scope,
+            ttl,
+            sub,
+            cnf,
+        }) => Some(token_command(&cli.data_dir, org, scope, ttl, sub, cnf.as_deref())),
+        Some(Command::Certs {
+            what: CertsCommand::Client { org, out },
+        }) => Some(client_cert_command(&cli.data_dir, org, out.as_deref())),
         _ => None,
     };
     if let Some(done) = quick {
@@ -147,10 +181,42 @@ fn routes_command() -> Result<(), CliError> {
 
 /// Mints a local token. Reads only the key, so it works while a server holds the
 /// database.
-fn token_command(data_dir: &Path, org: &str, scope: &str, ttl: &str, sub: &str) -> Result<(), CliError> {
+fn token_command(
+    data_dir: &Path,
+    org: &str,
+    scope: &str,
+    ttl: &str,
+    sub: &str,
+    cnf: Option<&Path>,
+) -> Result<(), CliError> {
     let keys = jwt::Keys::load_or_create(data_dir).map_err(CliError::Token)?;
     let ttl = jwt::parse_ttl(ttl).map_err(CliError::Token)?;
-    println!("{}", keys.mint(sub, org, scope, ttl));
+    let thumbprint = match cnf {
+        Some(path) => {
+            let pem = std::fs::read_to_string(path).map_err(CliError::io(path))?;
+            let t = directory_authz::thumbprint::of_pem(&pem)
+                .ok_or_else(|| CliError::Token(format!("--cnf {}: no PEM certificate in it", path.display())))?;
+            Some(t)
+        }
+        None => None,
+    };
+    println!("{}", keys.mint(sub, org, scope, ttl, thumbprint.as_deref()));
+    Ok(())
+}
+
+/// Issues a client certificate for `org` and says where it is and how to use it.
+fn client_cert_command(data_dir: &Path, org: &str, out: Option<&Path>) -> Result<(), CliError> {
+    private_data_dir(data_dir)?;
+    let pki = tls::LocalPki::load_or_create(data_dir).map_err(CliError::Token)?;
+    let issued = pki.issue_client(org, out).map_err(CliError::Token)?;
+    println!("certificate: {}", issued.cert.display());
+    println!("key:         {}", issued.key.display());
+    println!("ca:          {}", pki.ca_path().display());
+    println!("x5t#S256:    {}", issued.thumbprint);
+    println!(
+        "bound token: cargo run --release -- token --org {org} --cnf {}",
+        issued.cert.display()
+    );
     Ok(())
 }
 
@@ -279,12 +345,12 @@ async fn s3<S: Store>(_cli: &Cli, _store: S, _bucket: String) -> Result<(), CliE
 
 async fn run_with_target<S: Store, T: ObjectTarget + 'static>(cli: &Cli, store: S, target: T) -> Result<(), CliError> {
     match &cli.command {
-        None => serve(cli, store, target, "127.0.0.1", 3000).await,
-        Some(Command::Serve { port, host }) => serve(cli, store, target, host, *port).await,
+        None => serve(cli, store, target, "127.0.0.1", 3000, false).await,
+        Some(Command::Serve { port, host, tls }) => serve(cli, store, target, host, *port, *tls).await,
         Some(Command::Import { file, participants }) => import_file(&store, file, *participants).await,
         Some(Command::Audit { org, since }) => print_audit(&store, org.as_deref(), since.as_deref()).await,
         Some(Command::Export { .. }) => export_command(&store, &target).await,
-        Some(Command::Token { .. } | Command::CreateTable | Command::Routes) => Ok(()),
+        Some(Command::Token { .. } | Command::Certs { .. } | Command::CreateTable | Command::Routes) => Ok(()),
     }
 }
 
@@ -365,6 +431,7 @@ async fn serve<S: Store, T: ObjectTarget + 'static>(
     exports: T,
     host: &str,
     port: u16,
+    mutual_tls: bool,
 ) -> Result<(), CliError> {
     let keys = jwt::Keys::load_or_create(&cli.data_dir).map_err(CliError::Token)?;
     let existing = store.organisation_ids(None, 1).await?;
@@ -387,20 +454,44 @@ async fn serve<S: Store, T: ObjectTarget + 'static>(
         addr: format!("{host}:{port}"),
         source,
     })?;
-    let token = keys.mint(
-        "local-developer",
-        &first_org,
-        "directory:read directory:write",
-        12 * 3600,
-    );
-    println!("directory API listening on http://{addr}");
-    println!("try:\n  curl -s -H 'Authorization: Bearer {token}' http://{addr}/organisations/{first_org}/snapshot");
-    println!(
-        "more tokens: cargo run --release -- token --org ID --scope \"directory:read directory:write\" (admin: --scope directory:admin)"
-    );
+    let scope = "directory:read directory:write";
+    let snapshot = format!("/organisations/{first_org}/snapshot");
+    let tls = if mutual_tls {
+        let pki = tls::LocalPki::load_or_create(&cli.data_dir).map_err(CliError::Token)?;
+        let config = pki.server_config().map_err(CliError::Token)?;
+        let client = pki.issue_client(&first_org, None).map_err(CliError::Token)?;
+        let token = keys.mint(
+            "local-developer",
+            &first_org,
+            scope,
+            12 * 3600,
+            Some(&client.thumbprint),
+        );
+        println!("directory API listening on https://{addr} (mutual TLS: client certificate and bound token required)");
+        println!(
+            "try:\n  curl -s --cacert {} --cert {} --key {} -H 'Authorization: Bearer {token}' https://{addr}{snapshot}",
+            pki.ca_path().display(),
+            client.cert.display(),
+            client.key.display()
+        );
+        println!(
+            "more: cargo run --release -- certs client --org ID, then token --org ID --cnf <its .pem> --scope \"...\""
+        );
+        Some(tokio_rustls::TlsAcceptor::from(config))
+    } else {
+        let token = keys.mint("local-developer", &first_org, scope, 12 * 3600, None);
+        println!("directory API listening on http://{addr}");
+        println!("try:\n  curl -s -H 'Authorization: Bearer {token}' http://{addr}{snapshot}");
+        println!(
+            "more tokens: cargo run --release -- token --org ID --scope \"directory:read directory:write\" (admin: --scope directory:admin)"
+        );
+        None
+    };
     let app = Arc::new(server::App {
         services: Services { store, exports },
-        keys,
+        authorizer: keys.authorizer(mutual_tls),
+        jwks: keys.jwks(),
+        tls,
     });
     server::serve(listener, app, shutdown_signal()).await;
     eprintln!("stopped");

@@ -1,10 +1,11 @@
-//! The local HTTP server: API Gateway stand-in. Routes like the HTTP API, verifies
-//! JWTs like its authorizer, converts each request to the Lambda event and calls the
-//! same handler function the Lambda binary calls.
+//! The local HTTP server: API Gateway stand-in. Routes like the HTTP API, optionally
+//! terminates mutual TLS like a custom domain with a truststore, runs the Lambda
+//! authorizer's own decision (`directory_authz`), converts each request to the
+//! Lambda event and calls the same handler function the Lambda binary calls.
 
 use crate::apigw::{self, Incoming};
-use crate::jwt::Keys;
 use bytes::Bytes;
+use directory_authz::{Authorizer, Deny, StaticKeys};
 use directory_core::error::ApiError;
 use directory_core::export::ObjectTarget;
 use directory_core::handlers::{self, Services};
@@ -30,10 +31,18 @@ pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
 /// (slow-header clients cannot hold connections open).
 pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// A client that has not finished the TLS handshake by then is disconnected.
+pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// What the server needs per request.
 pub struct App<S, T> {
     pub services: Services<S, T>,
-    pub keys: Keys,
+    /// The authorizer's decision over the local key set.
+    pub authorizer: Authorizer<StaticKeys>,
+    /// The key set published at `/.well-known/jwks.json`.
+    pub jwks: serde_json::Value,
+    /// Mutual TLS: present when serving with `--tls`.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 type Reply = hyper::Response<Full<Bytes>>;
@@ -52,16 +61,11 @@ fn error_reply(e: ApiError, headers: &hyper::HeaderMap) -> Reply {
     to_hyper(e.into_response(&fapi::read(headers).interaction_id))
 }
 
-fn bearer(headers: &hyper::HeaderMap) -> Option<&str> {
-    let value = headers.get(hyper::header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-}
-
 async fn handle<S: Store, T: ObjectTarget>(
     app: Arc<App<S, T>>,
     req: hyper::Request<HyperBody>,
     peer: SocketAddr,
+    client_cert: Option<Arc<str>>,
 ) -> Reply {
     let started = Instant::now();
     let method = req.method().as_str().to_owned();
@@ -69,7 +73,10 @@ async fn handle<S: Store, T: ObjectTarget>(
     let interaction_id = fapi::read(req.headers()).interaction_id;
     // Handlers are guarded already; this also covers the event conversion, so no
     // request can end the server.
-    let reply = match AssertUnwindSafe(route(app, req, peer)).catch_unwind().await {
+    let reply = match AssertUnwindSafe(route(app, req, peer, client_cert))
+        .catch_unwind()
+        .await
+    {
         Ok(reply) => reply,
         Err(_) => {
             tracing::error!(%method, %path, "request panicked");
@@ -84,10 +91,18 @@ async fn route<S: Store, T: ObjectTarget>(
     app: Arc<App<S, T>>,
     req: hyper::Request<HyperBody>,
     peer: SocketAddr,
+    client_cert: Option<Arc<str>>,
 ) -> Reply {
     let (parts, body) = req.into_parts();
-    if parts.uri.path() == "/openapi.yaml" && parts.method == hyper::Method::GET {
-        return openapi();
+    if parts.method == hyper::Method::GET {
+        match parts.uri.path() {
+            "/openapi.yaml" => return openapi(),
+            "/.well-known/jwks.json" => return json_reply(app.jwks.to_string()),
+            "/.well-known/openid-configuration" => {
+                return json_reply(discovery(&parts.headers, app.tls.is_some()).to_string());
+            }
+            _ => {}
+        }
     }
     let (route, params) = match routes::find(parts.method.as_str(), parts.uri.path()) {
         RouteMatch::Found(route, params) => (route, params),
@@ -102,12 +117,17 @@ async fn route<S: Store, T: ObjectTarget>(
         }
     };
     // The authorizer runs before the function: an unverified token never reaches it.
-    let claims = match bearer(&parts.headers).map(|t| app.keys.verify(t)) {
-        Some(Ok(claims)) => claims,
-        Some(Err(reason)) => return error_reply(ApiError::Unauthorized(reason), &parts.headers),
-        None => {
-            return error_reply(ApiError::Unauthorized("missing bearer token".into()), &parts.headers);
+    let token = directory_authz::lambda::bearer(&parts.headers);
+    let identity = match app
+        .authorizer
+        .decide_for(token, client_cert.as_deref(), route.access)
+        .await
+    {
+        Ok(identity) => identity,
+        Err(Deny::Scope(scopes)) => {
+            return error_reply(ApiError::Forbidden(format!("scope {scopes} required")), &parts.headers);
         }
+        Err(reason) => return error_reply(ApiError::Unauthorized(reason.to_string()), &parts.headers),
     };
     let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -126,7 +146,8 @@ async fn route<S: Store, T: ObjectTarget>(
         body: &body,
         route_key: format!("{} {}", route.method(), route.path()),
         path_parameters: params,
-        claims: Some(claims),
+        authorizer: Some(identity.context()),
+        client_cert_pem: client_cert.as_deref(),
         source_ip: peer.ip().to_string(),
         request_id: uuid::Uuid::new_v4().to_string(),
     };
@@ -143,6 +164,28 @@ async fn route<S: Store, T: ObjectTarget>(
 /// The API description, served without a token.
 pub const OPENAPI: &str = include_str!("../../openapi.yaml");
 
+fn json_reply(body: String) -> Reply {
+    let mut reply = hyper::Response::new(Full::new(Bytes::from(body)));
+    reply.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    reply
+}
+
+/// The discovery document of the local issuer: where its keys are, and that its
+/// tokens are certificate-bound under `--tls`.
+fn discovery(headers: &hyper::HeaderMap, tls: bool) -> serde_json::Value {
+    let host = apigw::safe_host(headers.get(hyper::header::HOST).and_then(|h| h.to_str().ok()));
+    let scheme = if tls { "https" } else { "http" };
+    serde_json::json!({
+        "issuer": crate::jwt::ISSUER,
+        "jwks_uri": format!("{scheme}://{host}/.well-known/jwks.json"),
+        "id_token_signing_alg_values_supported": ["ES256"],
+        "tls_client_certificate_bound_access_tokens": tls,
+    })
+}
+
 fn openapi() -> Reply {
     let mut reply = hyper::Response::new(Full::new(Bytes::from_static(OPENAPI.as_bytes())));
     reply.headers_mut().insert(
@@ -150,6 +193,37 @@ fn openapi() -> Reply {
         hyper::header::HeaderValue::from_static("application/yaml"),
     );
     reply
+}
+
+/// Serves one connection's requests until it closes or the server stops.
+async fn serve_connection<S, T, I>(
+    app: Arc<App<S, T>>,
+    io: TokioIo<I>,
+    peer: SocketAddr,
+    client_cert: Option<Arc<str>>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) where
+    S: Store,
+    T: ObjectTarget + 'static,
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| {
+        let app = app.clone();
+        let cert = client_cert.clone();
+        async move { Ok::<_, std::convert::Infallible>(handle(app, req, peer, cert).await) }
+    });
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .serve_connection(io, service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = stop.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
 }
 
 /// Serves until `shutdown` resolves; in-flight requests are finished first and idle
@@ -168,22 +242,23 @@ pub async fn serve<S: Store, T: ObjectTarget + 'static>(
             accepted = listener.accept() => {
                 let Ok((stream, peer)) = accepted else { continue };
                 let app = app.clone();
-                let mut stop = stop_rx.clone();
+                let stop = stop_rx.clone();
                 connections.spawn(async move {
-                    let service = service_fn(move |req| {
-                        let app = app.clone();
-                        async move { Ok::<_, std::convert::Infallible>(handle(app, req, peer).await) }
-                    });
-                    let conn = http1::Builder::new()
-                        .timer(TokioTimer::new())
-                        .header_read_timeout(HEADER_READ_TIMEOUT)
-                        .serve_connection(TokioIo::new(stream), service);
-                    tokio::pin!(conn);
-                    tokio::select! {
-                        _ = conn.as_mut() => {}
-                        _ = stop.changed() => {
-                            conn.as_mut().graceful_shutdown();
-                            let _ = conn.await;
+                    match app.tls.clone() {
+                        None => serve_connection(app, TokioIo::new(stream), peer, None, stop).await,
+                        Some(acceptor) => {
+                            // A client without a certificate the local CA issued fails here,
+                            // in the handshake, before any HTTP.
+                            let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await else {
+                                return;
+                            };
+                            let cert: Option<Arc<str>> = tls
+                                .get_ref()
+                                .1
+                                .peer_certificates()
+                                .and_then(|chain| chain.first())
+                                .map(|der| Arc::from(crate::tls::to_pem(der.as_ref())));
+                            serve_connection(app, TokioIo::new(tls), peer, cert, stop).await;
                         }
                     }
                 });

@@ -20,11 +20,17 @@ pub struct Server {
 impl Server {
     /// Starts `serve` on an ephemeral port with `extra` arguments; waits for readiness.
     pub fn start(data_dir: &Path, extra: &[&str]) -> Self {
+        Self::start_serving(data_dir, extra, &[])
+    }
+
+    /// Same, with `serve_args` after `serve` (e.g. `--tls`).
+    pub fn start_serving(data_dir: &Path, extra: &[&str], serve_args: &[&str]) -> Self {
         let mut cmd = Command::new(BIN);
         cmd.arg("--data-dir")
             .arg(data_dir)
             .args(extra)
-            .args(["serve", "--port", "0"]);
+            .args(["serve", "--port", "0"])
+            .args(serve_args);
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -41,7 +47,7 @@ impl Server {
                 break;
             }
             if let Some(url) = line.trim().strip_prefix("directory API listening on ") {
-                base = Some(url.to_owned());
+                base = url.split_whitespace().next().map(str::to_owned);
             }
             lines.push(line.trim_end().to_owned());
             if lines.len() == 4 {

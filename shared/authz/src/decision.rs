@@ -159,7 +159,9 @@ impl<S: KeySource> Authorizer<S> {
     pub async fn decide(&self, token: Option<&str>, client_cert_pem: Option<&str>) -> Result<Identity, Deny> {
         let token = token.filter(|t| !t.is_empty()).ok_or(Deny::NoToken)?;
         let (header_b64, rest) = token.split_once('.').ok_or(Deny::Malformed)?;
-        let (_, signature_b64) = rest.split_once('.').ok_or(Deny::Malformed)?;
+        if !rest.contains('.') {
+            return Err(Deny::Malformed);
+        }
         let raw_header: Map<String, Value> = B64
             .decode(header_b64)
             .ok()
@@ -193,11 +195,9 @@ impl<S: KeySource> Authorizer<S> {
         if key.algorithm.is_some_and(|a| a != header.alg) {
             return Err(Deny::Algorithm);
         }
-        if header.alg == Algorithm::ES256 && !low_s(signature_b64) {
-            // A high-S twin of a valid signature is a second encoding of the same
-            // token: refused so a signature identifies one token.
-            return Err(Deny::Signature);
-        }
+        // Both S forms of an ES256 signature verify: RFC 7518 does not ask issuers to
+        // normalise S, and many do not, so refusing high S would refuse about half of
+        // their tokens. Nothing here identifies a token by its signature bytes.
         let mut validation = Validation::new(header.alg);
         validation.leeway = LEEWAY_SECS;
         validation.validate_nbf = true;
@@ -228,6 +228,19 @@ impl<S: KeySource> Authorizer<S> {
             scopes: scopes(claims.get("scope"))?,
             thumbprint,
         })
+    }
+
+    /// `decide`, then the route's scopes: what the Lambda authorizer answers for a
+    /// route, and what the local server runs before every handler.
+    pub async fn decide_for(
+        &self,
+        token: Option<&str>,
+        client_cert_pem: Option<&str>,
+        access: Access,
+    ) -> Result<Identity, Deny> {
+        let identity = self.decide(token, client_cert_pem).await?;
+        identity.may_call(access)?;
+        Ok(identity)
     }
 
     /// RFC 8705 §3: a bound token needs the certificate it is bound to; under mutual
@@ -270,12 +283,4 @@ fn scopes(claim: Option<&Value>) -> Result<Vec<String>, Deny> {
             .collect(),
         Some(_) => Err(Deny::InvalidScope),
     }
-}
-
-/// Whether an ES256 signature (r‖s) has its `s` in the lower half of the order.
-fn low_s(signature_b64: &str) -> bool {
-    B64.decode(signature_b64)
-        .ok()
-        .and_then(|bytes| p256::ecdsa::Signature::from_slice(&bytes).ok())
-        .is_some_and(|sig| sig.normalize_s().is_none())
 }

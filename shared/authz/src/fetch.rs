@@ -71,7 +71,9 @@ impl HttpsJwks {
     pub fn new(location: Location) -> Result<Self, String> {
         let (Location::Discovery(url) | Location::Jwks(url)) = &location;
         if !allowed_url(url) {
-            return Err(format!("{url}: keys must be fetched over https (http only on loopback)"));
+            return Err(format!(
+                "{url}: keys must be fetched over https (http only on loopback)"
+            ));
         }
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_provider_and_webpki_roots(Arc::new(rustls::crypto::ring::default_provider()))
@@ -91,11 +93,7 @@ impl HttpsJwks {
         }
         let uri: hyper::Uri = url.parse().map_err(|e| format!("{url}: {e}"))?;
         let fetch = async {
-            let resp = self
-                .client
-                .get(uri)
-                .await
-                .map_err(|e| format!("{url}: {e}"))?;
+            let resp = self.client.get(uri).await.map_err(|e| format!("{url}: {e}"))?;
             if resp.status() != hyper::StatusCode::OK {
                 return Err(format!("{url}: HTTP {}", resp.status().as_u16()));
             }

@@ -72,7 +72,9 @@ impl Cache {
             if let Some(key) = self.keys.get(kid) {
                 return Ok(key.clone());
             }
-            let recently = self.last_attempt.is_some_and(|at| now.duration_since(at) < self.min_refresh);
+            let recently = self
+                .last_attempt
+                .is_some_and(|at| now.duration_since(at) < self.min_refresh);
             if recently {
                 return Err(Missing::UnknownKid);
             }

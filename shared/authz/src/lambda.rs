@@ -28,14 +28,12 @@ pub async fn decide<S: KeySource>(
         .as_ref()
         .and_then(|a| a.client_cert.as_ref())
         .and_then(|c| c.client_cert_pem.as_deref());
-    let identity = authorizer.decide(bearer(&event.headers), cert).await?;
     let route = event
         .route_key
         .as_deref()
         .and_then(routes::by_route_key)
         .ok_or_else(|| Deny::Scope("a known route".to_owned()))?;
-    identity.may_call(route.access)?;
-    Ok(identity)
+    authorizer.decide_for(bearer(&event.headers), cert, route.access).await
 }
 
 /// The simple response: allowed with the identity as context, or refused. Every

@@ -55,31 +55,52 @@ impl Caller {
     }
 }
 
-/// The caller from the authorizer context. A request without JWT claims is refused
-/// with 401: a route wired without the authorizer fails closed.
+/// The caller from the authorizer context, in either shape API Gateway hands over:
+/// the JWT authorizer's `jwt.claims` or the Lambda authorizer's `lambda` context
+/// (string values). A request with neither, both, or a non-string context value is
+/// refused with 401: a route wired without an authorizer fails closed.
 pub fn caller(req: &Request) -> Result<Caller, ApiError> {
     let missing = || ApiError::Unauthorized("missing or invalid bearer token".to_owned());
-    let claims = match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx
-            .authorizer
-            .as_ref()
-            .and_then(|a| a.jwt.as_ref())
-            .map(|jwt| &jwt.claims)
-            .ok_or_else(missing)?,
+    let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() else {
+        return Err(missing());
+    };
+    let authorizer = ctx.authorizer.as_ref().ok_or_else(missing)?;
+    let jwt = authorizer.jwt.as_ref().map(|jwt| &jwt.claims).filter(|c| !c.is_empty());
+    let lambda = (!authorizer.fields.is_empty()).then_some(&authorizer.fields);
+    let context = match (jwt, lambda) {
+        (Some(claims), None) => Context::Jwt(claims),
+        (None, Some(fields)) => Context::Lambda(fields),
         _ => return Err(missing()),
     };
-    if claims.is_empty() {
-        return Err(missing());
-    }
-    let scopes = match claims.get("scope") {
+    let get = |k: &str| context.get(k);
+    let scopes = match get("scope")? {
         Some(text) => parse_scope(text).ok_or_else(|| ApiError::Unauthorized("invalid scope claim".to_owned()))?,
         None => Vec::new(),
     };
     Ok(Caller {
-        sub: claims.get("sub").cloned(),
-        organisation_id: claims.get("organisation_id").cloned(),
+        sub: get("sub")?.map(str::to_owned),
+        organisation_id: get("organisation_id")?.map(str::to_owned),
         scopes,
     })
+}
+
+/// The identity values of one authorizer shape.
+enum Context<'a> {
+    Jwt(&'a std::collections::HashMap<String, String>),
+    Lambda(&'a std::collections::HashMap<String, serde_json::Value>),
+}
+
+impl<'a> Context<'a> {
+    fn get(&self, key: &str) -> Result<Option<&'a str>, ApiError> {
+        match self {
+            Self::Jwt(claims) => Ok(claims.get(key).map(String::as_str)),
+            Self::Lambda(fields) => match fields.get(key) {
+                None | Some(serde_json::Value::Null) => Ok(None),
+                Some(serde_json::Value::String(v)) => Ok(Some(v.as_str())),
+                Some(_) => Err(ApiError::Unauthorized(format!("invalid {key} in authorizer context"))),
+            },
+        }
+    }
 }
 
 /// RFC 6749 §3.3 scope-token characters: `%x21 / %x23-5B / %x5D-7E`.
@@ -380,6 +401,42 @@ mod tests {
         assert!(!may_see_flag(&member, &flag(Some(2))));
         assert!(!may_see_flag(&member, &flag(None)));
         assert!(may_see_flag(&admin, &flag(Some(3))));
+    }
+
+    fn event_with(authorizer: serde_json::Value) -> Request {
+        let event = serde_json::json!({
+            "version": "2.0", "routeKey": "GET /x", "rawPath": "/x", "rawQueryString": "",
+            "headers": {}, "isBase64Encoded": false,
+            "requestContext": {"accountId": "a", "apiId": "a", "domainName": "d", "domainPrefix": "d",
+                "http": {"method": "GET", "path": "/x", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": ""},
+                "requestId": "r", "routeKey": "GET /x", "stage": "$default", "time": "", "timeEpoch": 0,
+                "authorizer": authorizer}
+        });
+        lambda_http::request::from_str(&event.to_string()).unwrap()
+    }
+
+    #[test]
+    fn either_authorizer_shape_and_nothing_else() {
+        let jwt = event_with(
+            serde_json::json!({"jwt": {"claims": {"sub": "s", "organisation_id": "o", "scope": "directory:read"}, "scopes": []}}),
+        );
+        let lambda = event_with(
+            serde_json::json!({"lambda": {"sub": "s", "organisation_id": "o", "scope": "directory:read", "x5t#S256": "t"}}),
+        );
+        assert_eq!(caller(&jwt).unwrap(), caller(&lambda).unwrap());
+        assert_eq!(caller(&lambda).unwrap().scopes, ["directory:read"]);
+        for refused in [
+            serde_json::json!({}),
+            serde_json::json!({"lambda": {"sub": "s", "organisation_id": 7, "scope": "directory:read"}}),
+            serde_json::json!({"lambda": {"scope": "directory:read\tdirectory:admin"}}),
+            serde_json::json!({"jwt": {"claims": {"scope": "directory:read"}, "scopes": []}, "lambda": {"scope": "directory:admin"}}),
+        ] {
+            assert_eq!(
+                caller(&event_with(refused.clone())).unwrap_err().status(),
+                401,
+                "{refused}"
+            );
+        }
     }
 
     #[test]
