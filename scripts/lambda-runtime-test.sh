@@ -2,7 +2,9 @@
 # The real Lambda runtime loop, locally: the function binaries run under
 # `cargo lambda watch` (the Runtime API emulator) against DynamoDB Local and the S3
 # emulator, and `cargo lambda invoke` sends each tests/events fixture; the expected
-# status is the file name's prefix. Needs the services (scripts/test.sh starts them).
+# status is the file name's prefix (for the authorizer: allow or deny, its keys
+# fetched over HTTP from a loopback server of tests/fixtures/authorizer). Needs the
+# services (scripts/test.sh starts them).
 # Ends with one "lambda runtime: N passed, N failed" line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -18,11 +20,12 @@ bucket="lambda-runtime-$suffix"
 cargo build -q -p directory --features aws || exit 1
 # Every function, from the route table (tests hold it equal to functions/*/).
 mapfile -t rows < <(target/debug/directory routes)
-functions=(); scheduled=" "
+functions=(); scheduled=" "; authorizers=" "
 for row in "${rows[@]}"; do
   set -- $row
   functions+=("$1")
   [ "$2" = schedule ] && scheduled+="$1 "
+  [ "$2" = authorizer ] && authorizers+="$1 "
 done
 target/debug/directory --store dynamodb --table "$table" create-table >/dev/null || exit 1
 target/debug/directory --store dynamodb --table "$table" import data/demo.json 2>/dev/null || exit 1
@@ -30,18 +33,31 @@ $py -c "import boto3,sys; boto3.client('s3').create_bucket(Bucket=sys.argv[1])" 
 # Build the functions first so the emulator starts them without compiling on the clock.
 cargo build -q $(printf -- '-p %s ' "${functions[@]}") || exit 1
 
-port=$($py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+free_port() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+# The authorizer's issuer keys, served over loopback HTTP (the only plain-HTTP
+# source the authorizer accepts).
+jwks_port=$(free_port)
 log=$(mktemp)
+watch_pid=""
+cleanup() {
+  [ -n "$watch_pid" ] && { kill "$watch_pid" 2>/dev/null; pkill -P "$watch_pid" 2>/dev/null; }
+  kill "$jwks_pid" 2>/dev/null
+  wait $watch_pid "$jwks_pid" 2>/dev/null; rm -f "$log"
+}
+trap cleanup EXIT
+$py -m http.server "$jwks_port" --bind 127.0.0.1 --directory tests/fixtures/authorizer >/dev/null 2>&1 &
+jwks_pid=$!
 env_args=()
 for v in TABLE_NAME="$table" BUCKET_NAME="$bucket" AWS_ENDPOINT_URL_DYNAMODB="$AWS_ENDPOINT_URL_DYNAMODB" \
          AWS_ENDPOINT_URL_S3="$AWS_ENDPOINT_URL_S3" AWS_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" \
-         AWS_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY" AWS_REGION="$AWS_REGION" AWS_EC2_METADATA_DISABLED=true; do
+         AWS_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY" AWS_REGION="$AWS_REGION" AWS_EC2_METADATA_DISABLED=true \
+         ISSUER=https://auth.directory.example.com AUDIENCE=directory-api MTLS_REQUIRED=true \
+         JWKS_URL="http://127.0.0.1:$jwks_port/jwks.json"; do
   env_args+=(--env-var "$v")
 done
 cargo lambda watch --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$port" "${env_args[@]}" >"$log" 2>&1 &
 watch_pid=$!
-cleanup() { kill "$watch_pid" 2>/dev/null; pkill -P "$watch_pid" 2>/dev/null; wait "$watch_pid" 2>/dev/null; rm -f "$log"; }
-trap cleanup EXIT
 for _ in $(seq 1 240); do
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
   kill -0 "$watch_pid" 2>/dev/null || { echo "cargo lambda watch died:"; cat "$log"; exit 1; }
@@ -56,7 +72,10 @@ for fn in "${functions[@]}"; do
   for event in tests/events/"$fn"/*.json; do
     name=$(basename "$event" .json)
     out=$(timeout 180 cargo lambda invoke "$fn" --invoke-address 127.0.0.1 --invoke-port "$port" --data-file "$event" --output-format json 2>&1)
-    if [[ $scheduled == *" $fn "* ]]; then
+    if [[ $authorizers == *" $fn "* ]]; then
+      got=$(echo "$out" | $py -c 'import json,sys; print("allow" if json.load(sys.stdin)["isAuthorized"] else "deny")' 2>/dev/null || echo "$out")
+      check "$fn/$name" "${name%%-*}" "$got"
+    elif [[ $scheduled == *" $fn "* ]]; then
       got=$(echo "$out" | $py -c 'import json,sys; print(json.load(sys.stdin)["organisations"])' 2>/dev/null || echo "$out")
       check "$fn/$name" 13 "$got"
     else

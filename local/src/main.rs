@@ -109,7 +109,8 @@ enum Command {
     },
     /// Create the DynamoDB table (with `--store dynamodb`).
     CreateTable,
-    /// List the route table: one function per line, `name METHOD /path` or `name schedule`.
+    /// List the functions: one per line, `name METHOD /path`, `name schedule` or
+    /// `authorizer authorizer`.
     Routes,
 }
 
@@ -168,7 +169,8 @@ fn main() -> ExitCode {
     })
 }
 
-/// Prints the route table: `name METHOD /path` or `name schedule` per line.
+/// Prints the route table: `name METHOD /path` or `name schedule` per line, then
+/// `authorizer authorizer` for the Lambda authorizer's function.
 fn routes_command() -> Result<(), CliError> {
     for route in directory_core::routes::ROUTES {
         match route.http() {
@@ -176,6 +178,7 @@ fn routes_command() -> Result<(), CliError> {
             None => println!("{} schedule", route.name),
         }
     }
+    println!("{0} {0}", directory_core::routes::AUTHORIZER_FUNCTION);
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 //! operation (openapi.rs) and its `cargo lambda watch` router entry — and nothing
 //! exists without its row. Adding an endpoint without one of them fails here.
 
-use directory_core::routes::{ROUTES, http_routes};
+use directory_core::routes::{AUTHORIZER_FUNCTION, ROUTES, function_names, http_routes};
 use directory_tests::repo_root;
 use std::collections::BTreeSet;
 
@@ -16,8 +16,9 @@ fn dir_names(dir: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// Every function: the rows and the authorizer.
 fn rows() -> BTreeSet<String> {
-    ROUTES.iter().map(|r| r.name.to_owned()).collect()
+    function_names().map(str::to_owned).collect()
 }
 
 #[test]
@@ -39,7 +40,13 @@ fn function_packages_are_the_route_table() {
     assert_eq!(
         dir_names("functions"),
         rows(),
-        "functions/<name> for every row, and no other"
+        "functions/<name> for every row and the authorizer, and no other"
+    );
+    let authorizer = std::fs::read_to_string(repo_root().join("functions/authorizer/src/main.rs")).unwrap();
+    assert!(
+        authorizer.contains("directory_authz::lambda::{decide, from_env, response}")
+            && authorizer.lines().count() <= 25,
+        "functions/{AUTHORIZER_FUNCTION}: main.rs stays wiring over directory_authz::lambda"
     );
     for route in ROUTES {
         let dir = repo_root().join("functions").join(route.name);
@@ -81,12 +88,12 @@ fn fixture_directories_are_the_route_table() {
     assert_eq!(
         dir_names("tests/events"),
         rows(),
-        "tests/events/<name> for every row, and no other"
+        "tests/events/<name> for every function, and no other"
     );
-    for route in ROUTES {
-        let count = std::fs::read_dir(repo_root().join("tests/events").join(route.name))
+    for name in function_names() {
+        let count = std::fs::read_dir(repo_root().join("tests/events").join(name))
             .unwrap()
             .count();
-        assert!(count > 0, "tests/events/{} has fixtures", route.name);
+        assert!(count > 0, "tests/events/{name} has fixtures");
     }
 }

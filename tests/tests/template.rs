@@ -7,7 +7,7 @@ use directory_aws::{DynamoStore, S3Target};
 use directory_core::export::ObjectTarget;
 use directory_core::handlers::{Services, dispatch, dispatch_event};
 use directory_core::import;
-use directory_core::routes::{self, ROUTES, Trigger, http_routes};
+use directory_core::routes::{self, AUTHORIZER_FUNCTION, Trigger, function_names, http_routes};
 use directory_tests::calls::IamLog;
 use directory_tests::{demo_bytes, event_fixtures, repo_root};
 use serde_yaml_ng::Value;
@@ -52,11 +52,33 @@ fn functions(t: &Value) -> BTreeMap<String, Value> {
         .collect()
 }
 
+/// The resource name of `!GetAtt <Name>.Arn` / `!Ref <Name>`.
+fn target(v: &Value) -> String {
+    let text = untag(v).as_str().unwrap_or_default();
+    text.split('.').next().unwrap_or_default().to_owned()
+}
+
+/// The three arguments of an `!If [condition, then, else]`.
+fn if_args(v: &Value) -> (String, Value, Value) {
+    match v {
+        Value::Tagged(t) if t.tag == "If" => {
+            let args = t.value.as_sequence().unwrap();
+            (args[0].as_str().unwrap().to_owned(), args[1].clone(), args[2].clone())
+        }
+        other => panic!("not an !If: {other:?}"),
+    }
+}
+
+/// The package name of a function resource.
+fn package_of(t: &Value, resource: &str) -> String {
+    let code = t["Resources"][resource]["Properties"]["CodeUri"].as_str().unwrap();
+    code.strip_prefix("functions/").unwrap().to_owned()
+}
+
 #[test]
 fn routes_methods_and_scopes_equal_the_route_table() {
     let t = template();
     let fns = functions(&t);
-    let mut seen = Vec::new();
     for (name, f) in &fns {
         assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda", "{name}");
         let manifest = std::fs::read_to_string(repo_root().join("functions").join(name).join("Cargo.toml")).unwrap();
@@ -75,31 +97,69 @@ fn routes_methods_and_scopes_equal_the_route_table() {
             "{name}"
         );
         assert_eq!(f["Properties"]["LoggingConfig"]["LogFormat"], "JSON", "{name}");
-        for (_, event) in f["Properties"]["Events"].as_mapping().unwrap() {
-            match event["Type"].as_str().unwrap() {
-                "HttpApi" => {
-                    let p = &event["Properties"];
-                    let mut scopes = strings(&p["Auth"]["AuthorizationScopes"]);
-                    scopes.sort();
-                    seen.push((
-                        name.clone(),
-                        p["Method"].as_str().unwrap().to_owned(),
-                        p["Path"].as_str().unwrap().to_owned(),
-                        scopes,
-                    ));
-                    assert_eq!(
-                        p["Auth"]["Authorizer"], "DirectoryJwt",
-                        "{name}: behind the JWT authorizer"
-                    );
-                }
-                "ScheduleV2" => assert_eq!(
-                    routes::by_name(name).map(|r| r.trigger),
-                    Some(Trigger::Schedule),
-                    "{name}: scheduled in the route table"
-                ),
-                other => panic!("{name}: unexpected event type {other}"),
-            }
+        for (_, event) in f["Properties"]["Events"].as_mapping().into_iter().flatten() {
+            assert_eq!(
+                event["Type"], "ScheduleV2",
+                "{name}: routes are AWS::ApiGatewayV2::Route resources"
+            );
+            assert_eq!(
+                routes::by_name(name).map(|r| r.trigger),
+                Some(Trigger::Schedule),
+                "{name}: scheduled in the route table"
+            );
         }
+    }
+    // Every route resource: its key, the function its integration invokes, its
+    // authorizer in both modes and its scopes (JWT mode; the Lambda authorizer checks
+    // the row's scopes itself).
+    let resources = t["Resources"].as_mapping().unwrap();
+    let mut seen = Vec::new();
+    for (id, r) in resources
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::ApiGatewayV2::Route")
+    {
+        let id = id.as_str().unwrap();
+        let p = &r["Properties"];
+        let key = p["RouteKey"].as_str().unwrap().to_owned();
+        let integration_id = untag(&p["Target"])
+            .as_str()
+            .unwrap()
+            .trim_start_matches("integrations/${");
+        let integration = &t["Resources"][integration_id.trim_end_matches('}')]["Properties"];
+        assert_eq!(integration["IntegrationType"], "AWS_PROXY", "{id}");
+        assert_eq!(integration["PayloadFormatVersion"], "2.0", "{id}");
+        let function = target(&integration["IntegrationUri"]);
+        let (cond, custom, jwt) = if_args(&p["AuthorizationType"]);
+        assert_eq!(
+            (cond.as_str(), custom.as_str(), jwt.as_str()),
+            ("UseLambdaAuthorizer", Some("CUSTOM"), Some("JWT")),
+            "{id}"
+        );
+        let (cond, lambda, jwt) = if_args(&p["AuthorizerId"]);
+        assert_eq!(cond, "UseLambdaAuthorizer", "{id}");
+        assert_eq!(
+            (target(&lambda), target(&jwt)),
+            ("DirectoryLambdaAuthorizer".into(), "DirectoryJwtAuthorizer".into()),
+            "{id}"
+        );
+        let (cond, none, scopes) = if_args(&p["AuthorizationScopes"]);
+        assert_eq!(cond, "UseLambdaAuthorizer", "{id}");
+        assert_eq!(
+            untag(&none).as_str(),
+            Some("AWS::NoValue"),
+            "{id}: no route scopes on a Lambda authorizer"
+        );
+        let mut scopes = strings(&scopes);
+        scopes.sort();
+        // API Gateway may invoke the function (and nothing else is granted).
+        let permitted = resources.values().any(|r| {
+            r["Type"] == "AWS::Lambda::Permission"
+                && target(&r["Properties"]["FunctionName"]) == function
+                && r["Properties"]["Principal"] == "apigateway.amazonaws.com"
+        });
+        assert!(permitted, "{id}: invoke permission for {function}");
+        let (method, path) = key.split_once(' ').unwrap();
+        seen.push((package_of(&t, &function), method.to_owned(), path.to_owned(), scopes));
     }
     let mut expected: Vec<_> = http_routes()
         .map(|(r, h)| {
@@ -112,15 +172,92 @@ fn routes_methods_and_scopes_equal_the_route_table() {
     seen.sort();
     assert_eq!(seen, expected);
     let names: Vec<&str> = fns.keys().map(String::as_str).collect();
-    let mut rows: Vec<&str> = ROUTES.iter().map(|r| r.name).collect();
+    let mut rows: Vec<&str> = function_names().collect();
     rows.sort_unstable();
-    assert_eq!(names, rows, "one function per row of the route table");
+    assert_eq!(
+        names, rows,
+        "one function per row of the route table, and the authorizer"
+    );
     assert_eq!(t["Globals"]["Function"]["Runtime"], "provided.al2023");
     assert_eq!(strings(&t["Globals"]["Function"]["Architectures"]), ["arm64"]);
 }
 
-/// The variables a function reads: what its route row needs (`directory_aws::env_for`).
+#[test]
+fn mutual_tls_and_the_authorizer_are_wired() {
+    let t = template();
+    let r = &t["Resources"];
+    // The default endpoint is off exactly when the mutual-TLS domain is on.
+    let (cond, on, off) = if_args(&r["DirectoryApi"]["Properties"]["DisableExecuteApiEndpoint"]);
+    assert_eq!(
+        (cond.as_str(), on.as_bool(), off.as_bool()),
+        ("HasCustomDomain", Some(true), Some(false))
+    );
+    let domain = &r["ApiDomain"];
+    assert_eq!(domain["Condition"], "HasCustomDomain");
+    assert_eq!(
+        target(&domain["Properties"]["MutualTlsAuthentication"]["TruststoreUri"]),
+        "TruststoreUri"
+    );
+    assert_eq!(
+        domain["Properties"]["DomainNameConfigurations"][0]["SecurityPolicy"],
+        "TLS_1_2"
+    );
+    assert_eq!(r["ApiDomainMapping"]["Condition"], "HasCustomDomain");
+    // A domain cannot be deployed without its truststore or with the JWT authorizer.
+    let rule = &t["Rules"]["MutualTlsIsComplete"];
+    let asserted: Vec<String> = rule["Assertions"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| format!("{:?}", a["Assert"]))
+        .collect();
+    for needed in ["DomainCertificateArn", "TruststoreUri", "Authorizer"] {
+        assert!(asserted.iter().any(|a| a.contains(needed)), "rule asserts {needed}");
+    }
+    // The Lambda authorizer: payload 2.0, simple responses, never cached (a cached
+    // allow keyed on the token alone would pass it with another certificate).
+    let lambda = &r["DirectoryLambdaAuthorizer"];
+    assert_eq!(lambda["Condition"], "UseLambdaAuthorizer");
+    let p = &lambda["Properties"];
+    assert_eq!(p["AuthorizerType"], "REQUEST");
+    assert_eq!(p["AuthorizerPayloadFormatVersion"], "2.0");
+    assert_eq!(p["EnableSimpleResponses"], true);
+    assert_eq!(p["AuthorizerResultTtlInSeconds"], 0);
+    assert!(
+        untag(&p["AuthorizerUri"])
+            .as_str()
+            .unwrap()
+            .contains("${AuthorizerFunction.Arn}")
+    );
+    assert_eq!(r["DirectoryJwtAuthorizer"]["Condition"], "UseJwtAuthorizer");
+    assert_eq!(r["DirectoryJwtAuthorizer"]["Properties"]["AuthorizerType"], "JWT");
+    // The authorizer function exists only in its mode, binds tokens exactly when the
+    // domain is on, and may call nothing in AWS.
+    let f = &r["AuthorizerFunction"];
+    assert_eq!(f["Condition"], "UseLambdaAuthorizer");
+    assert_eq!(f["Properties"]["CodeUri"], format!("functions/{AUTHORIZER_FUNCTION}"));
+    let (cond, yes, no) = if_args(&f["Properties"]["Environment"]["Variables"]["MTLS_REQUIRED"]);
+    assert_eq!(
+        (cond.as_str(), yes.as_str(), no.as_str()),
+        ("HasCustomDomain", Some("true"), Some("false"))
+    );
+    assert!(
+        f["Properties"]["Policies"].is_null(),
+        "the authorizer needs no AWS permission"
+    );
+    assert_eq!(r["AuthorizerInvokePermission"]["Condition"], "UseLambdaAuthorizer");
+    assert_eq!(t["Parameters"]["Authorizer"]["Default"], "jwt");
+}
+
+/// The variables a function reads: what its route row needs (`directory_aws::env_for`),
+/// or the authorizer's own.
 fn env_read_by(name: &str) -> BTreeSet<String> {
+    if name == AUTHORIZER_FUNCTION {
+        return directory_authz::lambda::ENV_VARS
+            .iter()
+            .map(|v| v.to_string())
+            .collect();
+    }
     let route = routes::by_name(name).unwrap_or_else(|| panic!("{name}: no route row"));
     directory_aws::env_for(route.needs)
         .into_iter()
@@ -266,6 +403,9 @@ async fn each_function_may_do_exactly_what_it_does() {
     directory_tests::s3_endpoint();
     let t = template();
     for (name, f) in functions(&t) {
+        if name == AUTHORIZER_FUNCTION {
+            continue; // no AWS calls, no policies (mutual_tls_and_the_authorizer_are_wired)
+        }
         let (granted, index_granted, leading) = policy(&name, &f);
         let (observed, written) = observe(&name).await;
         let needs_index = observed.contains("dynamodb:Query@index");
@@ -294,27 +434,34 @@ fn table_api_logs_and_alarm_are_hardened() {
     assert_eq!(table["TimeToLiveSpecification"]["Enabled"], true);
     assert_eq!(directory_aws::dynamodb::EXPIRES_AT, "ExpiresAt");
     assert_eq!(t["Parameters"]["AuditRetentionDays"]["Default"], 400);
-    // Access logs: JSON with who and what, never the token or its header.
-    let api = &t["Resources"]["DirectoryApi"]["Properties"];
-    let format = api["AccessLogSettings"]["Format"].as_str().unwrap();
-    let fields: serde_json::Map<String, serde_json::Value> = serde_json::from_str(format).expect("JSON format");
-    for key in [
-        "requestId",
-        "routeKey",
-        "status",
-        "responseLatency",
-        "sub",
-        "organisation_id",
+    // Access logs: JSON with who and what, never the token or its header; the
+    // caller's fields where each authorizer puts them.
+    let api = &t["Resources"]["DirectoryStage"]["Properties"];
+    let (cond, lambda_format, jwt_format) = if_args(&api["AccessLogSettings"]["Format"]);
+    assert_eq!(cond, "UseLambdaAuthorizer");
+    for (format, prefix) in [
+        (lambda_format.as_str().unwrap(), "$context.authorizer."),
+        (jwt_format.as_str().unwrap(), "$context.authorizer.claims."),
     ] {
-        assert!(fields.contains_key(key), "access log lacks {key}");
+        let fields: serde_json::Map<String, serde_json::Value> = serde_json::from_str(format).expect("JSON format");
+        for key in [
+            "requestId",
+            "routeKey",
+            "status",
+            "responseLatency",
+            "sub",
+            "organisation_id",
+        ] {
+            assert!(fields.contains_key(key), "access log lacks {key}");
+        }
+        assert_eq!(fields["sub"], format!("{prefix}sub"));
+        assert_eq!(fields["organisation_id"], format!("{prefix}organisation_id"));
+        let lower = format.to_ascii_lowercase();
+        assert!(
+            !lower.contains("authorization") && !lower.contains("header"),
+            "no token in access logs"
+        );
     }
-    assert_eq!(fields["sub"], "$context.authorizer.claims.sub");
-    assert_eq!(fields["organisation_id"], "$context.authorizer.claims.organisation_id");
-    let lower = format.to_ascii_lowercase();
-    assert!(
-        !lower.contains("authorization") && !lower.contains("header"),
-        "no token in access logs"
-    );
     let group = untag(&api["AccessLogSettings"]["DestinationArn"])
         .as_str()
         .unwrap()

@@ -57,3 +57,31 @@ pub fn response(route_key: Option<&str>, decision: &Result<Identity, Deny>) -> V
         }
     }
 }
+
+/// The variables the authorizer function reads (the template sets exactly these).
+pub const ENV_VARS: [&str; 5] = ["ISSUER", "AUDIENCE", "JWKS_URL", "MTLS_REQUIRED", "ALLOW_RS256"];
+
+/// The deployed authorizer's configuration, from its environment (template.yaml):
+/// `ISSUER`, `AUDIENCE`, optional `JWKS_URL` (else the issuer's discovery document),
+/// `MTLS_REQUIRED` and `ALLOW_RS256` (`true` or `false`, default false).
+#[cfg(feature = "fetch")]
+pub fn from_env() -> Result<Authorizer<crate::fetch::HttpsJwks>, String> {
+    use crate::decision::Policy;
+    use crate::fetch::{HttpsJwks, Location};
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let required = |name: &str| var(name).ok_or_else(|| format!("{name} is not set"));
+    let flag = |name: &str| match var(name).as_deref() {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(format!("{name}: {other:?} is not true or false")),
+    };
+    let issuer = required("ISSUER")?;
+    let policy = Policy {
+        audience: required("AUDIENCE")?,
+        algorithms: Policy::algorithms(flag("ALLOW_RS256")?),
+        require_binding: flag("MTLS_REQUIRED")?,
+        issuer: issuer.clone(),
+    };
+    let source = HttpsJwks::new(Location::from_config(&issuer, var("JWKS_URL").as_deref()))?;
+    Ok(Authorizer::new(policy, source))
+}

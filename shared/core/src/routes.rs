@@ -186,6 +186,16 @@ pub const ROUTES: [Route; 6] = [
     SCHEDULED_EXPORT,
 ];
 
+/// The Lambda authorizer's function (package and fixture directory). It has no row:
+/// it serves no route of its own but runs before every route's function when the
+/// template chooses the Lambda authorizer, deciding with the rows' `access` scopes.
+pub const AUTHORIZER_FUNCTION: &str = "authorizer";
+
+/// Every function package: one per row, and the authorizer.
+pub fn function_names() -> impl Iterator<Item = &'static str> {
+    ROUTES.iter().map(|r| r.name).chain([AUTHORIZER_FUNCTION])
+}
+
 /// The HTTP routes, with their method and path.
 pub fn http_routes() -> impl Iterator<Item = (Route, HttpRoute)> {
     ROUTES.into_iter().filter_map(|r| r.http().map(|h| (r, h)))
