@@ -2,7 +2,7 @@
 # Benchmarks, on demand (never in CI): prints figures, asserts nothing.
 # Starts DynamoDB Local and the S3 emulator like the tests do, stops them at the end.
 #   bash bench/run.sh            all benchmarks
-#   bash bench/run.sh export     one of: latency http import export init
+#   bash bench/run.sh export     one of: latency http authorizer import export init
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -25,6 +25,10 @@ fi
 if [[ $what == all || $what == http ]]; then
   echo "== local server"
   $bin/bench-http $bin/directory 10
+fi
+if [[ $what == all || $what == authorizer ]]; then
+  echo "== authorizer decision (keys cached after the first)"
+  $bin/bench-authorizer $bin/directory
 fi
 if [[ $what == all || $what == import ]]; then
   echo "== import of 10,000 generated organisations"

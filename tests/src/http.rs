@@ -110,9 +110,10 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A blocking keep-alive connection (GETs with Content-Length), for load.
-pub struct Connection {
-    stream: BufReader<TcpStream>,
+/// A blocking keep-alive connection (GETs with Content-Length), for load: over TCP,
+/// or over any byte stream (e.g. a TLS one).
+pub struct Connection<S = TcpStream> {
+    stream: BufReader<S>,
     host: String,
 }
 
@@ -121,10 +122,17 @@ impl Connection {
     pub fn open(host: &str) -> std::io::Result<Self> {
         let stream = TcpStream::connect(host)?;
         stream.set_nodelay(true)?;
-        Ok(Self {
+        Ok(Self::over(stream, host))
+    }
+}
+
+impl<S: Read + Write> Connection<S> {
+    /// A connection over an established `stream` to `host`.
+    pub fn over(stream: S, host: &str) -> Self {
+        Self {
             stream: BufReader::new(stream),
             host: host.to_owned(),
-        })
+        }
     }
 
     /// Sends a GET and reads the whole response; returns the status.

@@ -1,45 +1,134 @@
 //! The local server under load: startup time to the first answered request (empty
 //! data dir with demo import, then a restart), and requests per second with p50/p99
-//! for a snapshot GET at 16 concurrent keep-alive clients.
+//! for a snapshot GET at 16 concurrent keep-alive clients, over plain HTTP and over
+//! mutual TLS (`serve --tls`, bound token), side by side.
 //! Usage: bench-http <path to the directory binary> [seconds]
 
 use directory_bench::{Connection, summary};
 use std::io::{BufRead, BufReader};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const CLIENTS: usize = 16;
 
-fn start(bin: &str, dir: &std::path::Path) -> (Child, String, String, Duration) {
+/// What the printed curl line names: where, which path, which token, and under
+/// `--tls` the CA, client certificate and key files.
+struct Target {
+    base: String,
+    path: String,
+    token: String,
+    tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+fn start(bin: &str, dir: &std::path::Path, tls: bool) -> (Child, Target, Duration) {
     let t = Instant::now();
     let mut child = Command::new(bin)
         .arg("--data-dir")
         .arg(dir)
         .args(["serve", "--port", "0"])
+        .args(if tls { &["--tls"][..] } else { &[][..] })
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("start server");
     let mut out = BufReader::new(child.stdout.take().unwrap());
-    let (mut base, mut url, mut token) = (String::new(), String::new(), String::new());
     let mut line = String::new();
-    while out.read_line(&mut line).unwrap() > 0 {
-        if let Some(b) = line.trim().strip_prefix("directory API listening on http://") {
-            base = b.to_owned();
-        }
-        if let Some(rest) = line.split("Bearer ").nth(1) {
-            token = rest.split('\'').next().unwrap().to_owned();
-            url = line.trim().rsplit(' ').next().unwrap().to_owned();
-            break;
-        }
+    let curl = loop {
         line.clear();
-    }
-    let path = url.trim_start_matches(&format!("http://{base}")).to_owned();
-    let status = Connection::open(&base).unwrap().get(&path, &token).unwrap();
-    assert_eq!(status, 200);
+        assert!(out.read_line(&mut line).unwrap() > 0, "server ended before its curl line");
+        if line.contains("Bearer ") {
+            break line.trim().to_owned();
+        }
+    };
+    let arg = |flag: &str| curl.split(flag).nth(1).map(|r| r.split_whitespace().next().unwrap().to_owned());
+    let token = curl.split("Bearer ").nth(1).unwrap().split('\'').next().unwrap().to_owned();
+    let url = curl.rsplit(' ').next().unwrap();
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (base, path) = rest.split_at(rest.find('/').unwrap());
+    let config = (scheme == "https").then(|| client_config(&arg("--cacert ").unwrap(), &arg("--cert ").unwrap(), &arg("--key ").unwrap()));
+    let target = Target {
+        base: base.to_owned(),
+        path: path.to_owned(),
+        token,
+        tls: config,
+    };
+    assert_eq!(get_once(&target), 200);
     let elapsed = t.elapsed();
     std::thread::spawn(move || for _ in out.lines() {});
-    (child, base, format!("{path}\n{token}"), elapsed)
+    (child, target, elapsed)
+}
+
+fn client_config(ca: &str, cert: &str, key: &str) -> Arc<rustls::ClientConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from_pem_file(ca).unwrap()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_client_auth_cert(
+            vec![CertificateDer::from_pem_file(cert).unwrap()],
+            PrivateKeyDer::from_pem_file(key).unwrap(),
+        )
+        .unwrap();
+    Arc::new(config)
+}
+
+/// A keep-alive client of the target: plain TCP or TLS with the client certificate.
+enum Client {
+    Plain(Connection),
+    Tls(Connection<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Client {
+    fn open(target: &Target) -> Self {
+        match &target.tls {
+            None => Self::Plain(Connection::open(&target.base).unwrap()),
+            Some(config) => {
+                let tcp = TcpStream::connect(&target.base).unwrap();
+                tcp.set_nodelay(true).unwrap();
+                let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+                let conn = rustls::ClientConnection::new(config.clone(), name).unwrap();
+                Self::Tls(Connection::over(rustls::StreamOwned::new(conn, tcp), "localhost"))
+            }
+        }
+    }
+
+    fn get(&mut self, path: &str, token: &str) -> u16 {
+        match self {
+            Self::Plain(c) => c.get(path, token).unwrap(),
+            Self::Tls(c) => c.get(path, token).unwrap(),
+        }
+    }
+}
+
+fn get_once(target: &Target) -> u16 {
+    Client::open(target).get(&target.path, &target.token)
+}
+
+/// Requests per second and the latency summary of `CLIENTS` keep-alive clients.
+fn load(target: &Arc<Target>, seconds: u64) -> (f64, String) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let workers: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let target = target.clone();
+            std::thread::spawn(move || {
+                let mut c = Client::open(&target);
+                let mut samples = Vec::new();
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    assert_eq!(c.get(&target.path, &target.token), 200);
+                    samples.push(t.elapsed());
+                }
+                samples
+            })
+        })
+        .collect();
+    let samples: Vec<Duration> = workers.into_iter().flat_map(|w| w.join().unwrap()).collect();
+    (samples.len() as f64 / seconds as f64, summary(samples))
 }
 
 fn stop(mut child: Child) {
@@ -53,39 +142,23 @@ fn main() {
         .expect("usage: bench-http <directory binary> [seconds]");
     let seconds: u64 = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(10);
     let dir = tempfile::tempdir().unwrap();
-    let (child, _, _, first) = start(&bin, dir.path());
+    let (child, _, first) = start(&bin, dir.path(), false);
     println!(
         "startup to first answer, empty data dir (imports the demo): {:.0} ms",
         first.as_secs_f64() * 1e3
     );
     stop(child);
-    let (child, base, target, again) = start(&bin, dir.path());
+    let (child, target, again) = start(&bin, dir.path(), false);
     println!(
         "startup to first answer, existing data: {:.0} ms",
         again.as_secs_f64() * 1e3
     );
-    let (path, token) = target.split_once('\n').unwrap();
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let workers: Vec<_> = (0..CLIENTS)
-        .map(|_| {
-            let (base, path, token) = (base.clone(), path.to_owned(), token.to_owned());
-            std::thread::spawn(move || {
-                let mut c = Connection::open(&base).unwrap();
-                let mut samples = Vec::new();
-                while Instant::now() < deadline {
-                    let t = Instant::now();
-                    assert_eq!(c.get(&path, &token).unwrap(), 200);
-                    samples.push(t.elapsed());
-                }
-                samples
-            })
-        })
-        .collect();
-    let samples: Vec<Duration> = workers.into_iter().flat_map(|w| w.join().unwrap()).collect();
-    println!(
-        "snapshot GET, {CLIENTS} clients, {seconds} s: {:.0} requests/s, {}",
-        samples.len() as f64 / seconds as f64,
-        summary(samples)
-    );
+    let (plain_rps, plain) = load(&Arc::new(target), seconds);
+    println!("snapshot GET, {CLIENTS} clients, {seconds} s, HTTP: {plain_rps:.0} requests/s, {plain}");
+    stop(child);
+    let (child, target, _) = start(&bin, dir.path(), true);
+    let (tls_rps, tls) = load(&Arc::new(target), seconds);
+    println!("snapshot GET, {CLIENTS} clients, {seconds} s, mutual TLS + bound token: {tls_rps:.0} requests/s, {tls}");
+    println!("mutual TLS / HTTP throughput: {:.2}", tls_rps / plain_rps);
     stop(child);
 }

@@ -23,6 +23,8 @@ fn init_once(bin: &str) -> Duration {
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
+        .env("ISSUER", "https://issuer.example")
+        .env("AUDIENCE", "directory-api")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -50,8 +52,9 @@ fn main() {
         "hello-world lambda_http: init {:.1} ms (median of {RUNS})",
         hello.as_secs_f64() * 1e3
     );
-    // One binary per row of the route table.
-    for f in directory_core::routes::ROUTES.iter().map(|r| r.name) {
+    // One binary per row of the route table, and the authorizer (whose keys are
+    // fetched on its first decision, not at init).
+    for f in directory_core::routes::function_names() {
         let d = median(&format!("{dir}/{f}"));
         println!(
             "{f}: init {:.1} ms, {:.1}x hello-world",
