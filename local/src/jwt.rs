@@ -1,13 +1,14 @@
-//! The local token issuer: ES256 tokens signed with a key kept in the data dir, and
-//! its public key as a JWKS. Verification is not here: the local server runs the
+//! The local token issuer: ES256 tokens signed (by `jsonwebtoken`) with a key kept in
+//! the data dir, and its public key as a JWKS. Verification is not here: the local server runs the
 //! Lambda authorizer's decision (`directory_authz`) over this key set.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use directory_authz::{Authorizer, Policy, StaticKeys};
 use jsonwebtoken::jwk::JwkSet;
-use p256::ecdsa::signature::Signer;
-use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use p256::ecdsa::{SigningKey, VerifyingKey};
+use p256::pkcs8::EncodePrivateKey;
 use serde_json::{Map, Value, json};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -20,7 +21,8 @@ const KEY_FILE: &str = "signing-key";
 
 /// The signing key of this data dir.
 pub struct Keys {
-    signing: SigningKey,
+    /// The key in the form the JOSE library signs with (PKCS #8).
+    encoding: EncodingKey,
     verifying: VerifyingKey,
 }
 
@@ -57,7 +59,13 @@ impl Keys {
             Err(e) => return Err(format!("{}: {e}", path.display())),
         };
         let verifying = *signing.verifying_key();
-        Ok(Self { signing, verifying })
+        let der = signing
+            .to_pkcs8_der()
+            .map_err(|e| format!("{}: cannot encode the key: {e}", path.display()))?;
+        Ok(Self {
+            encoding: EncodingKey::from_ec_der(der.as_bytes()),
+            verifying,
+        })
     }
 
     /// Mints a token for `organisation_id` with `scope`, valid for `ttl_secs`, bound
@@ -81,13 +89,12 @@ impl Keys {
 
     /// Signs arbitrary claims (tests use it for expired or foreign tokens).
     pub fn sign(&self, claims: &Value) -> String {
-        let header = B64.encode(json!({"alg": "ES256", "typ": "JWT", "kid": self.kid()}).to_string());
-        let payload = B64.encode(claims.to_string());
-        let input = format!("{header}.{payload}");
-        let sig: Signature = self.signing.sign(input.as_bytes());
-        // Canonical low-S form (either verifies; one encoding per token is tidier).
-        let sig = sig.normalize_s().unwrap_or(sig);
-        format!("{input}.{}", B64.encode(sig.to_bytes()))
+        let header = Header {
+            kid: Some(self.kid()),
+            ..Header::new(Algorithm::ES256)
+        };
+        // Claims are a JSON value and the key a valid P-256 key: encoding cannot fail.
+        jsonwebtoken::encode(&header, claims, &self.encoding).unwrap_or_default()
     }
 
     /// The public key as a JWK; its `kid` is the RFC 7638 thumbprint, so a new key
