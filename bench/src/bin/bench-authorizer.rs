@@ -14,14 +14,21 @@ use std::time::{Duration, Instant};
 const DECISIONS: usize = 20_000;
 
 fn cli(bin: &str, dir: &std::path::Path, args: &[&str]) -> String {
-    let out = Command::new(bin).arg("--data-dir").arg(dir).args(args).output().unwrap();
+    let out = Command::new(bin)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{args:?}");
     String::from_utf8(out.stdout).unwrap()
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let bin = std::env::args().nth(1).expect("usage: bench-authorizer <directory binary>");
+    let bin = std::env::args()
+        .nth(1)
+        .expect("usage: bench-authorizer <directory binary>");
     let dir = tempfile::tempdir().unwrap();
     let mut server = Command::new(&bin)
         .arg("--data-dir")
@@ -36,9 +43,17 @@ async fn main() {
     out.read_line(&mut line).unwrap();
     let base = line.trim().rsplit(' ').next().unwrap().to_owned();
     let certs = cli(&bin, dir.path(), &["certs", "client", "--org", "bench-org"]);
-    let cert_path = certs.lines().next().unwrap().trim_start_matches("certificate:").trim().to_owned();
+    let cert_path = certs
+        .lines()
+        .next()
+        .unwrap()
+        .trim_start_matches("certificate:")
+        .trim()
+        .to_owned();
     let cert = std::fs::read_to_string(&cert_path).unwrap();
-    let token = cli(&bin, dir.path(), &["token", "--org", "bench-org", "--cnf", &cert_path]).trim().to_owned();
+    let token = cli(&bin, dir.path(), &["token", "--org", "bench-org", "--cnf", &cert_path])
+        .trim()
+        .to_owned();
     let policy = Policy {
         issuer: "directory-local".into(),
         audience: "directory-api".into(),
@@ -60,7 +75,10 @@ async fn main() {
         samples.push(t.elapsed());
     }
     let total: Duration = samples.iter().sum();
-    println!("warm decision (cached keys, bound token + certificate), {DECISIONS}: {}", summary(samples));
+    println!(
+        "warm decision (cached keys, bound token + certificate), {DECISIONS}: {}",
+        summary(samples)
+    );
     // Baseline: only the library's signature and claims check, same token and key.
     let published = directory_tests::http::get(&base, "/.well-known/jwks.json", "").json();
     let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_value(published).unwrap();

@@ -37,17 +37,37 @@ fn start(bin: &str, dir: &std::path::Path, tls: bool) -> (Child, Target, Duratio
     let mut line = String::new();
     let curl = loop {
         line.clear();
-        assert!(out.read_line(&mut line).unwrap() > 0, "server ended before its curl line");
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "server ended before its curl line"
+        );
         if line.contains("Bearer ") {
             break line.trim().to_owned();
         }
     };
-    let arg = |flag: &str| curl.split(flag).nth(1).map(|r| r.split_whitespace().next().unwrap().to_owned());
-    let token = curl.split("Bearer ").nth(1).unwrap().split('\'').next().unwrap().to_owned();
+    let arg = |flag: &str| {
+        curl.split(flag)
+            .nth(1)
+            .map(|r| r.split_whitespace().next().unwrap().to_owned())
+    };
+    let token = curl
+        .split("Bearer ")
+        .nth(1)
+        .unwrap()
+        .split('\'')
+        .next()
+        .unwrap()
+        .to_owned();
     let url = curl.rsplit(' ').next().unwrap();
     let (scheme, rest) = url.split_once("://").unwrap();
     let (base, path) = rest.split_at(rest.find('/').unwrap());
-    let config = (scheme == "https").then(|| client_config(&arg("--cacert ").unwrap(), &arg("--cert ").unwrap(), &arg("--key ").unwrap()));
+    let config = (scheme == "https").then(|| {
+        client_config(
+            &arg("--cacert ").unwrap(),
+            &arg("--cert ").unwrap(),
+            &arg("--key ").unwrap(),
+        )
+    });
     let target = Target {
         base: base.to_owned(),
         path: path.to_owned(),

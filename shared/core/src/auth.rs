@@ -301,15 +301,9 @@ mod tests {
 
     #[test]
     fn an_invalid_scope_claim_is_401() {
-        let event = serde_json::json!({
-            "version": "2.0", "routeKey": "GET /x", "rawPath": "/x", "rawQueryString": "",
-            "headers": {}, "isBase64Encoded": false,
-            "requestContext": {"accountId": "a", "apiId": "a", "domainName": "d", "domainPrefix": "d",
-                "http": {"method": "GET", "path": "/x", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": ""},
-                "requestId": "r", "routeKey": "GET /x", "stage": "$default", "time": "", "timeEpoch": 0,
-                "authorizer": {"jwt": {"claims": {"sub": "s", "scope": "directory:read\tdirectory:admin"}, "scopes": []}}}
-        });
-        let req = lambda_http::request::from_str(&event.to_string()).unwrap();
+        let req = event_with(serde_json::json!(
+            {"jwt": {"claims": {"sub": "s", "scope": "directory:read\tdirectory:admin"}, "scopes": []}}
+        ));
         assert_eq!(caller(&req).unwrap_err().status(), 401);
     }
 
