@@ -8,6 +8,8 @@ use directory_core::auth::{Access, parse_scope};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Validation};
 use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
@@ -126,12 +128,26 @@ pub enum Deny {
     Scope(String),
 }
 
+/// At most this many verified tokens are remembered (then the memory starts over).
+pub const VERIFIED_TOKENS: usize = 4096;
+
+/// What verifying a token established, before its certificate binding is checked.
+struct Verified {
+    /// The caller, without a thumbprint (the binding is checked on every request).
+    identity: Identity,
+    /// The token's `cnf` claim, if any.
+    cnf: Option<Value>,
+}
+
 /// The decision function with its key cache: one per process (init), shared by all
-/// requests.
+/// requests. Verified tokens are remembered by their full text until their `exp`, and
+/// no longer than the key set that verified them is fresh, so a client's repeated
+/// calls skip the signature check; the certificate binding is checked on every call.
 pub struct Authorizer<S> {
     policy: Policy,
     source: S,
     cache: Mutex<Cache>,
+    verified: std::sync::Mutex<HashMap<String, (Arc<Verified>, Instant)>>,
 }
 
 impl<S: KeySource> Authorizer<S> {
@@ -146,6 +162,7 @@ impl<S: KeySource> Authorizer<S> {
             policy,
             source,
             cache: Mutex::new(Cache::new(ttl, min_refresh)),
+            verified: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -158,6 +175,43 @@ impl<S: KeySource> Authorizer<S> {
     /// `client_cert_pem` (the certificate the TLS layer has already verified).
     pub async fn decide(&self, token: Option<&str>, client_cert_pem: Option<&str>) -> Result<Identity, Deny> {
         let token = token.filter(|t| !t.is_empty()).ok_or(Deny::NoToken)?;
+        let verified = match self.remembered(token) {
+            Some(v) => v,
+            None => {
+                let (v, until) = self.verify(token).await?;
+                let v = Arc::new(v);
+                self.remember(token, &v, until);
+                v
+            }
+        };
+        let thumbprint = self.binding(verified.cnf.as_ref(), client_cert_pem)?;
+        Ok(Identity {
+            thumbprint,
+            ..verified.identity.clone()
+        })
+    }
+
+    fn remembered(&self, token: &str) -> Option<Arc<Verified>> {
+        let memory = self.verified.lock().ok()?;
+        let (v, until) = memory.get(token)?;
+        (Instant::now() < *until).then(|| v.clone())
+    }
+
+    fn remember(&self, token: &str, verified: &Arc<Verified>, until: Instant) {
+        if until <= Instant::now() {
+            return;
+        }
+        if let Ok(mut memory) = self.verified.lock() {
+            if memory.len() >= VERIFIED_TOKENS {
+                memory.clear();
+            }
+            memory.insert(token.to_owned(), (verified.clone(), until));
+        }
+    }
+
+    /// The signature and claims checks; returns what they established and until when
+    /// that holds: the token's `exp`, or sooner when its key set goes stale.
+    async fn verify(&self, token: &str) -> Result<(Verified, Instant), Deny> {
         let (header_b64, rest) = token.split_once('.').ok_or(Deny::Malformed)?;
         if !rest.contains('.') {
             return Err(Deny::Malformed);
@@ -220,14 +274,18 @@ impl<S: KeySource> Authorizer<S> {
                 _ => Deny::Malformed,
             })?
             .claims;
-        let thumbprint = self.binding(&claims, client_cert_pem)?;
         let text = |k: &str| claims.get(k).and_then(Value::as_str).map(str::to_owned);
-        Ok(Identity {
+        let identity = Identity {
             sub: text("sub"),
             organisation_id: text("organisation_id"),
             scopes: scopes(claims.get("scope"))?,
-            thumbprint,
-        })
+            thumbprint: None,
+        };
+        let exp = claims.get("exp").and_then(Value::as_u64).unwrap_or(0);
+        let to_exp = Duration::from_secs(exp.saturating_sub(jsonwebtoken::get_current_timestamp()));
+        let until = (Instant::now() + to_exp).min(key.fresh_until);
+        let cnf = claims.get("cnf").cloned();
+        Ok((Verified { identity, cnf }, until))
     }
 
     /// `decide`, then the route's scopes: what the Lambda authorizer answers for a
@@ -245,8 +303,8 @@ impl<S: KeySource> Authorizer<S> {
 
     /// RFC 8705 §3: a bound token needs the certificate it is bound to; under mutual
     /// TLS every token must be bound.
-    fn binding(&self, claims: &Map<String, Value>, client_cert_pem: Option<&str>) -> Result<Option<String>, Deny> {
-        let Some(cnf) = claims.get("cnf") else {
+    fn binding(&self, cnf: Option<&Value>, client_cert_pem: Option<&str>) -> Result<Option<String>, Deny> {
+        let Some(cnf) = cnf else {
             return if self.policy.require_binding {
                 Err(Deny::Unbound)
             } else {

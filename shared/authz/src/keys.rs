@@ -30,6 +30,8 @@ impl KeySource for StaticKeys {
 pub(crate) struct Key {
     pub decoding: DecodingKey,
     pub algorithm: Option<Algorithm>,
+    /// Until when the key set it came from is fresh (set when it is handed out).
+    pub fresh_until: Instant,
 }
 
 /// Why no key could be found for a token.
@@ -69,8 +71,8 @@ impl Cache {
     /// once (rate-limited) when the `kid` is unknown.
     pub async fn key<S: KeySource>(&mut self, source: &S, kid: &str, now: Instant) -> Result<Key, Missing> {
         if self.fresh(now) {
-            if let Some(key) = self.keys.get(kid) {
-                return Ok(key.clone());
+            if let Some(key) = self.handed_out(kid) {
+                return Ok(key);
             }
             let recently = self
                 .last_attempt
@@ -92,7 +94,14 @@ impl Cache {
                 }
             }
         }
-        self.keys.get(kid).cloned().ok_or(Missing::UnknownKid)
+        self.handed_out(kid).ok_or(Missing::UnknownKid)
+    }
+
+    fn handed_out(&self, kid: &str) -> Option<Key> {
+        let fetched = self.fetched?;
+        let mut key = self.keys.get(kid)?.clone();
+        key.fresh_until = fetched + self.ttl;
+        Some(key)
     }
 }
 
@@ -109,7 +118,14 @@ fn usable(set: &JwkSet) -> HashMap<String, Key> {
                 .common
                 .key_algorithm
                 .and_then(|a| a.to_string().parse::<Algorithm>().ok());
-            Some((kid, Key { decoding, algorithm }))
+            Some((
+                kid,
+                Key {
+                    decoding,
+                    algorithm,
+                    fresh_until: Instant::now(),
+                },
+            ))
         })
         .collect()
 }

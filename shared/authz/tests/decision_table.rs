@@ -322,6 +322,10 @@ async fn decision_table() {
         assert_eq!(mtls.decide(Some(&token), cert).await, Err(expected), "{name}");
     }
     assert_eq!(mtls.decide(None, Some(&cert)).await, Err(Deny::NoToken));
+    // `bound` was verified once and is remembered: the cases above that refused it
+    // with another or no certificate went through that memory, so the binding is
+    // checked on every call, and its own certificate still passes.
+    assert_eq!(mtls.decide(Some(&bound), Some(&cert)).await.unwrap(), id);
     // A bound token still needs its certificate where binding is not required.
     assert_eq!(
         plain.decide(Some(&bound), Some(&other_cert)).await,
