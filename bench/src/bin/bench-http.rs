@@ -100,7 +100,7 @@ fn client_config(ca: &str, cert: &str, key: &str) -> Arc<rustls::ClientConfig> {
 /// A keep-alive client of the target: plain TCP or TLS with the client certificate.
 enum Client {
     Plain(Connection),
-    Tls(Connection<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+    Tls(Box<Connection<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>>),
 }
 
 impl Client {
@@ -112,7 +112,10 @@ impl Client {
                 tcp.set_nodelay(true).unwrap();
                 let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
                 let conn = rustls::ClientConnection::new(config.clone(), name).unwrap();
-                Self::Tls(Connection::over(rustls::StreamOwned::new(conn, tcp), "localhost"))
+                Self::Tls(Box::new(Connection::over(
+                    rustls::StreamOwned::new(conn, tcp),
+                    "localhost",
+                )))
             }
         }
     }
