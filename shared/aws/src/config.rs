@@ -53,13 +53,26 @@ pub async fn services_for(route: &Route) -> Result<Services<crate::DynamoStore, 
 /// The shared SDK configuration: region, credentials and endpoints from the
 /// environment (`AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL_S3` for local services).
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
+        .load()
+        .await
+}
+
+/// The HTTP client of every AWS call (services and credential providers): the SDK's
+/// hyper client, TLS by rustls with ring.
+fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
 
 /// The configuration of a Lambda function: [`sdk_config`] with request-path
 /// timeouts (S3 clients widen them, see [`s3_client`]).
 pub async fn lambda_sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
         .timeout_config(
             TimeoutConfig::builder()
                 .operation_attempt_timeout(REQUEST_ATTEMPT_TIMEOUT)
