@@ -8,10 +8,8 @@ use common::{Server, cli};
 use directory::jwt::{AUDIENCE, ISSUER};
 use directory_authz::fetch::{HttpsJwks, Location};
 use directory_authz::{Authorizer, Deny, Policy};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::pki_types::ServerName;
 use std::path::Path;
-use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn run(dir: &Path, args: &[&str]) -> String {
@@ -36,25 +34,10 @@ async fn get(
     path: &str,
     token: &str,
 ) -> Result<(u16, String), String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(CertificateDer::from_pem_file(ca).unwrap()).unwrap();
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots);
-    let config = match client {
-        Some((cert, key)) => builder
-            .with_client_auth_cert(
-                vec![CertificateDer::from_pem_file(cert).unwrap()],
-                PrivateKeyDer::from_pem_file(key).unwrap(),
-            )
-            .unwrap(),
-        None => builder.with_no_client_auth(),
-    };
+    let config = common::tls_client_config(ca, client.map(|(c, k)| (Path::new(c), Path::new(k))));
     let addr = base.trim_start_matches("https://");
     let tcp = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let connector = tokio_rustls::TlsConnector::from(config);
     let mut tls = connector
         .connect(ServerName::try_from("localhost").unwrap(), tcp)
         .await

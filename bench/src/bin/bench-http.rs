@@ -5,8 +5,10 @@
 //! Usage: bench-http <path to the directory binary> [seconds]
 
 use directory_bench::{Connection, summary};
+use directory_tests::http::tls_client_config;
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -62,11 +64,12 @@ fn start(bin: &str, dir: &std::path::Path, tls: bool) -> (Child, Target, Duratio
     let (scheme, rest) = url.split_once("://").unwrap();
     let (base, path) = rest.split_at(rest.find('/').unwrap());
     let config = (scheme == "https").then(|| {
-        client_config(
-            &arg("--cacert ").unwrap(),
-            &arg("--cert ").unwrap(),
-            &arg("--key ").unwrap(),
-        )
+        let (ca, cert, key) = (
+            arg("--cacert ").unwrap(),
+            arg("--cert ").unwrap(),
+            arg("--key ").unwrap(),
+        );
+        tls_client_config(Path::new(&ca), Some((Path::new(&cert), Path::new(&key))))
     });
     let target = Target {
         base: base.to_owned(),
@@ -78,23 +81,6 @@ fn start(bin: &str, dir: &std::path::Path, tls: bool) -> (Child, Target, Duratio
     let elapsed = t.elapsed();
     std::thread::spawn(move || for _ in out.lines() {});
     (child, target, elapsed)
-}
-
-fn client_config(ca: &str, cert: &str, key: &str) -> Arc<rustls::ClientConfig> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(CertificateDer::from_pem_file(ca).unwrap()).unwrap();
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_client_auth_cert(
-            vec![CertificateDer::from_pem_file(cert).unwrap()],
-            PrivateKeyDer::from_pem_file(key).unwrap(),
-        )
-        .unwrap();
-    Arc::new(config)
 }
 
 /// A keep-alive client of the target: plain TCP or TLS with the client certificate.

@@ -138,4 +138,4 @@ pub fn cli(data_dir: &Path, args: &[&str]) -> (bool, String, String) {
 #[path = "../../../tests/src/http.rs"]
 mod http;
 #[allow(unused_imports)]
-pub use http::{Reply, get, request};
+pub use http::{Reply, get, request, tls_client_config};
