@@ -421,7 +421,7 @@ pub async fn real_file_quirks_are_accepted<S: Store>(store: S) {
     assert_eq!(stored.organisation_details.organisation_name, None);
 }
 
-fn activate(claims: &[AuthorityClaim], current: &AuthorityClaim) -> Result<AuthorityClaim, String> {
+fn activate(_: &ReferenceData, claims: &[AuthorityClaim], current: &AuthorityClaim) -> Result<AuthorityClaim, String> {
     let mut updated = current.clone();
     updated.status = ResourceStatus::Active;
     match directory_core::claims::exclusive_rule_after(claims, &updated) {

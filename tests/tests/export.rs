@@ -400,7 +400,7 @@ async fn a_claim_change_shows_in_the_next_export() {
         .update_authority_claim(
             &OrganisationId::from(org.id()),
             &ClaimId::from(&claim_id),
-            |_: &[AuthorityClaim], c: &AuthorityClaim| {
+            |_: &_, _: &[AuthorityClaim], c: &AuthorityClaim| {
                 let mut c = c.clone();
                 c.registration_id = Some("CHANGED-REG".into());
                 Ok::<_, String>(c)

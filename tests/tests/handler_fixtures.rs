@@ -137,6 +137,11 @@ async fn run_fixtures<S: Store, T: ObjectTarget>(services: &Services<S, T>, func
             ("get-authority-claims", 200, Some(c)) => {
                 assert_eq!(c, &["Query"], "{name}: one Query")
             }
+            // Two sequential round trips: the reference data and the version with the
+            // claims (two Queries sent together), then the one transaction.
+            ("put-authority-claim", 200, Some(c)) => {
+                assert_eq!(c, &["Query", "Query", "TransactWriteItems"], "{name}: two round trips")
+            }
             // A change that needs admin is refused inside the store's guard, after
             // reading the claim; every other 401/403/406 before any store call.
             ("put-authority-claim", 403, Some(c)) if name.starts_with("403-write-scope") => {

@@ -49,7 +49,7 @@ async fn touch_claim<S: Store>(store: &S) -> ClaimWrite<String> {
         .update_authority_claim(
             &OrganisationId::from(VALE_VERDE),
             &ClaimId::from(VALE_VERDE_CLAIM),
-            |_, c| -> Result<_, String> { Ok(c.clone()) },
+            |_, _, c| -> Result<_, String> { Ok(c.clone()) },
         )
         .await
         .unwrap()
@@ -144,4 +144,45 @@ async fn readers_racing_a_staged_import_see_old_or_new() {
         assert_eq!(store.snapshot(&id).await.unwrap().unwrap(), new);
     }
     println!("{reads} reads raced 3 staged imports, none mixed; {refused} claim writes waited");
+}
+
+/// A table written before the version guard moved to `CLAIM` (its guard was the
+/// `VERSION` item): claim writes find no guard and change nothing, and re-running
+/// the same import, though the organisation's content is unchanged, writes the guard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn re_importing_migrates_a_table_of_the_old_guard_layout() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let store = dynamodb_store().await;
+    import::import(&store, &demo_bytes(), |_, _| {}).await.unwrap();
+    let config = directory_aws::sdk_config().await;
+    let client = directory_aws::dynamodb_client(&config);
+    let pk = directory_core::keys::org_pk(VALE_VERDE);
+    // The old layout: the number on `VERSION`, nothing at `CLAIM`.
+    client
+        .delete_item()
+        .table_name(store.table())
+        .key("PK", AttributeValue::S(pk.clone()))
+        .key("SK", AttributeValue::S(directory_core::keys::VERSION_SK.into()))
+        .send()
+        .await
+        .unwrap();
+    client
+        .update_item()
+        .table_name(store.table())
+        .key("PK", AttributeValue::S(pk.clone()))
+        .key("SK", AttributeValue::S(directory_core::keys::VERSION_TAIL_SK.into()))
+        .update_expression("SET V = :v")
+        .expression_attribute_values(":v", AttributeValue::N("7".into()))
+        .send()
+        .await
+        .unwrap();
+    let id = OrganisationId::from(VALE_VERDE);
+    let before = store.snapshot(&id).await.unwrap().unwrap();
+    assert_eq!(touch_claim(&store).await, ClaimWrite::NotFound, "no guard, no write");
+    import::import(&store, &demo_bytes(), |_, _| {}).await.unwrap();
+    assert_eq!(store.snapshot(&id).await.unwrap().unwrap(), before, "content unchanged");
+    assert!(
+        matches!(touch_claim(&store).await, ClaimWrite::Updated(_)),
+        "guard written by the re-import"
+    );
 }

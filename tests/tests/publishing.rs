@@ -131,7 +131,7 @@ async fn deactivate<S: Store>(store: &S) {
         .update_authority_claim(
             &OrganisationId::from(VALE_VERDE),
             &ClaimId::from(VALE_VERDE_CLAIM),
-            |_, c| -> Result<_, String> {
+            |_, _, c| -> Result<_, String> {
                 let mut c = c.clone();
                 c.status = if c.is_active() {
                     ResourceStatus::Inactive

@@ -2,11 +2,12 @@
 //!
 //! Items: `PK`, `SK` (keys module), `Data` (the entity's JSON), and on organisation
 //! details items `GSI1PK = "ORGS"`, `GSI1SK = OrganisationId` (a sparse index listing
-//! organisations in id order). The `VERSION` item of each organisation (`V`, a number)
-//! guards claim writes: every claim update is a transaction conditioned on it. Every
-//! write also sets one `WriteToken` on it and on its twin `#VERSION` at the head of
-//! the partition, and organisations too large for one transaction are imported in
-//! the staged form (see [`crate::staged`]). The export lease is `EXPORT`/`LEASE`.
+//! organisations in id order). The version item of each organisation (sort key
+//! `CLAIM`, just before its claims; `V`, a number) guards claim writes: every claim
+//! update is a transaction conditioned on it. Every write also sets one `WriteToken`
+//! on it and on its twins `#VERSION` and `VERSION` at the ends of the partition, and
+//! organisations too large for one transaction are imported in the staged form (see
+//! [`crate::staged`]). The export lease is `EXPORT`/`LEASE`.
 
 use crate::staged::{self, IMPORT, IMPORTING, PREV, TOKEN};
 use aws_sdk_dynamodb::Client;
@@ -259,18 +260,22 @@ impl DynamoStore {
     }
 
     /// The version items' updates of one write: the version item (`update`, with
-    /// `token`) and its twin at the head of the partition (the same token).
-    fn versions_update(&self, pk: &str, update: Update, token: &str) -> Result<[TransactWriteItem; 2], StoreError> {
-        let head = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(pk, keys::VERSION_HEAD_SK)))
-            .update_expression(format!("SET {TOKEN} = :t"))
-            .expression_attribute_values(":t", s(token))
-            .build()
-            .map_err(backend)?;
+    /// `token`) and its twins at the head and the tail of the partition (the same token).
+    fn versions_update(&self, pk: &str, update: Update, token: &str) -> Result<[TransactWriteItem; 3], StoreError> {
+        let twin = |sk: &str| {
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(pk, sk)))
+                .update_expression(format!("SET {TOKEN} = :t"))
+                .expression_attribute_values(":t", s(token))
+                .build()
+                .map(|u| TransactWriteItem::builder().update(u).build())
+                .map_err(backend)
+        };
         Ok([
             TransactWriteItem::builder().update(update).build(),
-            TransactWriteItem::builder().update(head).build(),
+            twin(keys::VERSION_HEAD_SK)?,
+            twin(keys::VERSION_TAIL_SK)?,
         ])
     }
 
@@ -283,7 +288,7 @@ impl DynamoStore {
         values: &[(&str, AttributeValue)],
         expected: Option<u64>,
         token: &str,
-    ) -> Result<[TransactWriteItem; 2], StoreError> {
+    ) -> Result<[TransactWriteItem; 3], StoreError> {
         let mut u = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(pk, keys::VERSION_SK)))
@@ -301,7 +306,7 @@ impl DynamoStore {
 
     /// Marks the organisation as being imported under `mark` (first transaction of
     /// a staged import).
-    fn mark_importing(&self, pk: &str, mark: &str) -> Result<[TransactWriteItem; 2], StoreError> {
+    fn mark_importing(&self, pk: &str, mark: &str) -> Result<[TransactWriteItem; 3], StoreError> {
         self.bump(
             pk,
             &format!(", {IMPORTING} = :m"),
@@ -313,12 +318,12 @@ impl DynamoStore {
 
     /// The version bump that ends an import, clearing the importing mark (of a staged
     /// import, or of an earlier run that stopped half-way).
-    fn finish_import(&self, pk: &str, mark: &str) -> Result<[TransactWriteItem; 2], StoreError> {
+    fn finish_import(&self, pk: &str, mark: &str) -> Result<[TransactWriteItem; 3], StoreError> {
         self.bump(pk, &format!(" REMOVE {IMPORTING}"), &[], None, &format!("{mark}:end"))
     }
 
     /// The version bump of a claim write, conditioned on the version it decided on.
-    fn bump_version(&self, pk: &str, expected: u64, token: &str) -> Result<[TransactWriteItem; 2], StoreError> {
+    fn bump_version(&self, pk: &str, expected: u64, token: &str) -> Result<[TransactWriteItem; 3], StoreError> {
         self.bump(pk, "", &[], Some(expected), token)
     }
 
@@ -360,7 +365,7 @@ impl DynamoStore {
         stale: &[&(String, Item)],
         record: &AuditRecord,
     ) -> Result<Vec<Vec<TransactWriteItem>>, StoreError> {
-        let mut writes = Vec::with_capacity(items.len() + stale.len() + 3);
+        let mut writes = Vec::with_capacity(items.len() + stale.len() + TRANSACTION_EXTRA_ITEMS);
         for (kind, body) in items {
             let mut item = Self::org_item(pk, org_id, &kind);
             item.insert(DATA.to_owned(), s(body));
@@ -440,7 +445,7 @@ impl DynamoStore {
 
     /// The organisation's claim version and the mark of an import of it under way
     /// (or stopped half-way), `None` when the organisation does not exist.
-    async fn version(&self, pk: &str) -> Result<Option<(u64, Option<String>)>, StoreError> {
+    async fn version(&self, pk: &str) -> Result<Option<Version>, StoreError> {
         let got = self
             .client
             .get_item()
@@ -450,14 +455,20 @@ impl DynamoStore {
             .send()
             .await
             .map_err(backend)?;
-        let Some(item) = got.item.as_ref() else {
-            return Ok(None);
+        Ok(got.item.as_ref().and_then(Version::of))
+    }
+
+    /// The version item and the claim items of an organisation, from one strongly
+    /// consistent Query over the claims' range (the version item sorts first in it,
+    /// so a claim write committed after the version was read fails its condition).
+    async fn version_and_claims(&self, pk: &str) -> Result<(Option<Version>, Vec<Item>), StoreError> {
+        let end = keys::range_end(keys::CLAIM_PREFIX);
+        let mut items = self.query(pk, Some((keys::VERSION_SK, &end))).await?;
+        let version = match items.first() {
+            Some(first) if get_s(first, SK) == Some(keys::VERSION_SK) => Version::of(&items.remove(0)),
+            _ => None,
         };
-        let version = item
-            .get(VERSION)
-            .and_then(|v| v.as_n().ok())
-            .and_then(|n| n.parse().ok());
-        Ok(version.map(|v| (v, get_s(item, IMPORTING).map(str::to_owned))))
+        Ok((version, items))
     }
 
     /// Every item of an organisation partition from one Query that raced no commit
@@ -467,7 +478,11 @@ impl DynamoStore {
         const ATTEMPTS: usize = 5;
         for attempt in 1..=ATTEMPTS {
             let items = self.query(pk, None).await?;
-            let versions = staged::versions(&items, SK, keys::VERSION_HEAD_SK, keys::VERSION_SK);
+            let versions = staged::versions(
+                &items,
+                SK,
+                [keys::VERSION_HEAD_SK, keys::VERSION_SK, keys::VERSION_TAIL_SK],
+            );
             if versions.settled {
                 return Ok((items, versions));
             }
@@ -481,9 +496,9 @@ impl DynamoStore {
     /// partition (the view depends on the version item). `settled: false` reads the
     /// claim items as they are: for a claim write, which has just found no import
     /// under way and whose transaction is conditioned on the version it read.
-    async fn claims_of(&self, pk: &str, settled: bool) -> Result<Vec<AuthorityClaim>, StoreError> {
-        let end = keys::range_end(keys::CLAIM_PREFIX);
-        let mut items = self.query(pk, Some((keys::CLAIM_PREFIX, &end))).await?;
+    /// Returns the version item read with them (`None`: no organisation).
+    async fn claims_of(&self, pk: &str, settled: bool) -> Result<(Option<Version>, Vec<AuthorityClaim>), StoreError> {
+        let (version, mut items) = self.version_and_claims(pk).await?;
         let mut importing = None;
         if settled && staged::any_staged(&items) {
             let (all, versions) = self.organisation_partition(pk).await?;
@@ -493,11 +508,31 @@ impl DynamoStore {
                 .collect();
             importing = versions.importing;
         }
-        items
+        let claims = items
             .iter()
             .filter_map(|i| Some((get_s(i, SK)?, staged::visible(i, importing.as_deref(), DATA)?)))
             .map(|(sk, body)| parse(sk, body))
-            .collect()
+            .collect::<Result<_, _>>()?;
+        Ok((version, claims))
+    }
+}
+
+/// What the version item says: the claim version and the mark of an import under
+/// way (or stopped half-way).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Version {
+    number: u64,
+    importing: Option<String>,
+}
+
+impl Version {
+    /// Reads a version item; `None` without a version number.
+    fn of(item: &Item) -> Option<Self> {
+        let number = item.get(VERSION)?.as_n().ok()?.parse().ok()?;
+        Some(Self {
+            number,
+            importing: get_s(item, IMPORTING).map(str::to_owned),
+        })
     }
 }
 
@@ -584,9 +619,12 @@ impl Store for DynamoStore {
         let stored: Vec<(String, Item)> = stored
             .into_iter()
             .filter_map(|i| Some((get_s(&i, SK)?.to_owned(), i)))
-            .filter(|(sk, _)| sk != keys::VERSION_SK && sk != keys::VERSION_HEAD_SK)
+            .filter(|(sk, _)| !keys::is_version_sk(sk))
             .collect();
         let under_way = versions.importing;
+        // Items without the version guard (a table written before the guard moved to
+        // `CLAIM`): write even an unchanged organisation, so the guard is created.
+        let unguarded = !versions.exists && !stored.is_empty();
         // The organisation as readers see it now.
         let existing: Vec<(String, String)> = stored
             .iter()
@@ -597,9 +635,10 @@ impl Store for DynamoStore {
         let record = match audit::organisation_replace(actor, org_id, &existing, &after, self.retention_days) {
             Some(record) => record,
             // Nothing would change: no write, no audit record.
-            None if under_way.is_none() => return Ok(()),
+            None if under_way.is_none() && !unguarded => return Ok(()),
             // The same content as before an import that stopped half-way: it is
-            // still finished (its staged items undone), and recorded.
+            // still finished (its staged items undone), and recorded; or the same
+            // content without its guard, which the write adds.
             None => audit::AuditRecord::new(
                 actor,
                 [("OrganisationId".to_owned(), org_id.to_owned())].into(),
@@ -670,7 +709,7 @@ impl Store for DynamoStore {
         };
         // An item a staged import wrote reads as the version item says.
         let importing = if item.contains_key(IMPORT) {
-            self.version(&keys::org_pk(org_id)).await?.and_then(|(_, mark)| mark)
+            self.version(&keys::org_pk(org_id)).await?.and_then(|v| v.importing)
         } else {
             None
         };
@@ -683,11 +722,8 @@ impl Store for DynamoStore {
     async fn authority_claims(&self, org_id: &OrganisationId) -> Result<Option<Vec<AuthorityClaim>>, StoreError> {
         let org_id = org_id.as_str();
         let pk = keys::org_pk(org_id);
-        let claims = self.claims_of(&pk, true).await?;
-        if claims.is_empty() && self.version(&pk).await?.is_none() {
-            return Ok(None);
-        }
-        Ok(Some(claims))
+        let (version, claims) = self.claims_of(&pk, true).await?;
+        Ok((version.is_some() || !claims.is_empty()).then_some(claims))
     }
 
     async fn update_authority_claim_as<E: Send + 'static, D: ClaimDecision<E> + 'static>(
@@ -703,22 +739,27 @@ impl Store for DynamoStore {
         let sk = keys::claim_sk(claim_id);
         let mut retry = Retry::default();
         loop {
-            // Version first: any claim write committed after this read bumps it, so
-            // the conditional transaction below fails and the decision is retaken.
-            let Some((version, importing)) = self.version(&pk).await? else {
+            // One round trip: the reference data and, in one Query, the version then
+            // the claims. Any claim write committed after the version was read bumps
+            // it, so the conditional transaction below fails and the decision is retaken.
+            let (reference, (version, claims)) = tokio::try_join!(self.reference(), self.claims_of(&pk, false))?;
+            let Some(Version {
+                number: version,
+                importing,
+            }) = version
+            else {
                 return Ok(ClaimWrite::NotFound);
             };
             if importing.is_some() {
                 return Ok(ClaimWrite::Importing);
             }
-            let claims = self.claims_of(&pk, false).await?;
             let Some(current) = claims
                 .iter()
                 .find(|c| keys::claim_sk(&c.organisation_authority_claim_id) == sk)
             else {
                 return Ok(ClaimWrite::NotFound);
             };
-            let updated = match decide(&claims, current) {
+            let updated = match decide(&reference, &claims, current) {
                 Ok(u) => u,
                 Err(e) => return Ok(ClaimWrite::Rejected(e)),
             };

@@ -11,9 +11,9 @@
 //! the old organisation, after it the new one, and after a crash part-way still the
 //! old one until the import is run again (it resumes under the same mark).
 //!
-//! Every write also sets one fresh `WriteToken` on the version item and on its twin at
-//! the start of the partition (`#VERSION`): a Query that saw two different tokens
-//! raced a commit and is read again.
+//! Every write also sets one fresh `WriteToken` on the version item and on its twins
+//! at the start and the end of the partition (`#VERSION`, `VERSION`): a Query that saw
+//! different tokens raced a commit and is read again.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
@@ -27,7 +27,7 @@ pub const PREV: &str = "PrevData";
 pub const IMPORT: &str = "ImportMark";
 /// The mark of the import under way, on the version item.
 pub const IMPORTING: &str = "ImportingMark";
-/// The token of the last write, on both version items.
+/// The token of the last write, on the version item and its twins.
 pub const TOKEN: &str = "WriteToken";
 
 fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
@@ -49,21 +49,26 @@ pub fn visible<'a>(item: &'a Item, importing: Option<&str>, data: &str) -> Optio
 pub struct Versions {
     /// The import under way, if any.
     pub importing: Option<String>,
-    /// Whether the head and tail tokens agree (a Query saw no commit in between).
+    /// Whether the head, version and tail tokens agree (a Query saw no commit while
+    /// it read).
     pub settled: bool,
     /// Whether the organisation's version item exists.
     pub exists: bool,
 }
 
-/// Reads the version items out of a partition's items (head first, tail last).
-pub fn versions(items: &[Item], sk: &str, head_sk: &str, tail_sk: &str) -> Versions {
+/// Reads the version items out of a whole partition's items: `[head, version, tail]`
+/// sort keys (head first, tail last, the version item in between).
+pub fn versions(items: &[Item], sk: &str, [head_sk, version_sk, tail_sk]: [&str; 3]) -> Versions {
     let find = |wanted: &str| items.iter().find(|i| text(i, sk) == Some(wanted));
-    let (head, tail) = (find(head_sk), find(tail_sk));
+    let token = |wanted: &str| find(wanted).and_then(|i| text(i, TOKEN));
+    let version = find(version_sk);
+    let head = token(head_sk);
     Versions {
-        importing: tail.and_then(|t| text(t, IMPORTING)).map(str::to_owned),
-        // Data written before tokens existed has neither: nothing to compare.
-        settled: head.and_then(|h| text(h, TOKEN)) == tail.and_then(|t| text(t, TOKEN)) || head.is_none(),
-        exists: tail.is_some(),
+        importing: version.and_then(|t| text(t, IMPORTING)).map(str::to_owned),
+        // A partition of the layout before the guard moved has no version item: its
+        // head and tail still compare.
+        settled: head == token(tail_sk) && version.is_none_or(|v| text(v, TOKEN) == head),
+        exists: version.is_some(),
     }
 }
 

@@ -7,12 +7,22 @@
 pub const REF_PK: &str = "REF";
 /// Sort key of the organisation details item.
 pub const ORG_SK: &str = "ORG";
-/// Sort key of the per-organisation version item guarding claim writes.
-pub const VERSION_SK: &str = "VERSION";
-/// Sort key of the version item's twin at the start of the partition: every write
-/// sets the same token on both, so a reader whose Query saw two different tokens
-/// knows a write committed while it read, and reads again (DynamoDB).
+/// Sort key of the per-organisation version item guarding claim writes (DynamoDB).
+/// `CLAIM` sorts just before every `CLAIM#…` key, so one Query over the claims'
+/// range returns the version first and then the claims: a claim write reads both in
+/// one round trip, and a write committed between the two reads fails its condition.
+pub const VERSION_SK: &str = "CLAIM";
+/// Sort keys of the version item's twins at the start and the end of the
+/// partition: every write sets the same token on all three, so a reader whose Query
+/// saw different tokens knows a write committed while it read, and reads again.
 pub const VERSION_HEAD_SK: &str = "#VERSION";
+/// See [`VERSION_HEAD_SK`]: the twin that every whole-partition Query reads last.
+pub const VERSION_TAIL_SK: &str = "VERSION";
+
+/// Whether a sort key is one of the three version items (no entity data).
+pub fn is_version_sk(sk: &str) -> bool {
+    sk == VERSION_SK || sk == VERSION_HEAD_SK || sk == VERSION_TAIL_SK
+}
 /// GSI1 partition of organisation details items: lists organisations in id order.
 pub const ORGS_GSI1PK: &str = "ORGS";
 
@@ -212,6 +222,29 @@ mod tests {
         assert_eq!(role_sk("r"), "ROLE#r");
         assert_eq!(audit_pk("o#1"), "AUDIT#o%231");
         assert_eq!(audit_partition(None), "AUDIT");
+    }
+
+    #[test]
+    fn the_version_item_is_read_first_in_the_claims_range() {
+        let end = range_end(CLAIM_PREFIX);
+        let mut keys = [claim_sk("zz"), claim_sk(""), claim_sk("!"), VERSION_SK.to_owned()];
+        keys.sort();
+        assert_eq!(keys[0], VERSION_SK);
+        assert!(
+            keys.iter()
+                .all(|k| k.as_str() >= VERSION_SK && k.as_str() <= end.as_str())
+        );
+        // Nothing else of the partition falls in that range, and the twins are at its ends.
+        for other in [
+            contact_sk("a"),
+            domain_claim_sk("a"),
+            server_sk("a"),
+            ORG_SK.into(),
+            VERSION_TAIL_SK.into(),
+        ] {
+            assert!(other.as_str() > end.as_str() || other.as_str() < VERSION_SK, "{other}");
+        }
+        assert!(VERSION_HEAD_SK < server_sk("").as_str() && VERSION_TAIL_SK > software_statement_sk("").as_str());
     }
 
     #[test]

@@ -1,19 +1,20 @@
 //! `PUT /organisations/{OrganisationId}/authorityclaims/{OrganisationAuthorityClaimId}`
 //! (openapi.yaml: putAuthorityClaim): a full replace of the claim's writable fields, checked
-//! against reference data and the exclusive-role rule under the store's guard.
+//! against reference data and the exclusive-role rule under the store's guard. On
+//! DynamoDB that is two sequential round trips: the reference data and the claims
+//! (with their version) read concurrently, then one transaction.
 
 use super::Call;
 use crate::audit;
 use crate::claims;
 use crate::error::ApiError;
 use crate::ids::{self, ClaimId, OrganisationId};
-use crate::model::{AuthorityClaim, AuthorityClaimUpdate};
+use crate::model::{AuthorityClaim, AuthorityClaimUpdate, ReferenceData};
 use crate::routes::PUT_AUTHORITY_CLAIM;
 use crate::store::{ClaimWrite, Store};
 use crate::validate;
 use lambda_http::http::header;
 use lambda_http::{Body, Request, Response};
-use std::sync::Arc;
 
 /// Largest accepted body, in bytes.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -74,13 +75,11 @@ async fn run<S: Store>(store: &S, req: &Request, call: &Call) -> Result<Response
     call.reject_if_any(problems)?;
     let (org, claim_id, update) = (Call::id(org)?, Call::id(claim_id)?, Call::id(update)?);
 
-    let reference = Arc::new(store.reference().await?);
-    let role = claims::resolve_update(&update, &reference).map_err(ApiError::BadRequest)?;
-    let decision = {
-        let reference = reference.clone();
-        move |all: &[AuthorityClaim], current: &AuthorityClaim| {
-            claims::decide(&caller, all, current, &update, role.as_ref(), &reference)
-        }
+    // The store reads the reference data with the claims (one round trip), so the
+    // body is checked against it inside the decision: a refusal there writes nothing.
+    let decision = move |reference: &ReferenceData, all: &[AuthorityClaim], current: &AuthorityClaim| {
+        let role = claims::resolve_update(&update, reference).map_err(ApiError::BadRequest)?;
+        claims::decide(&caller, all, current, &update, role.as_ref(), reference)
     };
     match store
         .update_authority_claim_as(&org, &claim_id, &actor, decision)

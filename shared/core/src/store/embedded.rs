@@ -87,6 +87,16 @@ impl EmbeddedStore {
     fn read_partition(db: &Database, pk: &str, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
         let txn = db.begin_read().map_err(backend)?;
         let table = txn.open_table(ITEMS).map_err(backend)?;
+        Self::range_of(&table, pk, prefix)
+    }
+
+    /// The `(sort key, body)` pairs of `pk` whose sort key starts with `prefix`, in
+    /// whichever transaction `table` belongs to.
+    fn range_of(
+        table: &impl ReadableTable<(&'static str, &'static str), &'static str>,
+        pk: &str,
+        prefix: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
         let end = keys::range_end(prefix);
         let mut out = Vec::new();
         for entry in table.range((pk, prefix)..(pk, end.as_str())).map_err(backend)? {
@@ -256,23 +266,20 @@ impl Store for EmbeddedStore {
             let mut written = None;
             let outcome = {
                 let mut table = txn.open_table(ITEMS).map_err(backend)?;
-                let end = keys::range_end(keys::CLAIM_PREFIX);
+                let reference = Self::range_of(&table, keys::REF_PK, "")?;
+                let reference = assemble_reference(reference.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
                 let mut claims: Vec<AuthorityClaim> = Vec::new();
                 let mut current = None;
-                for entry in table
-                    .range((pk.as_str(), keys::CLAIM_PREFIX)..(pk.as_str(), end.as_str()))
-                    .map_err(backend)?
-                {
-                    let (k, v) = entry.map_err(backend)?;
-                    let claim: AuthorityClaim = parse(k.value().1, v.value())?;
-                    if k.value().1 == target {
+                for (sk, body) in Self::range_of(&table, &pk, keys::CLAIM_PREFIX)? {
+                    let claim: AuthorityClaim = parse(&sk, &body)?;
+                    if sk == target {
                         current = Some(claim.clone());
                     }
                     claims.push(claim);
                 }
                 match current {
                     None => ClaimWrite::NotFound,
-                    Some(current) => match decide(&claims, &current) {
+                    Some(current) => match decide(&reference, &claims, &current) {
                         Err(e) => ClaimWrite::Rejected(e),
                         Ok(updated) => {
                             let body =

@@ -17,8 +17,8 @@ pub const MAX_TRANSACTION_BYTES: usize = 4 * 1024 * 1024;
 /// A transaction's limit in items.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
 /// What a single-transaction import writes beside the organisation's items: the
-/// audit record and the two version items.
-pub const TRANSACTION_EXTRA_ITEMS: usize = 3;
+/// audit record and the three version items (the version and its two twins).
+pub const TRANSACTION_EXTRA_ITEMS: usize = 4;
 /// What the store adds to an item besides its keys and JSON body (attribute names,
 /// the GSI keys of the details item), with room to spare.
 const ITEM_OVERHEAD_BYTES: usize = 128;

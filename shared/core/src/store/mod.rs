@@ -43,12 +43,17 @@ pub enum ClaimWrite<E> {
     Importing,
 }
 
-/// Decides the new value of a claim from the organisation's current claims (all of
-/// them, including the one being changed) and the current claim. Called again if a
-/// concurrent write invalidated its input, so it must have no side effects.
-pub trait ClaimDecision<E>: Fn(&[AuthorityClaim], &AuthorityClaim) -> Result<AuthorityClaim, E> + Send + Sync {}
+/// Decides the new value of a claim from the reference data, the organisation's
+/// current claims (all of them, including the one being changed) and the current
+/// claim. The store reads the reference data together with the claims (one round
+/// trip). Called again if a concurrent write invalidated its input, so it must have
+/// no side effects.
+pub trait ClaimDecision<E>:
+    Fn(&ReferenceData, &[AuthorityClaim], &AuthorityClaim) -> Result<AuthorityClaim, E> + Send + Sync
+{
+}
 impl<E, F> ClaimDecision<E> for F where
-    F: Fn(&[AuthorityClaim], &AuthorityClaim) -> Result<AuthorityClaim, E> + Send + Sync
+    F: Fn(&ReferenceData, &[AuthorityClaim], &AuthorityClaim) -> Result<AuthorityClaim, E> + Send + Sync
 {
 }
 
