@@ -2,9 +2,10 @@
 
 Lists organisation ids from GSI1, reads each organisation partition (consistent
 Query), builds the whole public JSON in memory, and writes it with one PutObject.
+Bodies are zlib-compressed binary `Data` attributes (plain strings in older tables).
 Usage: baseline_export.py TABLE BUCKET  (endpoints from AWS_ENDPOINT_URL_*)
 """
-import hashlib, json, resource, sys, time
+import hashlib, json, resource, sys, time, zlib
 import boto3
 from boto3.dynamodb.conditions import Key
 
@@ -22,6 +23,11 @@ def flag_map(flags):
             if "Value" in f:
                 out[f["Name"]].append(f["Value"])
     return dict(sorted(out.items()))
+
+
+def body(item):
+    data = item.get("Data")
+    return json.loads(zlib.decompress(data.value) if hasattr(data, "value") else data)
 
 
 def main(table_name, bucket):
@@ -52,17 +58,17 @@ def main(table_name, bucket):
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         details, servers, resources, domain_claims, claims = None, [], {}, [], []
         for item in items:
-            sk, data = item["SK"], item.get("Data")
+            sk = item["SK"]
             if sk == "ORG":
-                details = json.loads(data)
+                details = body(item)
             elif sk.startswith("AS#") and "#RES#" in sk:
-                resources.setdefault(sk.split("#RES#")[0], []).append(json.loads(data))
+                resources.setdefault(sk.split("#RES#")[0], []).append(body(item))
             elif sk.startswith("AS#"):
-                servers.append((sk, json.loads(data)))
+                servers.append((sk, body(item)))
             elif sk.startswith("DOMAINCLAIM#"):
-                domain_claims.append(json.loads(data))
+                domain_claims.append(body(item))
             elif sk.startswith("CLAIM#"):
-                claims.append(json.loads(data))
+                claims.append(body(item))
         if details is None:
             continue
         org = {}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds every Lambda function for arm64 (release) with cargo-lambda, as SAM's
-# rust-cargolambda build method does, and prints each binary's size, stripped and
-# zipped. Artefacts: target/lambda/<function>/bootstrap.
+# Builds every Lambda function for arm64 with cargo-lambda in the `lambda` profile
+# (Cargo.toml: fat LTO, one codegen unit, size-optimised) and prints each binary's
+# size, stripped and zipped. Artefacts: target/lambda/<function>/bootstrap.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools=$(bash scripts/tools.sh lambda)
@@ -9,7 +9,7 @@ export PATH="$tools:$PATH"
 packages=()
 for dir in functions/*/; do packages+=(--package "$(basename "$dir")"); done
 start=$(date +%s)
-cargo lambda build --release --arm64 "${packages[@]}"
+cargo lambda build --profile lambda --arm64 "${packages[@]}"
 echo "lambda build: $(( $(date +%s) - start )) s"
 printf '%-32s %12s %12s\n' function "binary (B)" "zipped (B)"
 for dir in functions/*/; do

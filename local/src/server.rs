@@ -241,6 +241,8 @@ pub async fn serve<S: Store, T: ObjectTarget + 'static>(
             _ = &mut shutdown => break,
             accepted = listener.accept() => {
                 let Ok((stream, peer)) = accepted else { continue };
+                // Answers are one write each: no reason to wait for an ACK (Nagle).
+                let _ = stream.set_nodelay(true);
                 let app = app.clone();
                 let stop = stop_rx.clone();
                 connections.spawn(async move {

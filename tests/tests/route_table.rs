@@ -75,6 +75,14 @@ fn function_packages_are_the_route_table() {
             other => panic!("unknown route constant {other}"),
         };
         assert_eq!(named.name, route.name, "functions/{} wires another row", route.name);
+        // The export target it links is the one its row needs: S3 only where the
+        // route writes the export, so the other binaries carry no S3 code.
+        let target = if route.needs.exports { "S3Target" } else { "NoTarget" };
+        assert!(
+            main.contains(&format!("services_for::<{target}>(&ROUTE)")),
+            "functions/{}: builds its services with {target}",
+            route.name
+        );
         assert!(
             main.lines().count() <= 25,
             "functions/{}: main.rs stays wiring",

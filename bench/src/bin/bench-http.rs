@@ -1,7 +1,8 @@
 //! The local server under load: startup time to the first answered request (empty
 //! data dir with demo import, then a restart), and requests per second with p50/p99
 //! for a snapshot GET at 16 concurrent keep-alive clients, over plain HTTP and over
-//! mutual TLS (`serve --tls`, bound token), side by side.
+//! mutual TLS (`serve --tls`, bound token), side by side, and the same response from a
+//! minimal hyper server (`hyper-floor`, the reference the local server is held to).
 //! Usage: bench-http <path to the directory binary> [seconds]
 
 use directory_bench::{Connection, summary};
@@ -140,6 +141,34 @@ fn load(target: &Arc<Target>, seconds: u64) -> (f64, String) {
     (samples.len() as f64 / seconds as f64, summary(samples))
 }
 
+/// Starts `hyper-floor` (beside the directory binary) answering `body`.
+fn floor(bin: &str, body: &[u8], dir: &Path) -> (Child, Target) {
+    let file = dir.join("floor-body.json");
+    std::fs::write(&file, body).unwrap();
+    let exe = Path::new(bin).with_file_name("hyper-floor");
+    let mut child = Command::new(exe)
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start hyper-floor");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("hyper-floor address")
+        .to_owned();
+    let target = Target {
+        base,
+        path: "/".into(),
+        token: "-".into(),
+        tls: None,
+    };
+    (child, target)
+}
+
 fn stop(mut child: Child) {
     let _ = Command::new("kill").arg("-INT").arg(child.id().to_string()).status();
     let _ = child.wait();
@@ -162,9 +191,19 @@ fn main() {
         "startup to first answer, existing data: {:.0} ms",
         again.as_secs_f64() * 1e3
     );
+    let reply = directory_tests::http::get(&target.base, &target.path, &target.token);
     let (plain_rps, plain) = load(&Arc::new(target), seconds);
     println!("snapshot GET, {CLIENTS} clients, {seconds} s, HTTP: {plain_rps:.0} requests/s, {plain}");
     stop(child);
+    // The floor: a minimal hyper server answering the same bytes, same client.
+    let (floor, floor_target) = floor(&bin, &reply.body, dir.path());
+    let (floor_rps, floor_summary) = load(&Arc::new(floor_target), seconds);
+    println!(
+        "same response from a minimal hyper server ({} bytes): {floor_rps:.0} requests/s, {floor_summary}",
+        reply.body.len()
+    );
+    println!("local server / minimal hyper throughput: {:.2}", plain_rps / floor_rps);
+    stop(floor);
     let (child, target, _) = start(&bin, dir.path(), true);
     let (tls_rps, tls) = load(&Arc::new(target), seconds);
     println!("snapshot GET, {CLIENTS} clients, {seconds} s, mutual TLS + bound token: {tls_rps:.0} requests/s, {tls}");

@@ -1,6 +1,7 @@
 //! Lambda entry point of `get-open-data-export`: builds what its route row needs once, at init,
 //! and hands every request to the shared dispatcher. No logic lives here.
 
+use directory_aws::S3Target;
 use directory_core::handlers::dispatch;
 use directory_core::routes::OPEN_DATA_EXPORT as ROUTE;
 use lambda_http::{Error, run, service_fn, tracing};
@@ -8,7 +9,7 @@ use lambda_http::{Error, run, service_fn, tracing};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let services = directory_aws::services_for(&ROUTE).await?;
+    let services = directory_aws::services_for::<S3Target>(&ROUTE).await?;
     run(service_fn(|req| async {
         Ok::<_, Error>(dispatch(&ROUTE, &services, req).await)
     }))

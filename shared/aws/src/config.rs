@@ -14,8 +14,10 @@ pub const S3_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 /// A whole S3 operation, retries included.
 pub const S3_OPERATION_TIMEOUT: Duration = Duration::from_secs(90);
 
+use directory_core::export::{NoTarget, ObjectTarget};
 use directory_core::handlers::Services;
 use directory_core::routes::{Needs, Route};
+use std::future::Future;
 
 /// The environment a function with these needs reads (template.yaml must set
 /// exactly these for it): the table and the audit retention for the store, the
@@ -34,7 +36,11 @@ pub fn env_for(needs: Needs) -> Vec<&'static str> {
 /// What a Lambda function of `route` runs against, built once at init from its row
 /// of the route table: the DynamoDB store and, where the route needs it, the S3
 /// export target (connections opened here, so the first request does not pay).
-pub async fn services_for(route: &Route) -> Result<Services<crate::DynamoStore, Option<crate::S3Target>>, String> {
+///
+/// `T` is the export target type the function links: [`crate::S3Target`] for a
+/// route that needs the bucket, [`NoTarget`] otherwise (then no S3 code is in the
+/// binary). A function whose `T` cannot serve its route's needs fails at init.
+pub async fn services_for<T: ExportsFromEnv>(route: &Route) -> Result<Services<crate::DynamoStore, Option<T>>, String> {
     if !route.needs.table {
         return Err(format!(
             "{}: every function of the directory needs the table",
@@ -44,10 +50,28 @@ pub async fn services_for(route: &Route) -> Result<Services<crate::DynamoStore, 
     let config = lambda_sdk_config().await;
     let store = store_from_env(&config).await?;
     let exports = match route.needs.exports {
-        true => Some(s3_target_from_env(&config).await?),
+        true => Some(T::from_env(&config).await.map_err(|e| format!("{}: {e}", route.name))?),
         false => None,
     };
     Ok(Services { store, exports })
+}
+
+/// An export target a function can build from its environment at init.
+pub trait ExportsFromEnv: ObjectTarget + Sized {
+    /// The target named by the environment (`BUCKET_NAME`), or why not.
+    fn from_env(config: &aws_config::SdkConfig) -> impl Future<Output = Result<Self, String>> + Send;
+}
+
+impl ExportsFromEnv for crate::S3Target {
+    async fn from_env(config: &aws_config::SdkConfig) -> Result<Self, String> {
+        s3_target_from_env(config).await
+    }
+}
+
+impl ExportsFromEnv for NoTarget {
+    async fn from_env(_: &aws_config::SdkConfig) -> Result<Self, String> {
+        Err("the route needs the export bucket, but this function was built without an export target".to_owned())
+    }
 }
 
 /// The shared SDK configuration: region, credentials and endpoints from the

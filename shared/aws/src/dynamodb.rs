@@ -1,14 +1,17 @@
 //! The DynamoDB single-table adapter of the store port.
 //!
-//! Items: `PK`, `SK` (keys module), `Data` (the entity's JSON), and on organisation
+//! Items: `PK`, `SK` (keys module), `Data` (the entity's JSON, compressed: see
+//! [`crate::body`]; audit records keep it plain), and on organisation
 //! details items `GSI1PK = "ORGS"`, `GSI1SK = OrganisationId` (a sparse index listing
 //! organisations in id order). The version item of each organisation (sort key
 //! `CLAIM`, just before its claims; `V`, a number) guards claim writes: every claim
 //! update is a transaction conditioned on it. Every write also sets one `WriteToken`
-//! on it and on its twins `#VERSION` and `VERSION` at the ends of the partition, and
+//! on it and on its twins `#VERSION` and `VERSION` at the ends of the partition and
+//! `PRIVATE` before the private items (`PRIVATE#…`, which the export never reads), and
 //! organisations too large for one transaction are imported in the staged form (see
 //! [`crate::staged`]). The export lease is `EXPORT`/`LEASE`.
 
+use crate::body;
 use crate::staged::{self, IMPORT, IMPORTING, PREV, TOKEN};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
@@ -25,6 +28,7 @@ use directory_core::model::{ApiResource, AuthorityClaim, OrganisationSnapshot, R
 use directory_core::store::items::{assemble, assemble_reference, organisation_items, parse, reference_items};
 use directory_core::store::limits::{MAX_TRANSACTION_ITEMS, TRANSACTION_EXTRA_ITEMS};
 use directory_core::store::{ClaimDecision, ClaimWrite, MAX_WRITE_ATTEMPTS, Store, StoreError, lease};
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
@@ -260,8 +264,9 @@ impl DynamoStore {
     }
 
     /// The version items' updates of one write: the version item (`update`, with
-    /// `token`) and its twins at the head and the tail of the partition (the same token).
-    fn versions_update(&self, pk: &str, update: Update, token: &str) -> Result<[TransactWriteItem; 3], StoreError> {
+    /// `token`) and its twins (the same token): the partition's head and tail, and
+    /// `PRIVATE` between its public and private items.
+    fn versions_update(&self, pk: &str, update: Update, token: &str) -> Result<[TransactWriteItem; 4], StoreError> {
         let twin = |sk: &str| {
             Update::builder()
                 .table_name(&self.table)
@@ -275,6 +280,7 @@ impl DynamoStore {
         Ok([
             TransactWriteItem::builder().update(update).build(),
             twin(keys::VERSION_HEAD_SK)?,
+            twin(keys::PRIVATE_SK)?,
             twin(keys::VERSION_TAIL_SK)?,
         ])
     }
@@ -288,7 +294,7 @@ impl DynamoStore {
         values: &[(&str, AttributeValue)],
         expected: Option<u64>,
         token: &str,
-    ) -> Result<[TransactWriteItem; 3], StoreError> {
+    ) -> Result<[TransactWriteItem; 4], StoreError> {
         let mut u = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(pk, keys::VERSION_SK)))
@@ -306,7 +312,7 @@ impl DynamoStore {
 
     /// Marks the organisation as being imported under `mark` (first transaction of
     /// a staged import).
-    fn mark_importing(&self, pk: &str, mark: &str) -> Result<[TransactWriteItem; 3], StoreError> {
+    fn mark_importing(&self, pk: &str, mark: &str) -> Result<[TransactWriteItem; 4], StoreError> {
         self.bump(
             pk,
             &format!(", {IMPORTING} = :m"),
@@ -318,12 +324,12 @@ impl DynamoStore {
 
     /// The version bump that ends an import, clearing the importing mark (of a staged
     /// import, or of an earlier run that stopped half-way).
-    fn finish_import(&self, pk: &str, mark: &str) -> Result<[TransactWriteItem; 3], StoreError> {
+    fn finish_import(&self, pk: &str, mark: &str) -> Result<[TransactWriteItem; 4], StoreError> {
         self.bump(pk, &format!(" REMOVE {IMPORTING}"), &[], None, &format!("{mark}:end"))
     }
 
     /// The version bump of a claim write, conditioned on the version it decided on.
-    fn bump_version(&self, pk: &str, expected: u64, token: &str) -> Result<[TransactWriteItem; 3], StoreError> {
+    fn bump_version(&self, pk: &str, expected: u64, token: &str) -> Result<[TransactWriteItem; 4], StoreError> {
         self.bump(pk, "", &[], Some(expected), token)
     }
 
@@ -368,7 +374,7 @@ impl DynamoStore {
         let mut writes = Vec::with_capacity(items.len() + stale.len() + TRANSACTION_EXTRA_ITEMS);
         for (kind, body) in items {
             let mut item = Self::org_item(pk, org_id, &kind);
-            item.insert(DATA.to_owned(), s(body));
+            item.insert(DATA.to_owned(), body::encode(&body));
             writes.push(self.put(item)?);
         }
         for (sk, _) in stale {
@@ -401,9 +407,9 @@ impl DynamoStore {
         for (kind, body) in items {
             let mut item = Self::org_item(pk, org_id, &kind);
             if let Some(prev) = before(&kind.sk()) {
-                item.insert(PREV.to_owned(), s(prev));
+                item.insert(PREV.to_owned(), body::encode(&prev));
             }
-            item.insert(DATA.to_owned(), s(body));
+            item.insert(DATA.to_owned(), body::encode(&body));
             item.insert(IMPORT.to_owned(), s(mark));
             writes.push(self.put(item)?);
         }
@@ -412,7 +418,7 @@ impl DynamoStore {
                 // Removed by this import: kept for readers until it ends.
                 Some(prev) => {
                     let mut item = key(pk, sk);
-                    item.insert(PREV.to_owned(), s(prev));
+                    item.insert(PREV.to_owned(), body::encode(&prev));
                     item.insert(IMPORT.to_owned(), s(mark));
                     writes.push(self.put(item)?);
                 }
@@ -471,17 +477,25 @@ impl DynamoStore {
         Ok((version, items))
     }
 
-    /// Every item of an organisation partition from one Query that raced no commit
-    /// (the head and tail version tokens agree; read again otherwise), with what its
-    /// version items say.
-    async fn organisation_partition(&self, pk: &str) -> Result<(Vec<Item>, staged::Versions), StoreError> {
+    /// Every item of an organisation partition (with `public_only`, its public items:
+    /// the range `#VERSION` … `PRIVATE`, so private items are not even read) from one
+    /// Query that raced no commit (the version tokens it saw agree; read again
+    /// otherwise), with what its version items say.
+    async fn organisation_partition(
+        &self,
+        pk: &str,
+        public_only: bool,
+    ) -> Result<(Vec<Item>, staged::Versions), StoreError> {
         const ATTEMPTS: usize = 5;
+        let range = public_only.then_some((keys::VERSION_HEAD_SK, keys::PRIVATE_SK));
         for attempt in 1..=ATTEMPTS {
-            let items = self.query(pk, None).await?;
+            let items = self.query(pk, range).await?;
             let versions = staged::versions(
                 &items,
                 SK,
-                [keys::VERSION_HEAD_SK, keys::VERSION_SK, keys::VERSION_TAIL_SK],
+                keys::VERSION_HEAD_SK,
+                keys::VERSION_SK,
+                &[keys::PRIVATE_SK, keys::VERSION_TAIL_SK],
             );
             if versions.settled {
                 return Ok((items, versions));
@@ -501,7 +515,7 @@ impl DynamoStore {
         let (version, mut items) = self.version_and_claims(pk).await?;
         let mut importing = None;
         if settled && staged::any_staged(&items) {
-            let (all, versions) = self.organisation_partition(pk).await?;
+            let (all, versions) = self.organisation_partition(pk, true).await?;
             items = all
                 .into_iter()
                 .filter(|i| get_s(i, SK).is_some_and(|sk| sk.starts_with(keys::CLAIM_PREFIX)))
@@ -511,7 +525,7 @@ impl DynamoStore {
         let claims = items
             .iter()
             .filter_map(|i| Some((get_s(i, SK)?, staged::visible(i, importing.as_deref(), DATA)?)))
-            .map(|(sk, body)| parse(sk, body))
+            .map(|(sk, body)| parse(sk, &body))
             .collect::<Result<_, _>>()?;
         Ok((version, claims))
     }
@@ -576,7 +590,7 @@ impl Store for DynamoStore {
             .into_iter()
             .map(|(sk, body)| {
                 let mut item = key(keys::REF_PK, &sk);
-                item.insert(DATA.to_owned(), s(body));
+                item.insert(DATA.to_owned(), body::encode(&body));
                 PutRequest::builder()
                     .set_item(Some(item))
                     .build()
@@ -609,13 +623,17 @@ impl Store for DynamoStore {
 
     async fn reference(&self) -> Result<ReferenceData, StoreError> {
         let items = self.query(keys::REF_PK, None).await?;
-        assemble_reference(items.iter().filter_map(|i| Some((get_s(i, SK)?, get_s(i, DATA)?))))
+        let bodies: Vec<(&str, Cow<str>)> = items
+            .iter()
+            .filter_map(|i| Some((get_s(i, SK)?, body::decode(i.get(DATA)?)?)))
+            .collect();
+        assemble_reference(bodies.iter().map(|(sk, body)| (*sk, body.as_ref())))
     }
 
     async fn replace_organisation_as(&self, snapshot: &OrganisationSnapshot, actor: &Actor) -> Result<(), StoreError> {
         let org_id = snapshot.id();
         let pk = keys::org_pk(org_id);
-        let (stored, versions) = self.organisation_partition(&pk).await?;
+        let (stored, versions) = self.organisation_partition(&pk, false).await?;
         let stored: Vec<(String, Item)> = stored
             .into_iter()
             .filter_map(|i| Some((get_s(&i, SK)?.to_owned(), i)))
@@ -628,7 +646,7 @@ impl Store for DynamoStore {
         // The organisation as readers see it now.
         let existing: Vec<(String, String)> = stored
             .iter()
-            .filter_map(|(sk, i)| Some((sk.clone(), staged::visible(i, under_way.as_deref(), DATA)?.to_owned())))
+            .filter_map(|(sk, i)| Some((sk.clone(), staged::visible(i, under_way.as_deref(), DATA)?.into_owned())))
             .collect();
         let items: Vec<(OrgItem, String)> = organisation_items(snapshot);
         let after: Vec<(String, String)> = items.iter().map(|(kind, body)| (kind.sk(), body.clone())).collect();
@@ -675,14 +693,15 @@ impl Store for DynamoStore {
         org_id: &OrganisationId,
         public_only: bool,
     ) -> Result<Option<OrganisationSnapshot>, StoreError> {
-        let (items, versions) = self.organisation_partition(&keys::org_pk(org_id.as_str())).await?;
+        let (items, versions) = self
+            .organisation_partition(&keys::org_pk(org_id.as_str()), public_only)
+            .await?;
         let importing = versions.importing.as_deref();
-        assemble(
-            items
-                .iter()
-                .filter_map(|i| Some((get_s(i, SK)?, staged::visible(i, importing, DATA)?))),
-            public_only,
-        )
+        let bodies: Vec<(&str, Cow<str>)> = items
+            .iter()
+            .filter_map(|i| Some((get_s(i, SK)?, staged::visible(i, importing, DATA)?)))
+            .collect();
+        assemble(bodies.iter().map(|(sk, body)| (*sk, body.as_ref())), public_only)
     }
 
     async fn api_resource(
@@ -714,7 +733,7 @@ impl Store for DynamoStore {
             None
         };
         match staged::visible(item, importing.as_deref(), DATA) {
-            Some(data) => parse(&sk, data).map(Some),
+            Some(data) => parse(&sk, &data).map(Some),
             None => Ok(None),
         }
     }
@@ -765,7 +784,7 @@ impl Store for DynamoStore {
             };
             let body = serde_json::to_string(&updated).map_err(|e| StoreError::Backend(e.to_string()))?;
             let mut item = key(&pk, &sk);
-            item.insert(DATA.to_owned(), s(body));
+            item.insert(DATA.to_owned(), body::encode(&body));
             let put = Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(item))

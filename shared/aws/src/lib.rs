@@ -2,6 +2,7 @@
 //! (for the export) S3. Kept out of `directory-core` so the local default and the
 //! models build without the AWS SDK.
 
+pub mod body;
 pub mod capacity;
 pub mod config;
 pub mod dynamodb;
@@ -10,8 +11,8 @@ pub mod staged;
 
 pub use capacity::CapacityMeter;
 pub use config::{
-    dynamodb_client, env_for, lambda_sdk_config, s3_client, s3_target_from_env, sdk_config, services_for,
-    store_from_env,
+    ExportsFromEnv, dynamodb_client, env_for, lambda_sdk_config, s3_client, s3_target_from_env, sdk_config,
+    services_for, store_from_env,
 };
 pub use dynamodb::DynamoStore;
 pub use s3::S3Target;

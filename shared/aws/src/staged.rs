@@ -12,10 +12,12 @@
 //! old one until the import is run again (it resumes under the same mark).
 //!
 //! Every write also sets one fresh `WriteToken` on the version item and on its twins
-//! at the start and the end of the partition (`#VERSION`, `VERSION`): a Query that saw
-//! different tokens raced a commit and is read again.
+//! at the start and the end of the partition and between its public and private items
+//! (`#VERSION`, `VERSION`, `PRIVATE`): a Query that saw different tokens raced a
+//! commit and is read again.
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// An item as the SDK returns it.
@@ -37,11 +39,13 @@ fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
 /// The body an item stands for while `importing` is under way (or none is): the
 /// old body of an item staged by that import, the current one otherwise; `None`
 /// when the item does not exist in that view.
-pub fn visible<'a>(item: &'a Item, importing: Option<&str>, data: &str) -> Option<&'a str> {
-    match (text(item, IMPORT), importing) {
-        (Some(mark), Some(under_way)) if mark == under_way => text(item, PREV),
-        _ => text(item, data),
-    }
+/// Bodies are read through [`crate::body`].
+pub fn visible<'a>(item: &'a Item, importing: Option<&str>, data: &str) -> Option<Cow<'a, str>> {
+    let name = match (text(item, IMPORT), importing) {
+        (Some(mark), Some(under_way)) if mark == under_way => PREV,
+        _ => data,
+    };
+    item.get(name).and_then(crate::body::decode)
 }
 
 /// What the version items of a partition say.
@@ -56,18 +60,18 @@ pub struct Versions {
     pub exists: bool,
 }
 
-/// Reads the version items out of a whole partition's items: `[head, version, tail]`
-/// sort keys (head first, tail last, the version item in between).
-pub fn versions(items: &[Item], sk: &str, [head_sk, version_sk, tail_sk]: [&str; 3]) -> Versions {
+/// Reads the version items out of the items of one Query: `head_sk` (read first),
+/// `version_sk`, and `twins` (the other token holders). The read raced no commit when
+/// every token it saw is the head's; a twin outside the range read (the tail, for a
+/// public-range read) or not yet written (a table of an older layout) is not compared.
+pub fn versions(items: &[Item], sk: &str, head_sk: &str, version_sk: &str, twins: &[&str]) -> Versions {
     let find = |wanted: &str| items.iter().find(|i| text(i, sk) == Some(wanted));
-    let token = |wanted: &str| find(wanted).and_then(|i| text(i, TOKEN));
     let version = find(version_sk);
-    let head = token(head_sk);
+    let head = find(head_sk).and_then(|i| text(i, TOKEN));
+    let agrees = |wanted: &&str| find(wanted).is_none_or(|i| text(i, TOKEN) == head);
     Versions {
         importing: version.and_then(|t| text(t, IMPORTING)).map(str::to_owned),
-        // A partition of the layout before the guard moved has no version item: its
-        // head and tail still compare.
-        settled: head == token(tail_sk) && version.is_none_or(|v| text(v, TOKEN) == head),
+        settled: std::iter::once(&version_sk).chain(twins).all(agrees),
         exists: version.is_some(),
     }
 }
@@ -101,6 +105,7 @@ mod tests {
             (Some("m2"), [Some("a"), Some("new"), Some("new"), None]),
         ] {
             let got = [&plain, &staged, &added, &removed].map(|i| visible(i, under_way, "Data"));
+            let got = got.each_ref().map(|b| b.as_deref());
             assert_eq!(got, expect, "{under_way:?}");
         }
     }

@@ -18,10 +18,17 @@ pub const VERSION_SK: &str = "CLAIM";
 pub const VERSION_HEAD_SK: &str = "#VERSION";
 /// See [`VERSION_HEAD_SK`]: the twin that every whole-partition Query reads last.
 pub const VERSION_TAIL_SK: &str = "VERSION";
+/// See [`VERSION_HEAD_SK`]: the twin between the public items and the private ones
+/// (every private sort key starts with [`PRIVATE_PREFIX`], which sorts after it), so
+/// a Query of `#VERSION` … `PRIVATE` reads exactly the public items, checked.
+pub const PRIVATE_SK: &str = "PRIVATE";
+/// Prefix of every private item's sort key (contacts, software statements,
+/// certificates): they sort after every public item and the `PRIVATE` twin.
+pub const PRIVATE_PREFIX: &str = "PRIVATE#";
 
-/// Whether a sort key is one of the three version items (no entity data).
+/// Whether a sort key is one of the version items (no entity data).
 pub fn is_version_sk(sk: &str) -> bool {
-    sk == VERSION_SK || sk == VERSION_HEAD_SK || sk == VERSION_TAIL_SK
+    [VERSION_SK, VERSION_HEAD_SK, PRIVATE_SK, VERSION_TAIL_SK].contains(&sk)
 }
 /// GSI1 partition of organisation details items: lists organisations in id order.
 pub const ORGS_GSI1PK: &str = "ORGS";
@@ -87,9 +94,9 @@ pub fn audit_partition(org_id: Option<&str>) -> String {
     org_id.map_or_else(|| AUDIT_DIRECTORY_PK.to_owned(), audit_pk)
 }
 
-/// `CONTACT#{ContactId}`
+/// `PRIVATE#CONTACT#{ContactId}`
 pub fn contact_sk(id: &str) -> String {
-    format!("CONTACT#{}", encode(id))
+    format!("{PRIVATE_PREFIX}CONTACT#{}", encode(id))
 }
 
 /// `AS#{AuthorisationServerId}`
@@ -119,15 +126,15 @@ pub fn domain_claim_sk(id: &str) -> String {
     format!("{DOMAIN_CLAIM_PREFIX}{}", encode(id))
 }
 
-/// `SS#{SoftwareStatementId}`
+/// `PRIVATE#SS#{SoftwareStatementId}`
 pub fn software_statement_sk(id: &str) -> String {
-    format!("SS#{}", encode(id))
+    format!("{PRIVATE_PREFIX}SS#{}", encode(id))
 }
 
-/// `CERT#{index}`: certificates have no id of their own; the zero-padded position
-/// keeps their order.
+/// `PRIVATE#CERT#{index}`: certificates have no id of their own; the zero-padded
+/// position keeps their order.
 pub fn certificate_sk(index: usize) -> String {
-    format!("CERT#{index:06}")
+    format!("{PRIVATE_PREFIX}CERT#{index:06}")
 }
 
 /// `AUTHORITY#{AuthorityId}`
@@ -161,6 +168,8 @@ pub enum OrgItem {
 
 impl OrgItem {
     /// Parses an organisation-partition sort key; `None` for anything unknown.
+    /// Private kinds are read under [`PRIVATE_PREFIX`] and, from tables written before
+    /// it (a re-import moves them), without it.
     pub fn parse(sk: &str) -> Option<Self> {
         if sk == ORG_SK {
             return Some(Self::Details);
@@ -168,13 +177,17 @@ impl OrgItem {
         if sk == VERSION_SK {
             return Some(Self::Version);
         }
+        if let Some(private) = sk.strip_prefix(PRIVATE_PREFIX) {
+            let (kind, rest) = private.split_once('#')?;
+            return Self::private(kind, rest);
+        }
         let (kind, rest) = sk.split_once('#')?;
+        if let Some(private) = Self::private(kind, rest) {
+            return Some(private);
+        }
         Some(match kind {
-            "CONTACT" => Self::Contact(decode(rest)?),
             "CLAIM" => Self::Claim(decode(rest)?),
             "DOMAINCLAIM" => Self::DomainClaim(decode(rest)?),
-            "SS" => Self::SoftwareStatement(decode(rest)?),
-            "CERT" => Self::Certificate(rest.parse().ok()?),
             "AS" => match rest.split_once("#RES#") {
                 Some((server, resource)) => Self::Resource(decode(server)?, decode(resource)?),
                 None if !rest.contains('#') => Self::Server(decode(rest)?),
@@ -182,6 +195,15 @@ impl OrgItem {
             },
             _ => return None,
         })
+    }
+
+    fn private(kind: &str, rest: &str) -> Option<Self> {
+        match kind {
+            "CONTACT" => Some(Self::Contact(decode(rest)?)),
+            "SS" => Some(Self::SoftwareStatement(decode(rest)?)),
+            "CERT" => Some(Self::Certificate(rest.parse().ok()?)),
+            _ => None,
+        }
     }
 
     /// The sort key of this item.
@@ -218,7 +240,8 @@ mod tests {
         assert_eq!(resource_sk("as-1", "r-1"), "AS#as-1#RES#r-1");
         assert_eq!(claim_sk("c"), "CLAIM#c");
         assert_eq!(domain_claim_sk("d"), "DOMAINCLAIM#d");
-        assert_eq!(certificate_sk(7), "CERT#000007");
+        assert_eq!(certificate_sk(7), "PRIVATE#CERT#000007");
+        assert_eq!(contact_sk("c"), "PRIVATE#CONTACT#c");
         assert_eq!(role_sk("r"), "ROLE#r");
         assert_eq!(audit_pk("o#1"), "AUDIT#o%231");
         assert_eq!(audit_partition(None), "AUDIT");
@@ -245,6 +268,29 @@ mod tests {
             assert!(other.as_str() > end.as_str() || other.as_str() < VERSION_SK, "{other}");
         }
         assert!(VERSION_HEAD_SK < server_sk("").as_str() && VERSION_TAIL_SK > software_statement_sk("").as_str());
+    }
+
+    #[test]
+    fn the_public_range_holds_every_public_item_and_no_private_one() {
+        let public = |sk: &str| sk > VERSION_HEAD_SK && sk < PRIVATE_SK;
+        for item in [
+            OrgItem::Details,
+            OrgItem::Server("a".into()),
+            OrgItem::Resource("a".into(), "~".into()),
+            OrgItem::Claim("\u{10FFFF}".into()),
+            OrgItem::DomainClaim("~".into()),
+            OrgItem::Contact("".into()),
+            OrgItem::SoftwareStatement("~".into()),
+            OrgItem::Certificate(0),
+        ] {
+            assert_eq!(public(&item.sk()), item.is_public(), "{item:?}");
+            assert!(item.sk().as_str() < VERSION_TAIL_SK, "{item:?} before the tail");
+        }
+        assert!(public(VERSION_SK) && !public(PRIVATE_SK) && PRIVATE_SK < contact_sk("").as_str());
+        // Keys of the layout before the private prefix still read as their kinds.
+        assert_eq!(OrgItem::parse("CONTACT#c"), Some(OrgItem::Contact("c".into())));
+        assert_eq!(OrgItem::parse("SS#s"), Some(OrgItem::SoftwareStatement("s".into())));
+        assert_eq!(OrgItem::parse("CERT#000003"), Some(OrgItem::Certificate(3)));
     }
 
     #[test]

@@ -129,6 +129,43 @@ impl<T: ObjectTarget> ObjectTarget for Option<T> {
     }
 }
 
+/// The export target of a function whose route needs none (`Option<NoTarget>` is
+/// always `None`): naming it instead of a real target keeps that target's SDK out of
+/// the function's binary.
+#[derive(Debug, Clone, Copy)]
+pub enum NoTarget {}
+
+impl Upload for NoTarget {
+    async fn put_part(&mut self, _: Vec<u8>) -> Result<(), ExportError> {
+        match *self {}
+    }
+    async fn complete(self, _: &Published) -> Result<(), ExportError> {
+        match self {}
+    }
+    async fn abort(self) -> Result<(), ExportError> {
+        match self {}
+    }
+}
+
+impl ObjectTarget for NoTarget {
+    type Upload = NoTarget;
+    async fn begin(&self) -> Result<NoTarget, ExportError> {
+        match *self {}
+    }
+    async fn published_sha256(&self) -> Result<Option<String>, ExportError> {
+        match *self {}
+    }
+    async fn presigned_url(&self) -> Result<Option<String>, ExportError> {
+        match *self {}
+    }
+    fn response_limit(&self) -> Option<usize> {
+        match *self {}
+    }
+    fn location(&self) -> String {
+        match *self {}
+    }
+}
+
 fn no_target() -> ExportError {
     ExportError::Target("this function has no export target".to_owned())
 }
