@@ -25,7 +25,7 @@ def flag_map(flags):
     return dict(sorted(out.items()))
 
 
-def body(item):
+def decoded(item):
     data = item.get("Data")
     return json.loads(zlib.decompress(data.value) if hasattr(data, "value") else data)
 
@@ -60,15 +60,15 @@ def main(table_name, bucket):
         for item in items:
             sk = item["SK"]
             if sk == "ORG":
-                details = body(item)
+                details = decoded(item)
             elif sk.startswith("AS#") and "#RES#" in sk:
-                resources.setdefault(sk.split("#RES#")[0], []).append(body(item))
+                resources.setdefault(sk.split("#RES#")[0], []).append(decoded(item))
             elif sk.startswith("AS#"):
-                servers.append((sk, body(item)))
+                servers.append((sk, decoded(item)))
             elif sk.startswith("DOMAINCLAIM#"):
-                domain_claims.append(body(item))
+                domain_claims.append(decoded(item))
             elif sk.startswith("CLAIM#"):
-                claims.append(body(item))
+                claims.append(decoded(item))
         if details is None:
             continue
         org = {}

@@ -8,7 +8,7 @@ use crate::audit::{self, Actor, AuditRecord, Change};
 use crate::ids::OrganisationId;
 use crate::model::ExportOrganisation;
 use crate::store::{Store, StoreError};
-use futures_util::{StreamExt, TryStreamExt, stream};
+use futures_util::{Stream, TryStreamExt, stream};
 use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -301,82 +301,125 @@ async fn publish<S: Store, T: ObjectTarget>(
     }
 }
 
-struct PartWriter<'a, U: Upload> {
-    upload: &'a mut U,
+/// Cuts the output into parts and hands each, full, to the uploader (the channel).
+struct PartWriter {
+    parts: tokio::sync::mpsc::Sender<Vec<u8>>,
     buffer: Vec<u8>,
     part_bytes: usize,
     hasher: Sha256,
     bytes: u64,
-    parts: usize,
+    sent: bool,
 }
 
-impl<U: Upload> PartWriter<'_, U> {
-    async fn write(&mut self, chunk: &[u8], tap: &mut (dyn FnMut(&[u8]) + Send)) -> Result<(), ExportError> {
+/// The uploader stopped (its error is the one reported).
+struct UploadStopped;
+
+impl PartWriter {
+    async fn write(&mut self, chunk: &[u8], tap: &mut (dyn FnMut(&[u8]) + Send)) -> Result<(), UploadStopped> {
         tap(chunk);
         self.hasher.update(chunk);
         self.bytes += chunk.len() as u64;
         self.buffer.extend_from_slice(chunk);
         if self.buffer.len() >= self.part_bytes {
             let part = std::mem::replace(&mut self.buffer, Vec::with_capacity(self.part_bytes + 64 * 1024));
-            self.upload.put_part(part).await?;
-            self.parts += 1;
+            self.parts.send(part).await.map_err(|_| UploadStopped)?;
+            self.sent = true;
         }
         Ok(())
     }
 
-    async fn finish(mut self) -> Result<(u64, usize, String), ExportError> {
-        if !self.buffer.is_empty() || self.parts == 0 {
-            let part = std::mem::take(&mut self.buffer);
-            self.upload.put_part(part).await?;
-            self.parts += 1;
+    /// Sends the last part (an empty one if nothing was sent: the object exists).
+    async fn finish(self) -> Result<(u64, String), UploadStopped> {
+        if !self.buffer.is_empty() || !self.sent {
+            self.parts.send(self.buffer).await.map_err(|_| UploadStopped)?;
         }
-        Ok((self.bytes, self.parts, hex::encode(self.hasher.finalize())))
+        Ok((self.bytes, hex::encode(self.hasher.finalize())))
     }
 }
 
+/// Every organisation id, page by page (the next page is asked for only when the
+/// reads ahead of it need it, while they are still in flight).
+fn organisation_ids<S: Store>(store: &S) -> impl Stream<Item = Result<String, StoreError>> + Send + '_ {
+    stream::try_unfold((Some(None::<String>), store), |(after, store)| async move {
+        let Some(after) = after else { return Ok(None) };
+        let ids = store.organisation_ids(after.as_deref(), ID_PAGE).await?;
+        let next = (ids.len() == ID_PAGE).then(|| ids.last().cloned());
+        Ok(Some((stream::iter(ids.into_iter().map(Ok)), (next, store))))
+    })
+    .try_flatten()
+}
+
+/// Reads every organisation's public snapshot, in id order, keeping
+/// [`READ_CONCURRENCY`] reads in flight across id pages, and writes the export while
+/// the previous part uploads (one part queued at most).
 async fn write_all<S: Store, U: Upload>(
     store: &S,
     upload: &mut U,
     part_bytes: usize,
     tap: &mut (dyn FnMut(&[u8]) + Send),
 ) -> Result<(usize, u64, usize, String), ExportError> {
-    let mut out = PartWriter {
-        upload,
-        buffer: Vec::with_capacity(part_bytes + 64 * 1024),
-        part_bytes,
-        hasher: Sha256::new(),
-        bytes: 0,
-        parts: 0,
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<u8>>(1);
+    let uploader = async {
+        let mut parts = 0usize;
+        while let Some(part) = receiver.recv().await {
+            upload.put_part(part).await?;
+            parts += 1;
+        }
+        Ok::<_, ExportError>(parts)
     };
-    out.write(b"[", tap).await?;
-    let mut count = 0usize;
-    let mut after: Option<String> = None;
-    loop {
-        let ids = store.organisation_ids(after.as_deref(), ID_PAGE).await?;
-        let Some(last) = ids.last().cloned() else {
-            break;
+    let reader = async {
+        let mut out = PartWriter {
+            parts: sender,
+            buffer: Vec::with_capacity(part_bytes + 64 * 1024),
+            part_bytes,
+            hasher: Sha256::new(),
+            bytes: 0,
+            sent: false,
         };
-        // Futures collected first: a closure inside the stream type trips the
-        // compiler's Send check on higher-ranked lifetimes.
-        let ids: Vec<OrganisationId> = ids.into_iter().map(OrganisationId::stored).collect();
-        let reads: Vec<_> = ids.iter().map(|id| store.public_snapshot(id)).collect();
-        let mut snapshots = stream::iter(reads).buffered(READ_CONCURRENCY);
+        let mut count = 0usize;
+        if out.write(b"[", tap).await.is_err() {
+            return Ok(None);
+        }
+        let snapshots = organisation_ids(store)
+            .map_ok(|id| read_public(store, id))
+            .try_buffered(READ_CONCURRENCY);
+        let mut snapshots = std::pin::pin!(snapshots);
         while let Some(snapshot) = snapshots.try_next().await? {
             // An organisation deleted between the listing and the read is skipped.
             let Some(snapshot) = snapshot else { continue };
             let item = serde_json::to_vec(&ExportOrganisation::from(snapshot))
                 .map_err(|e| ExportError::Target(format!("serialising: {e}")))?;
-            if count > 0 {
-                out.write(b",", tap).await?;
+            if count > 0 && out.write(b",", tap).await.is_err() {
+                return Ok(None);
             }
-            out.write(&item, tap).await?;
+            if out.write(&item, tap).await.is_err() {
+                return Ok(None);
+            }
             count += 1;
         }
-        after = Some(last);
+        if out.write(b"]", tap).await.is_err() {
+            return Ok(None);
+        }
+        Ok::<_, ExportError>(out.finish().await.ok().map(|(bytes, sha)| (count, bytes, sha)))
+    };
+    let (read, uploaded) = tokio::join!(reader, uploader);
+    // The uploader's error first: a reader that stopped early stopped because of it.
+    let parts = uploaded?;
+    match read? {
+        Some((count, bytes, sha256)) => Ok((count, bytes, parts, sha256)),
+        None => Err(ExportError::Target(
+            "the upload stopped before the export was written".to_owned(),
+        )),
     }
-    out.write(b"]", tap).await?;
-    let (bytes, parts, sha256) = out.finish().await?;
-    Ok((count, bytes, parts, sha256))
+}
+
+/// One organisation's public snapshot (a named function: a closure's future here
+/// trips the compiler's `Send` check on higher-ranked lifetimes).
+fn read_public<S: Store>(
+    store: &S,
+    id: String,
+) -> impl Future<Output = Result<Option<crate::model::OrganisationSnapshot>, StoreError>> + Send + '_ {
+    async move { store.public_snapshot(&OrganisationId::stored(id)).await }
 }
 
 /// The scheduled trigger: runs the export for an EventBridge event and returns the
