@@ -359,7 +359,9 @@ async fn write_all<S: Store, U: Upload>(
     tap: &mut (dyn FnMut(&[u8]) + Send),
 ) -> Result<(usize, u64, usize, String), ExportError> {
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<u8>>(1);
-    let uploader = async {
+    // Owns the receiver: when it stops on an error the channel closes, so the reader
+    // stops too instead of waiting to send.
+    let uploader = async move {
         let mut parts = 0usize;
         while let Some(part) = receiver.recv().await {
             upload.put_part(part).await?;
