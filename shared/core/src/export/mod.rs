@@ -417,11 +417,11 @@ async fn write_all<S: Store, U: Upload>(
 
 /// One organisation's public snapshot (a named function: a closure's future here
 /// trips the compiler's `Send` check on higher-ranked lifetimes).
-fn read_public<S: Store>(
+async fn read_public<S: Store>(
     store: &S,
     id: String,
-) -> impl Future<Output = Result<Option<crate::model::OrganisationSnapshot>, StoreError>> + Send + '_ {
-    async move { store.public_snapshot(&OrganisationId::stored(id)).await }
+) -> Result<Option<crate::model::OrganisationSnapshot>, StoreError> {
+    store.public_snapshot(&OrganisationId::stored(id)).await
 }
 
 /// The scheduled trigger: runs the export for an EventBridge event and returns the
