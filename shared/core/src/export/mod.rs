@@ -337,14 +337,16 @@ impl PartWriter {
     }
 }
 
-/// Every organisation id, page by page (the next page is asked for only when the
-/// reads ahead of it need it, while they are still in flight).
+/// Every organisation id, page by page until an empty one (the port promises up to
+/// a page, so a short page is not the end); the next page is asked for only when the
+/// reads ahead of it need it, while they are still in flight.
 fn organisation_ids<S: Store>(store: &S) -> impl Stream<Item = Result<String, StoreError>> + Send + '_ {
-    stream::try_unfold((Some(None::<String>), store), |(after, store)| async move {
-        let Some(after) = after else { return Ok(None) };
+    stream::try_unfold((None::<String>, store), |(after, store)| async move {
         let ids = store.organisation_ids(after.as_deref(), ID_PAGE).await?;
-        let next = (ids.len() == ID_PAGE).then(|| ids.last().cloned());
-        Ok(Some((stream::iter(ids.into_iter().map(Ok)), (next, store))))
+        let Some(last) = ids.last().cloned() else {
+            return Ok(None);
+        };
+        Ok(Some((stream::iter(ids.into_iter().map(Ok)), (Some(last), store))))
     })
     .try_flatten()
 }
