@@ -522,13 +522,21 @@ impl DynamoStore {
                 .collect();
             importing = versions.importing;
         }
-        let claims = items
+        let claims = visible_bodies(&items, importing.as_deref())
             .iter()
-            .filter_map(|i| Some((get_s(i, SK)?, staged::visible(i, importing.as_deref(), DATA)?)))
-            .map(|(sk, body)| parse(sk, &body))
+            .map(|(sk, body)| parse(sk, body))
             .collect::<Result<_, _>>()?;
         Ok((version, claims))
     }
+}
+
+/// The sort key and body of every item as readers see it while `importing` is
+/// under way (see [`staged::visible`]); items with no body in that view are left out.
+fn visible_bodies<'a>(items: &'a [Item], importing: Option<&str>) -> Vec<(&'a str, Cow<'a, str>)> {
+    items
+        .iter()
+        .filter_map(|i| Some((get_s(i, SK)?, staged::visible(i, importing, DATA)?)))
+        .collect()
 }
 
 /// What the version item says: the claim version and the mark of an import under
@@ -623,10 +631,7 @@ impl Store for DynamoStore {
 
     async fn reference(&self) -> Result<ReferenceData, StoreError> {
         let items = self.query(keys::REF_PK, None).await?;
-        let bodies: Vec<(&str, Cow<str>)> = items
-            .iter()
-            .filter_map(|i| Some((get_s(i, SK)?, body::decode(i.get(DATA)?)?)))
-            .collect();
+        let bodies = visible_bodies(&items, None);
         assemble_reference(bodies.iter().map(|(sk, body)| (*sk, body.as_ref())))
     }
 
@@ -696,11 +701,7 @@ impl Store for DynamoStore {
         let (items, versions) = self
             .organisation_partition(&keys::org_pk(org_id.as_str()), public_only)
             .await?;
-        let importing = versions.importing.as_deref();
-        let bodies: Vec<(&str, Cow<str>)> = items
-            .iter()
-            .filter_map(|i| Some((get_s(i, SK)?, staged::visible(i, importing, DATA)?)))
-            .collect();
+        let bodies = visible_bodies(&items, versions.importing.as_deref());
         assemble(bodies.iter().map(|(sk, body)| (*sk, body.as_ref())), public_only)
     }
 
