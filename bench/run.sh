@@ -11,21 +11,8 @@ if [[ $what == all || $what == size ]]; then
   bash scripts/build-lambdas.sh
   export PATH="$(bash scripts/tools.sh lambda):$PATH"
   cargo lambda build -q --profile lambda --arm64 -p directory-bench --bin hello-lambda --lambda-dir target/lambda-hello
-  hello=target/lambda-hello/hello-lambda/bootstrap
-  python3 - "$hello" functions/*/ <<'PY'
-import io, os, sys, zipfile
-def zipped(path):
-    b = io.BytesIO()
-    with zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED) as z:
-        z.write(path, "bootstrap")
-    return len(b.getvalue())
-hello = os.path.getsize(sys.argv[1])
-print(f"{'hello-world lambda_http':32} {hello/1e6:6.2f} MB stripped {zipped(sys.argv[1])/1e6:6.2f} MB zipped")
-for d in sys.argv[2:]:
-    fn = os.path.basename(d.rstrip("/"))
-    p = f"target/lambda/{fn}/bootstrap"
-    print(f"{fn:32} {os.path.getsize(p)/1e6:6.2f} MB stripped {zipped(p)/1e6:6.2f} MB zipped  {os.path.getsize(p)/hello:5.2f}x hello")
-PY
+  echo "== the same bootstraps against a hello-world lambda_http built the same way"
+  python3 scripts/bootstrap-sizes.py --baseline target/lambda-hello/hello-lambda/bootstrap target/lambda/*/bootstrap
   [[ $what == size ]] && exit 0
 fi
 bash scripts/test-services.sh start

@@ -11,11 +11,10 @@ for dir in functions/*/; do packages+=(--package "$(basename "$dir")"); done
 start=$(date +%s)
 cargo lambda build --profile lambda --arm64 "${packages[@]}"
 echo "lambda build: $(( $(date +%s) - start )) s"
-printf '%-32s %12s %12s\n' function "binary (B)" "zipped (B)"
+bootstraps=()
 for dir in functions/*/; do
-  fn=$(basename "$dir")
-  bin="target/lambda/$fn/bootstrap"
+  bin="target/lambda/$(basename "$dir")/bootstrap"
   file "$bin" | grep -q "ARM aarch64" || { echo "$bin is not an arm64 binary" >&2; exit 1; }
-  zipped=$(python3 -c 'import io,sys,zipfile; b=io.BytesIO(); z=zipfile.ZipFile(b,"w",zipfile.ZIP_DEFLATED); z.write(sys.argv[1],"bootstrap"); z.close(); print(len(b.getvalue()))' "$bin")
-  printf '%-32s %12s %12s\n' "$fn" "$(stat -c %s "$bin")" "$zipped"
+  bootstraps+=("$bin")
 done
+python3 scripts/bootstrap-sizes.py "${bootstraps[@]}"
