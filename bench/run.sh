@@ -46,6 +46,8 @@ if [[ $what == all || $what == import ]]; then
   rss $bin/directory --data-dir "$work/embedded" import "$work/orgs.json" 2>&1 | tail -2
   rss $bin/directory --store dynamodb --table bench-import create-table >/dev/null
   rss $bin/directory --store dynamodb --table bench-import import "$work/orgs.json" 2>&1 | tail -2
+  echo "== what DynamoDB Local accepts from a client that only writes (the floor under the import above)"
+  $py bench/import_floor.py 1000
   echo "== import --participants of the 10,000-organisation export (what an ecosystem publishes)"
   $bin/directory --data-dir "$work/embedded" export --out "$work/published" >/dev/null 2>&1
   ls -l "$work/published/participants" | awk '{print "file size: " $5 " bytes"}'
