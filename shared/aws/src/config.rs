@@ -92,19 +92,51 @@ fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
         .build_https()
 }
 
-/// The configuration of a Lambda function: [`sdk_config`] with request-path
-/// timeouts (S3 clients widen them, see [`s3_client`]).
+/// The configuration of a Lambda function: region, credentials and endpoint
+/// overrides from the environment only, with request-path timeouts (S3 clients widen
+/// them, see [`s3_client`]).
+///
+/// Lambda puts the region and the role's credentials in the environment, so the
+/// default chain's other sources (profile files, SSO, web identity through STS,
+/// container and instance metadata) would never answer there; leaving them out keeps
+/// their code out of every bootstrap (README, Benchmarks: artifact size).
 pub async fn lambda_sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    use aws_config::environment::EnvironmentVariableCredentialsProvider;
+    use aws_sdk_dynamodb::config::SharedCredentialsProvider;
+    let region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        .map(aws_config::Region::new);
+    aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(region)
+        .credentials_provider(SharedCredentialsProvider::new(
+            EnvironmentVariableCredentialsProvider::new(),
+        ))
         .http_client(https_client())
+        .service_config(EnvOnly)
         .timeout_config(
             TimeoutConfig::builder()
                 .operation_attempt_timeout(REQUEST_ATTEMPT_TIMEOUT)
                 .operation_timeout(REQUEST_OPERATION_TIMEOUT)
                 .build(),
         )
-        .load()
-        .await
+        .build()
+}
+
+/// Per-service settings from the environment alone, as the SDK names them: the
+/// service's own variable first (`AWS_ENDPOINT_URL_DYNAMODB`), then the shared one
+/// (`AWS_ENDPOINT_URL`). Local runs of the functions point them at the emulators.
+#[derive(Debug)]
+struct EnvOnly;
+
+impl aws_types::service_config::LoadServiceConfig for EnvOnly {
+    fn load_config(&self, key: aws_types::service_config::ServiceConfigKey<'_>) -> Option<String> {
+        let service = key.service_id().to_ascii_uppercase().replace(' ', "_");
+        [format!("{}_{service}", key.env()), key.env().to_owned()]
+            .iter()
+            .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
 }
 
 /// A DynamoDB client from the shared configuration.
