@@ -132,11 +132,17 @@ struct EnvOnly;
 
 impl aws_types::service_config::LoadServiceConfig for EnvOnly {
     fn load_config(&self, key: aws_types::service_config::ServiceConfigKey<'_>) -> Option<String> {
-        let service = key.service_id().to_ascii_uppercase().replace(' ', "_");
-        [format!("{}_{service}", key.env()), key.env().to_owned()]
-            .iter()
-            .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        service_setting(key.env(), key.service_id(), |name| std::env::var(name).ok())
     }
+}
+
+/// The setting `env` of `service_id` (`"DynamoDB"`, `"S3"`) as `var` finds it:
+/// `<env>_<SERVICE ID>` first, then `<env>`; empty counts as unset.
+fn service_setting(env: &str, service_id: &str, var: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let service = service_id.to_ascii_uppercase().replace(' ', "_");
+    [format!("{env}_{service}"), env.to_owned()]
+        .iter()
+        .find_map(|name| var(name).filter(|v| !v.is_empty()))
 }
 
 /// A DynamoDB client from the shared configuration.
@@ -183,4 +189,39 @@ pub async fn s3_target_from_env(config: &aws_config::SdkConfig) -> Result<crate:
     // s3:ListBucket S3 answers that with AccessDenied), which is not an init failure.
     let _ = target.published_sha256().await;
     Ok(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::service_setting;
+
+    #[test]
+    fn a_service_setting_prefers_the_service_variable_then_the_shared_one() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+        };
+        let both = env(&[
+            ("AWS_ENDPOINT_URL", "http://shared"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", "http://ddb"),
+        ]);
+        assert_eq!(
+            service_setting("AWS_ENDPOINT_URL", "DynamoDB", both).as_deref(),
+            Some("http://ddb")
+        );
+        assert_eq!(
+            service_setting("AWS_ENDPOINT_URL", "S3", both).as_deref(),
+            Some("http://shared")
+        );
+        let empty_service = env(&[("AWS_ENDPOINT_URL", "http://shared"), ("AWS_ENDPOINT_URL_S3", "")]);
+        assert_eq!(
+            service_setting("AWS_ENDPOINT_URL", "S3", empty_service).as_deref(),
+            Some("http://shared")
+        );
+        assert_eq!(service_setting("AWS_ENDPOINT_URL", "S3", env(&[])), None);
+        let spaced = env(&[("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://sm")]);
+        assert_eq!(
+            service_setting("AWS_ENDPOINT_URL", "Secrets Manager", spaced).as_deref(),
+            Some("http://sm")
+        );
+    }
 }
