@@ -3,6 +3,8 @@
 //! for a snapshot GET at 16 concurrent keep-alive clients, over plain HTTP and over
 //! mutual TLS (`serve --tls`, bound token), side by side, and the same response from a
 //! minimal hyper server (`hyper-floor`, the reference the local server is held to).
+//! Then the same pipeline for an unknown organisation against the floor with its
+//! bytes, which bounds what any store or serialisation speed-up could give.
 //! Usage: bench-http <path to the directory binary> [seconds]
 
 use directory_bench::{Connection, summary};
@@ -119,8 +121,9 @@ fn get_once(target: &Target) -> u16 {
     Client::open(target).get(&target.path, &target.token)
 }
 
-/// Requests per second and the latency summary of `CLIENTS` keep-alive clients.
-fn load(target: &Arc<Target>, seconds: u64) -> (f64, String) {
+/// Requests per second and the latency summary of `CLIENTS` keep-alive clients, each
+/// answer expected to have `status`.
+fn load(target: &Arc<Target>, seconds: u64, status: u16) -> (f64, String) {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let workers: Vec<_> = (0..CLIENTS)
         .map(|_| {
@@ -130,7 +133,7 @@ fn load(target: &Arc<Target>, seconds: u64) -> (f64, String) {
                 let mut samples = Vec::new();
                 while Instant::now() < deadline {
                     let t = Instant::now();
-                    assert_eq!(c.get(&target.path, &target.token), 200);
+                    assert_eq!(c.get(&target.path, &target.token), status);
                     samples.push(t.elapsed());
                 }
                 samples
@@ -192,21 +195,68 @@ fn main() {
         again.as_secs_f64() * 1e3
     );
     let reply = directory_tests::http::get(&target.base, &target.path, &target.token);
-    let (plain_rps, plain) = load(&Arc::new(target), seconds);
+    // The same request for an organisation id no one has: the whole pipeline (routing,
+    // authorizer decision, Lambda event built and parsed, handler admission, error
+    // body with the FAPI headers, logging) without the read or the snapshot. The
+    // bench token's organisation is another, so the handler answers 403 before the
+    // store; a token that may read any organisation would add one store miss (404).
+    let missing = Arc::new(Target {
+        path: missing_path(&target.path),
+        base: target.base.clone(),
+        token: target.token.clone(),
+        tls: None,
+    });
+    let miss = directory_tests::http::get(&missing.base, &missing.path, &missing.token);
+    let target = Arc::new(target);
+    let (plain_rps, plain) = load(&target, seconds, 200);
     println!("snapshot GET, {CLIENTS} clients, {seconds} s, HTTP: {plain_rps:.0} requests/s, {plain}");
+    let (miss_rps, miss_summary) = load(&missing, seconds, miss.status);
+    println!(
+        "unknown organisation id ({}, {} bytes), the same pipeline without the read or the snapshot: {miss_rps:.0} requests/s, {miss_summary}",
+        miss.status,
+        miss.body.len()
+    );
     stop(child);
     // The floor: a minimal hyper server answering the same bytes, same client.
-    let (floor, floor_target) = floor(&bin, &reply.body, dir.path());
-    let (floor_rps, floor_summary) = load(&Arc::new(floor_target), seconds);
+    let (server, floor_target) = floor(&bin, &reply.body, dir.path());
+    let (floor_rps, floor_summary) = load(&Arc::new(floor_target), seconds, 200);
     println!(
         "same response from a minimal hyper server ({} bytes): {floor_rps:.0} requests/s, {floor_summary}",
         reply.body.len()
     );
     println!("local server / minimal hyper throughput: {:.2}", plain_rps / floor_rps);
-    stop(floor);
+    stop(server);
+    let (server, floor_target) = floor(&bin, &miss.body, dir.path());
+    let (miss_floor_rps, _) = load(&Arc::new(floor_target), seconds, 200);
+    stop(server);
+    // What the pipeline alone costs per request over the floor, on these cores; the
+    // snapshot route pays at least that on top of serving its bytes, so even a free
+    // read and free serialisation could reach no more than this.
+    let pipeline = 1.0 / miss_rps - 1.0 / miss_floor_rps;
+    let bound = 1.0 / (1.0 / floor_rps + pipeline);
+    println!(
+        "minimal hyper with the unknown organisation's bytes: {miss_floor_rps:.0} requests/s; pipeline cost over the floor: {:.0} us of the machine per request",
+        pipeline * 1e6
+    );
+    println!(
+        "snapshot route with a free store read and free serialisation, at most: {bound:.0} requests/s ({:.2} of minimal hyper)",
+        bound / floor_rps
+    );
     let (child, target, _) = start(&bin, dir.path(), true);
-    let (tls_rps, tls) = load(&Arc::new(target), seconds);
+    let (tls_rps, tls) = load(&Arc::new(target), seconds, 200);
     println!("snapshot GET, {CLIENTS} clients, {seconds} s, mutual TLS + bound token: {tls_rps:.0} requests/s, {tls}");
     println!("mutual TLS / HTTP throughput: {:.2}", tls_rps / plain_rps);
     stop(child);
+}
+
+/// The snapshot path with its organisation id replaced by one no organisation has.
+fn missing_path(path: &str) -> String {
+    let mut parts: Vec<&str> = path.split('/').collect();
+    let id = parts
+        .iter()
+        .position(|p| *p == "organisations")
+        .expect("an organisations path")
+        + 1;
+    parts[id] = "00000000-0000-4000-8000-00000000dead";
+    parts.join("/")
 }
