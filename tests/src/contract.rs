@@ -78,10 +78,13 @@ pub async fn replace_removes_stale_items<S: Store>(store: S) {
         .into_iter()
         .find(|o| o.contacts.len() > 1 && !o.authorisation_servers.is_empty())
         .unwrap();
+    // Read first, so a store that remembers snapshots holds the old one.
+    let old = store.snapshot(&OrganisationId::from(org.id())).await.unwrap().unwrap();
     org.contacts.truncate(1);
     org.authorisation_servers[0].api_resources.truncate(1);
     org.software_statements.clear();
     org.organisation_certificates.clear();
+    assert_ne!(old, org);
     store.replace_organisation(&org).await.unwrap();
     assert_eq!(
         store.snapshot(&OrganisationId::from(org.id())).await.unwrap().unwrap(),
@@ -469,12 +472,23 @@ pub async fn claim_update_outcomes<S: Store>(store: S) {
     let org = exclusive_org(&reference, 3);
     store.replace_organisation(&org).await.unwrap();
     let [x, y, _] = [0, 1, 2].map(|i| org.org_domain_role_claims[i].organisation_authority_claim_id.clone());
+    let status_of_y = |snapshot: &Option<OrganisationSnapshot>| {
+        let claims = &snapshot.as_ref().unwrap().org_domain_role_claims;
+        claims
+            .iter()
+            .find(|c| c.organisation_authority_claim_id == y)
+            .map(|c| c.status.clone())
+    };
+    // Read first, so a store that remembers snapshots holds the one before the write.
+    let unchanged = store.snapshot(&OrganisationId::from("exclusive-org")).await.unwrap();
+    assert_ne!(status_of_y(&unchanged), Some(ResourceStatus::Active));
     let updated = store
         .update_authority_claim(&OrganisationId::from("exclusive-org"), &ClaimId::from(&y), activate)
         .await
         .unwrap();
     assert!(matches!(updated, ClaimWrite::Updated(ref c) if c.status == ResourceStatus::Active));
     let before = store.snapshot(&OrganisationId::from("exclusive-org")).await.unwrap();
+    assert_eq!(status_of_y(&before), Some(ResourceStatus::Active), "the snapshot shows the write");
     let refused = store
         .update_authority_claim(&OrganisationId::from("exclusive-org"), &ClaimId::from(&x), activate)
         .await

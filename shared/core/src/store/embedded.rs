@@ -2,6 +2,7 @@
 //! time; every write is a single serialisable redb transaction.
 
 use super::items::{assemble, assemble_reference, organisation_items, parse, reference_items};
+use super::snapshot_cache::SnapshotCache;
 use super::{ClaimDecision, ClaimWrite, Store, StoreError, lease};
 use crate::audit::{self, Actor, AuditRecord};
 use crate::ids::{ClaimId, OrganisationId, ResourceId, ServerId};
@@ -26,6 +27,8 @@ const CACHE_BYTES: usize = 32 * 1024 * 1024;
 pub struct EmbeddedStore {
     db: Arc<Database>,
     retention_days: u32,
+    /// Whole snapshots already assembled; emptied after every organisation write.
+    snapshots: Arc<SnapshotCache>,
 }
 
 fn backend(e: impl Into<redb::Error>) -> StoreError {
@@ -53,6 +56,7 @@ impl EmbeddedStore {
         Ok(Self {
             db: Arc::new(db),
             retention_days: audit::DEFAULT_RETENTION_DAYS,
+            snapshots: Arc::default(),
         })
     }
 
@@ -179,8 +183,10 @@ impl Store for EmbeddedStore {
                 txn.commit().map_err(backend)?;
                 Ok(Some(record))
             })
-            .await?;
-        if let Some(record) = record {
+            .await;
+        // After the commit (or its failure): a read that raced it is not kept.
+        self.snapshots.written();
+        if let Some(record) = record? {
             record.log();
         }
         Ok(())
@@ -192,9 +198,19 @@ impl Store for EmbeddedStore {
         public_only: bool,
     ) -> Result<Option<OrganisationSnapshot>, StoreError> {
         let org_id = org_id.as_str();
+        // Only whole snapshots are remembered: the export reads every organisation's
+        // public part once, which a bounded memory could not help.
+        if !public_only && let Some(snapshot) = self.snapshots.get(org_id) {
+            return Ok(Some(OrganisationSnapshot::clone(&snapshot)));
+        }
+        let generation = self.snapshots.generation();
         let pk = keys::org_pk(org_id);
         let items = self.blocking(move |db| Self::read_partition(db, &pk, "")).await?;
-        assemble(items.iter().map(|(k, v)| (k.as_str(), v.as_str())), public_only)
+        let snapshot = assemble(items.iter().map(|(k, v)| (k.as_str(), v.as_str())), public_only)?;
+        if !public_only && let Some(s) = &snapshot {
+            self.snapshots.remember(generation, org_id, Arc::new(s.clone()));
+        }
+        Ok(snapshot)
     }
 
     async fn api_resource(
@@ -266,52 +282,55 @@ impl Store for EmbeddedStore {
             actor.clone(),
             self.retention_days,
         );
-        self.blocking(move |db| {
-            // redb write transactions are exclusive: read, decide and write are one
-            // serialisable step, so no other claim write can interleave.
-            let txn = db.begin_write().map_err(backend)?;
-            let mut written = None;
-            let outcome = {
-                let mut table = txn.open_table(ITEMS).map_err(backend)?;
-                let reference = Self::range_of(&table, keys::REF_PK, "")?;
-                let reference = assemble_reference(reference.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-                let mut claims: Vec<AuthorityClaim> = Vec::new();
-                let mut current = None;
-                for (sk, body) in Self::range_of(&table, &pk, keys::CLAIM_PREFIX)? {
-                    let claim: AuthorityClaim = parse(&sk, &body)?;
-                    if sk == target {
-                        current = Some(claim.clone());
-                    }
-                    claims.push(claim);
-                }
-                match current {
-                    None => ClaimWrite::NotFound,
-                    Some(current) => match decide(&reference, &claims, &current) {
-                        Err(e) => ClaimWrite::Rejected(e),
-                        Ok(updated) => {
-                            let body =
-                                serde_json::to_string(&updated).map_err(|e| StoreError::Backend(e.to_string()))?;
-                            table
-                                .insert((pk.as_str(), target.as_str()), body.as_str())
-                                .map_err(backend)?;
-                            let record = audit::claim_update(&actor, &org, &claim, &current, &updated, retention);
-                            Self::insert_audit(&mut table, &record)?;
-                            written = Some(record);
-                            ClaimWrite::Updated(Box::new(updated))
+        let outcome = self
+            .blocking(move |db| {
+                // redb write transactions are exclusive: read, decide and write are one
+                // serialisable step, so no other claim write can interleave.
+                let txn = db.begin_write().map_err(backend)?;
+                let mut written = None;
+                let outcome = {
+                    let mut table = txn.open_table(ITEMS).map_err(backend)?;
+                    let reference = Self::range_of(&table, keys::REF_PK, "")?;
+                    let reference = assemble_reference(reference.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+                    let mut claims: Vec<AuthorityClaim> = Vec::new();
+                    let mut current = None;
+                    for (sk, body) in Self::range_of(&table, &pk, keys::CLAIM_PREFIX)? {
+                        let claim: AuthorityClaim = parse(&sk, &body)?;
+                        if sk == target {
+                            current = Some(claim.clone());
                         }
-                    },
+                        claims.push(claim);
+                    }
+                    match current {
+                        None => ClaimWrite::NotFound,
+                        Some(current) => match decide(&reference, &claims, &current) {
+                            Err(e) => ClaimWrite::Rejected(e),
+                            Ok(updated) => {
+                                let body =
+                                    serde_json::to_string(&updated).map_err(|e| StoreError::Backend(e.to_string()))?;
+                                table
+                                    .insert((pk.as_str(), target.as_str()), body.as_str())
+                                    .map_err(backend)?;
+                                let record = audit::claim_update(&actor, &org, &claim, &current, &updated, retention);
+                                Self::insert_audit(&mut table, &record)?;
+                                written = Some(record);
+                                ClaimWrite::Updated(Box::new(updated))
+                            }
+                        },
+                    }
+                };
+                match written {
+                    Some(record) => {
+                        txn.commit().map_err(backend)?;
+                        record.log();
+                    }
+                    None => txn.abort().map_err(backend)?,
                 }
-            };
-            match written {
-                Some(record) => {
-                    txn.commit().map_err(backend)?;
-                    record.log();
-                }
-                None => txn.abort().map_err(backend)?,
-            }
-            Ok(outcome)
-        })
-        .await
+                Ok(outcome)
+            })
+            .await;
+        self.snapshots.written();
+        outcome
     }
 
     async fn put_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {

@@ -6,6 +6,8 @@ pub mod embedded;
 pub mod items;
 pub mod lease;
 pub mod limits;
+#[cfg(feature = "embedded")]
+pub mod snapshot_cache;
 
 use crate::audit::{Actor, AuditRecord};
 use crate::ids::{ClaimId, OrganisationId, ResourceId, ServerId};
