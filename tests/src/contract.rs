@@ -477,7 +477,7 @@ pub async fn claim_update_outcomes<S: Store>(store: S) {
         claims
             .iter()
             .find(|c| c.organisation_authority_claim_id == y)
-            .map(|c| c.status.clone())
+            .map(|c| c.status)
     };
     // Read first, so a store that remembers snapshots holds the one before the write.
     let unchanged = store.snapshot(&OrganisationId::from("exclusive-org")).await.unwrap();
@@ -488,7 +488,11 @@ pub async fn claim_update_outcomes<S: Store>(store: S) {
         .unwrap();
     assert!(matches!(updated, ClaimWrite::Updated(ref c) if c.status == ResourceStatus::Active));
     let before = store.snapshot(&OrganisationId::from("exclusive-org")).await.unwrap();
-    assert_eq!(status_of_y(&before), Some(ResourceStatus::Active), "the snapshot shows the write");
+    assert_eq!(
+        status_of_y(&before),
+        Some(ResourceStatus::Active),
+        "the snapshot shows the write"
+    );
     let refused = store
         .update_authority_claim(&OrganisationId::from("exclusive-org"), &ClaimId::from(&x), activate)
         .await
