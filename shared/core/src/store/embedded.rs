@@ -208,7 +208,8 @@ impl Store for EmbeddedStore {
         let items = self.blocking(move |db| Self::read_partition(db, &pk, "")).await?;
         let snapshot = assemble(items.iter().map(|(k, v)| (k.as_str(), v.as_str())), public_only)?;
         if !public_only && let Some(s) = &snapshot {
-            self.snapshots.remember(generation, org_id, Arc::new(s.clone()));
+            let bytes = items.iter().map(|(k, v)| k.len() + v.len()).sum();
+            self.snapshots.remember(generation, org_id, Arc::new(s.clone()), bytes);
         }
         Ok(snapshot)
     }

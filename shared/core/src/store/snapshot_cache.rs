@@ -7,9 +7,12 @@ use crate::model::OrganisationSnapshot;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// At most this many organisations are remembered (about 30 KB each for a large
-/// one); past it the memory starts again, so it stays bounded without bookkeeping.
+/// At most this many organisations are remembered; past it, or past
+/// [`MAX_BYTES`], the memory starts again, so it stays bounded without bookkeeping.
 const MAX_ENTRIES: usize = 256;
+/// At most this many bytes of stored item bodies (a proxy for the assembled
+/// snapshots' size) are remembered; an organisation over a quarter of it never is.
+const MAX_BYTES: usize = 32 * 1024 * 1024;
 
 /// Whole snapshots by organisation id, and the write generation they were read at.
 #[derive(Default)]
@@ -21,7 +24,10 @@ pub struct SnapshotCache {
 struct Inner {
     /// Bumped by every write: a read that began before a write may not be remembered.
     generation: u64,
-    entries: HashMap<String, Arc<OrganisationSnapshot>>,
+    /// Each snapshot with the stored size it was assembled from.
+    entries: HashMap<String, (Arc<OrganisationSnapshot>, usize)>,
+    /// The sum of the entries' sizes.
+    bytes: usize,
 }
 
 impl SnapshotCache {
@@ -32,21 +38,27 @@ impl SnapshotCache {
 
     /// The remembered snapshot of `org_id`.
     pub fn get(&self, org_id: &str) -> Option<Arc<OrganisationSnapshot>> {
-        self.inner.lock().ok()?.entries.get(org_id).cloned()
+        self.inner.lock().ok()?.entries.get(org_id).map(|(s, _)| s.clone())
     }
 
-    /// Remembers a snapshot read at `generation`, unless a write has committed since.
-    pub fn remember(&self, generation: u64, org_id: &str, snapshot: Arc<OrganisationSnapshot>) {
+    /// Remembers a snapshot read at `generation` from `bytes` of stored bodies,
+    /// unless a write has committed since or it is too large to keep.
+    pub fn remember(&self, generation: u64, org_id: &str, snapshot: Arc<OrganisationSnapshot>, bytes: usize) {
         let Ok(mut inner) = self.inner.lock() else {
             return;
         };
-        if inner.generation != generation {
+        if inner.generation != generation || bytes > MAX_BYTES / 4 {
             return;
         }
-        if inner.entries.len() >= MAX_ENTRIES {
-            inner.entries.clear();
+        if let Some((_, old)) = inner.entries.remove(org_id) {
+            inner.bytes -= old;
         }
-        inner.entries.insert(org_id.to_owned(), snapshot);
+        if inner.entries.len() >= MAX_ENTRIES || inner.bytes + bytes > MAX_BYTES {
+            inner.entries.clear();
+            inner.bytes = 0;
+        }
+        inner.bytes += bytes;
+        inner.entries.insert(org_id.to_owned(), (snapshot, bytes));
     }
 
     /// Forgets everything: called after every committed write.
@@ -55,6 +67,7 @@ impl SnapshotCache {
         let mut inner = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         inner.generation = inner.generation.wrapping_add(1);
         inner.entries.clear();
+        inner.bytes = 0;
     }
 }
 
@@ -72,25 +85,37 @@ mod tests {
     fn a_read_that_a_write_overtook_is_not_remembered_and_writes_forget() {
         let cache = SnapshotCache::default();
         let before = cache.generation();
-        cache.remember(before, "a", org("a"));
+        cache.remember(before, "a", org("a"), 10);
         assert_eq!(cache.get("a").unwrap().id(), "a");
         // A read that began before this write finishes after it: not remembered.
         let stale = cache.generation();
         cache.written();
         assert!(cache.get("a").is_none());
-        cache.remember(stale, "b", org("b"));
+        cache.remember(stale, "b", org("b"), 10);
         assert!(cache.get("b").is_none());
         let now = cache.generation();
-        cache.remember(now, "b", org("b"));
+        cache.remember(now, "b", org("b"), 10);
         assert!(cache.get("b").is_some());
     }
 
     #[test]
-    fn the_cache_stays_bounded() {
+    fn the_cache_stays_bounded_in_entries_and_bytes() {
         let cache = SnapshotCache::default();
+        let within = |cache: &SnapshotCache| {
+            let inner = cache.inner.lock().unwrap();
+            assert!(inner.entries.len() <= MAX_ENTRIES);
+            assert!(inner.bytes <= MAX_BYTES);
+            assert_eq!(inner.bytes, inner.entries.values().map(|(_, b)| b).sum::<usize>());
+        };
         for i in 0..MAX_ENTRIES * 3 {
-            cache.remember(cache.generation(), &i.to_string(), org("x"));
-            assert!(cache.inner.lock().unwrap().entries.len() <= MAX_ENTRIES);
+            cache.remember(cache.generation(), &i.to_string(), org("x"), 100);
+            within(&cache);
         }
+        for i in 0..40 {
+            cache.remember(cache.generation(), &(i % 7).to_string(), org("x"), MAX_BYTES / 5);
+            within(&cache);
+        }
+        cache.remember(cache.generation(), "huge", org("huge"), MAX_BYTES / 4 + 1);
+        assert!(cache.get("huge").is_none());
     }
 }
