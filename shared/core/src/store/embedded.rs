@@ -95,6 +95,18 @@ impl EmbeddedStore {
             .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
     }
 
+    /// [`Self::blocking`] for a write that may change organisations: the snapshot
+    /// memory is emptied after it, committed or not, so a read that raced it is not
+    /// kept (every such write goes through here).
+    async fn organisation_write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let outcome = self.blocking(f).await;
+        self.snapshots.written();
+        outcome
+    }
+
     fn read_partition(db: &Database, pk: &str, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
         let txn = db.begin_read().map_err(backend)?;
         let table = txn.open_table(ITEMS).map_err(backend)?;
@@ -150,7 +162,7 @@ impl Store for EmbeddedStore {
             .collect();
         let (actor, retention) = (actor.clone(), self.retention_days);
         let record = self
-            .blocking(move |db| {
+            .organisation_write(move |db| {
                 let txn = db.begin_write().map_err(backend)?;
                 let record = {
                     let mut table = txn.open_table(ITEMS).map_err(backend)?;
@@ -183,10 +195,8 @@ impl Store for EmbeddedStore {
                 txn.commit().map_err(backend)?;
                 Ok(Some(record))
             })
-            .await;
-        // After the commit (or its failure): a read that raced it is not kept.
-        self.snapshots.written();
-        if let Some(record) = record? {
+            .await?;
+        if let Some(record) = record {
             record.log();
         }
         Ok(())
@@ -283,55 +293,52 @@ impl Store for EmbeddedStore {
             actor.clone(),
             self.retention_days,
         );
-        let outcome = self
-            .blocking(move |db| {
-                // redb write transactions are exclusive: read, decide and write are one
-                // serialisable step, so no other claim write can interleave.
-                let txn = db.begin_write().map_err(backend)?;
-                let mut written = None;
-                let outcome = {
-                    let mut table = txn.open_table(ITEMS).map_err(backend)?;
-                    let reference = Self::range_of(&table, keys::REF_PK, "")?;
-                    let reference = assemble_reference(reference.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-                    let mut claims: Vec<AuthorityClaim> = Vec::new();
-                    let mut current = None;
-                    for (sk, body) in Self::range_of(&table, &pk, keys::CLAIM_PREFIX)? {
-                        let claim: AuthorityClaim = parse(&sk, &body)?;
-                        if sk == target {
-                            current = Some(claim.clone());
-                        }
-                        claims.push(claim);
+        self.organisation_write(move |db| {
+            // redb write transactions are exclusive: read, decide and write are one
+            // serialisable step, so no other claim write can interleave.
+            let txn = db.begin_write().map_err(backend)?;
+            let mut written = None;
+            let outcome = {
+                let mut table = txn.open_table(ITEMS).map_err(backend)?;
+                let reference = Self::range_of(&table, keys::REF_PK, "")?;
+                let reference = assemble_reference(reference.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+                let mut claims: Vec<AuthorityClaim> = Vec::new();
+                let mut current = None;
+                for (sk, body) in Self::range_of(&table, &pk, keys::CLAIM_PREFIX)? {
+                    let claim: AuthorityClaim = parse(&sk, &body)?;
+                    if sk == target {
+                        current = Some(claim.clone());
                     }
-                    match current {
-                        None => ClaimWrite::NotFound,
-                        Some(current) => match decide(&reference, &claims, &current) {
-                            Err(e) => ClaimWrite::Rejected(e),
-                            Ok(updated) => {
-                                let body =
-                                    serde_json::to_string(&updated).map_err(|e| StoreError::Backend(e.to_string()))?;
-                                table
-                                    .insert((pk.as_str(), target.as_str()), body.as_str())
-                                    .map_err(backend)?;
-                                let record = audit::claim_update(&actor, &org, &claim, &current, &updated, retention);
-                                Self::insert_audit(&mut table, &record)?;
-                                written = Some(record);
-                                ClaimWrite::Updated(Box::new(updated))
-                            }
-                        },
-                    }
-                };
-                match written {
-                    Some(record) => {
-                        txn.commit().map_err(backend)?;
-                        record.log();
-                    }
-                    None => txn.abort().map_err(backend)?,
+                    claims.push(claim);
                 }
-                Ok(outcome)
-            })
-            .await;
-        self.snapshots.written();
-        outcome
+                match current {
+                    None => ClaimWrite::NotFound,
+                    Some(current) => match decide(&reference, &claims, &current) {
+                        Err(e) => ClaimWrite::Rejected(e),
+                        Ok(updated) => {
+                            let body =
+                                serde_json::to_string(&updated).map_err(|e| StoreError::Backend(e.to_string()))?;
+                            table
+                                .insert((pk.as_str(), target.as_str()), body.as_str())
+                                .map_err(backend)?;
+                            let record = audit::claim_update(&actor, &org, &claim, &current, &updated, retention);
+                            Self::insert_audit(&mut table, &record)?;
+                            written = Some(record);
+                            ClaimWrite::Updated(Box::new(updated))
+                        }
+                    },
+                }
+            };
+            match written {
+                Some(record) => {
+                    txn.commit().map_err(backend)?;
+                    record.log();
+                }
+                None => txn.abort().map_err(backend)?,
+            }
+            Ok(outcome)
+        })
+        .await
     }
 
     async fn put_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
