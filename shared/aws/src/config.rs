@@ -103,10 +103,7 @@ fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
 pub async fn lambda_sdk_config() -> aws_config::SdkConfig {
     use aws_config::environment::EnvironmentVariableCredentialsProvider;
     use aws_sdk_dynamodb::config::SharedCredentialsProvider;
-    let region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
-        .iter()
-        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
-        .map(aws_config::Region::new);
+    let region = first_set(&["AWS_REGION", "AWS_DEFAULT_REGION"], env_var).map(aws_config::Region::new);
     aws_config::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(region)
@@ -132,17 +129,26 @@ struct EnvOnly;
 
 impl aws_types::service_config::LoadServiceConfig for EnvOnly {
     fn load_config(&self, key: aws_types::service_config::ServiceConfigKey<'_>) -> Option<String> {
-        service_setting(key.env(), key.service_id(), |name| std::env::var(name).ok())
+        service_setting(key.env(), key.service_id(), env_var)
     }
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// The first of `names` that `var` finds set; empty counts as unset.
+fn first_set<N: AsRef<str>>(names: &[N], var: impl Fn(&str) -> Option<String>) -> Option<String> {
+    names
+        .iter()
+        .find_map(|name| var(name.as_ref()).filter(|v| !v.is_empty()))
 }
 
 /// The setting `env` of `service_id` (`"DynamoDB"`, `"S3"`) as `var` finds it:
 /// `<env>_<SERVICE ID>` first, then `<env>`; empty counts as unset.
 fn service_setting(env: &str, service_id: &str, var: impl Fn(&str) -> Option<String>) -> Option<String> {
     let service = service_id.to_ascii_uppercase().replace(' ', "_");
-    [format!("{env}_{service}"), env.to_owned()]
-        .iter()
-        .find_map(|name| var(name).filter(|v| !v.is_empty()))
+    first_set(&[format!("{env}_{service}"), env.to_owned()], var)
 }
 
 /// A DynamoDB client from the shared configuration.
