@@ -53,15 +53,19 @@ fn inflate(z: &mut Decompress, input: &[u8]) -> Option<String> {
     z.reset(true);
     let mut out = Vec::with_capacity(input.len() * 3 + 64);
     loop {
-        let (consumed, produced) = (usize::try_from(z.total_in()).ok()?, z.total_out());
+        let (consumed, produced) = (z.total_in(), z.total_out());
         let status = z
-            .decompress_vec(input.get(consumed..)?, &mut out, FlushDecompress::None)
+            .decompress_vec(
+                input.get(usize::try_from(consumed).ok()?..)?,
+                &mut out,
+                FlushDecompress::None,
+            )
             .ok()?;
         match status {
             Status::StreamEnd => return String::from_utf8(out).ok(),
             _ if out.len() == out.capacity() => out.reserve(out.capacity()),
             // Room left, yet no progress: the input ends before the stream does.
-            _ if z.total_out() == produced && usize::try_from(z.total_in()).ok()? == consumed => return None,
+            _ if (z.total_in(), z.total_out()) == (consumed, produced) => return None,
             _ => {}
         }
     }
