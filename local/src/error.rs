@@ -31,6 +31,9 @@ pub enum CliError {
     /// The local signing key or a token setting.
     #[error("{0}")]
     Token(String),
+    /// A participants file that does not verify (the check that failed).
+    #[error("verification failed: {0}")]
+    Verify(String),
     /// A feature this build was compiled without.
     #[error("this build has no AWS support: use `cargo run --release --features aws -- {0} ...`")]
     NoAws(&'static str),

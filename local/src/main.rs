@@ -107,6 +107,20 @@ enum Command {
         #[arg(long)]
         since: Option<String>,
     },
+    /// Check a participants file against its detached signature and the published keys:
+    /// prints `OK`, the key id and the signing time, or the reason, and exits non-zero.
+    Verify {
+        /// The participants file.
+        file: PathBuf,
+        /// Its detached JWS (`participants.jws`).
+        signature: PathBuf,
+        /// The published keys (`participants.jwks`).
+        #[arg(long)]
+        jwks: PathBuf,
+    },
+    /// Replace the local key that signs the participants file (<data-dir>/participants-signing-key.pem);
+    /// the next export publishes the new key and keeps the old one for the rotation window.
+    RotateSigningKey,
     /// Create the DynamoDB table (with `--store dynamodb`).
     CreateTable,
     /// List the functions: one per line, `name METHOD /path`, `name schedule` or
@@ -152,6 +166,8 @@ fn main() -> ExitCode {
         Some(Command::Certs {
             what: CertsCommand::Client { org, out },
         }) => Some(client_cert_command(&cli.data_dir, org, out.as_deref())),
+        Some(Command::Verify { file, signature, jwks }) => Some(verify_command(file, signature, jwks)),
+        Some(Command::RotateSigningKey) => Some(rotate_key_command(&cli.data_dir)),
         _ => None,
     };
     if let Some(done) = quick {
@@ -205,6 +221,47 @@ fn token_command(
     };
     println!("{}", keys.mint(sub, org, scope, ttl, thumbprint.as_deref()));
     Ok(())
+}
+
+/// Verifies a participants file offline; the error names the failed check.
+fn verify_command(file: &Path, signature: &Path, jwks: &Path) -> Result<(), CliError> {
+    use directory_core::signature;
+    let jws = std::fs::read_to_string(signature).map_err(CliError::io(signature))?;
+    let keys_bytes = std::fs::read(jwks).map_err(CliError::io(jwks))?;
+    let keys: signature::Jwks = serde_json::from_slice(&keys_bytes)
+        .map_err(|e| CliError::Verify(format!("{}: not a JWK Set: {e}", jwks.display())))?;
+    let mut reader = std::fs::File::open(file).map_err(CliError::io(file))?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let verified = signature::verify(&mut reader, &jws, &keys, now)
+        .map_err(|e| CliError::Verify(format!("{}: {e}", file.display())))?;
+    let signed_at = time::OffsetDateTime::from_unix_timestamp(verified.iat)
+        .map_or_else(|_| verified.iat.to_string(), directory_core::audit::format_time);
+    println!(
+        "OK kid={} signed={} sha256={}",
+        verified.kid, signed_at, verified.sha256
+    );
+    Ok(())
+}
+
+/// Replaces the local signing key and says what happens next.
+fn rotate_key_command(data_dir: &Path) -> Result<(), CliError> {
+    private_data_dir(data_dir)?;
+    let signer =
+        directory_core::signature::local::LocalSigner::rotate(data_dir).map_err(|e| CliError::Token(e.to_string()))?;
+    println!("{}", signer.jwk().kid);
+    eprintln!(
+        "new signing key in place; the next export signs with it and keeps the old key in participants.jwks for {} days",
+        directory_core::signature::ROTATION_WINDOW_SECS / 86_400
+    );
+    Ok(())
+}
+
+/// The data dir's key that signs the participants file (created on first use).
+fn local_signer(data_dir: &Path) -> Result<std::sync::Arc<dyn directory_core::signature::Signer>, CliError> {
+    private_data_dir(data_dir)?;
+    let signer = directory_core::signature::local::LocalSigner::open_or_create(data_dir)
+        .map_err(|e| CliError::Token(e.to_string()))?;
+    Ok(std::sync::Arc::new(signer))
 }
 
 /// Issues a client certificate for `org` and says where it is and how to use it.
@@ -314,7 +371,7 @@ async fn run_with<S: Store>(cli: &Cli, store: S) -> Result<(), CliError> {
         _ => cli.data_dir.join("exports"),
     };
     match bucket(cli)? {
-        None => run_with_target(cli, store, LocalDirTarget::new(out)).await,
+        None => run_with_target(cli, store, LocalDirTarget::new(out, local_signer(&cli.data_dir)?)).await,
         Some(bucket) => s3(cli, store, bucket).await,
     }
 }
@@ -337,7 +394,13 @@ fn bucket(cli: &Cli) -> Result<Option<String>, CliError> {
 #[cfg(feature = "aws")]
 async fn s3<S: Store>(cli: &Cli, store: S, bucket: String) -> Result<(), CliError> {
     let config = directory_aws::sdk_config().await;
-    let target = directory_aws::S3Target::new(directory_aws::s3_client(&config), bucket);
+    // The deployment's KMS key when SIGNING_KEY_ID names one, else the data dir's key.
+    let signer: std::sync::Arc<dyn directory_core::signature::Signer> =
+        match directory_aws::kms_signer_from_env(&config) {
+            Ok(kms) => std::sync::Arc::new(kms),
+            Err(_) => local_signer(&cli.data_dir)?,
+        };
+    let target = directory_aws::S3Target::new(directory_aws::s3_client(&config), bucket, signer);
     run_with_target(cli, store, target).await
 }
 
@@ -353,7 +416,14 @@ async fn run_with_target<S: Store, T: ObjectTarget + 'static>(cli: &Cli, store: 
         Some(Command::Import { file, participants }) => import_file(&store, file, *participants).await,
         Some(Command::Audit { org, since }) => print_audit(&store, org.as_deref(), since.as_deref()).await,
         Some(Command::Export { .. }) => export_command(&store, &target).await,
-        Some(Command::Token { .. } | Command::Certs { .. } | Command::CreateTable | Command::Routes) => Ok(()),
+        Some(
+            Command::Token { .. }
+            | Command::Certs { .. }
+            | Command::CreateTable
+            | Command::Routes
+            | Command::Verify { .. }
+            | Command::RotateSigningKey,
+        ) => Ok(()),
     }
 }
 
@@ -376,6 +446,15 @@ async fn export_command<S: Store, T: ObjectTarget>(store: &S, target: &T) -> Res
             " (unchanged: the published file was left as it was)"
         } else {
             ""
+        }
+    );
+    eprintln!(
+        "signature: {} ({})",
+        directory_core::signature::SIGNATURE_KEY,
+        if report.signed {
+            "signed by this run"
+        } else {
+            "already covered this file"
         }
     );
     Ok(())

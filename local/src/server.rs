@@ -98,6 +98,9 @@ async fn route<S: Store, T: ObjectTarget>(
         match parts.uri.path() {
             "/openapi.yaml" => return openapi(),
             "/.well-known/jwks.json" => return json_reply(app.jwks.to_string()),
+            "/.well-known/participants-jwks.json" => {
+                return participants_jwks(&app.services.exports, &parts.headers).await;
+            }
             "/.well-known/openid-configuration" => {
                 return json_reply(discovery(&parts.headers, app.tls.is_some()).to_string());
             }
@@ -158,6 +161,17 @@ async fn route<S: Store, T: ObjectTarget>(
             ApiError::Internal(format!("event conversion failed: {e}")),
             &parts.headers,
         ),
+    }
+}
+
+/// The keys that verify the participants file (public, like the file's own JWKS).
+async fn participants_jwks<T: ObjectTarget>(target: &T, headers: &hyper::HeaderMap) -> Reply {
+    match directory_core::export::participants_jwks(target).await {
+        Ok(jwks) => match serde_json::to_string(&jwks) {
+            Ok(body) => json_reply(body),
+            Err(e) => error_reply(ApiError::Internal(e.to_string()), headers),
+        },
+        Err(e) => error_reply(ApiError::Internal(e.to_string()), headers),
     }
 }
 

@@ -164,6 +164,9 @@ impl Intercept for IamLog {
     ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
         let request = context.request();
         let actions = match request.headers().get("x-amz-target") {
+            Some(target) if target.starts_with("TrentService.") => {
+                vec![format!("kms:{}", target.rsplit('.').next().unwrap_or_default())]
+            }
             Some(target) => {
                 let operation = target.rsplit('.').next().unwrap_or_default();
                 let body = request

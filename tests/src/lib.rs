@@ -20,6 +20,15 @@ pub fn demo_bytes() -> Vec<u8> {
     std::fs::read(repo_root().join("data/demo.json")).expect("data/demo.json")
 }
 
+/// The key every test export is signed with (one per test process, so repeated
+/// publishes in a test sign with the same key, as a deployment does).
+pub fn signer() -> std::sync::Arc<dyn directory_core::signature::Signer> {
+    static KEY: std::sync::OnceLock<std::sync::Arc<directory_core::signature::local::LocalSigner>> =
+        std::sync::OnceLock::new();
+    KEY.get_or_init(|| std::sync::Arc::new(directory_core::signature::local::LocalSigner::ephemeral()))
+        .clone()
+}
+
 /// An embedded store in a fresh temporary directory (kept alive by the guard).
 pub fn embedded_store() -> (EmbeddedStore, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -115,6 +124,21 @@ pub fn event_fixtures(function: &str) -> Vec<(String, u16, String)> {
 pub fn s3_endpoint() -> String {
     std::env::var("AWS_ENDPOINT_URL_S3")
         .unwrap_or_else(|_| panic!("AWS_ENDPOINT_URL_S3 is not set: run the tests with scripts/test.sh"))
+}
+
+/// A fresh signing key (`ECC_NIST_P256`, `SIGN_VERIFY`) in the KMS emulator (moto
+/// through scripts/moto_server.py, which signs `MessageType=DIGEST` as KMS does).
+pub async fn kms_key(client: &aws_sdk_kms::Client) -> String {
+    std::env::var("AWS_ENDPOINT_URL_KMS")
+        .unwrap_or_else(|_| panic!("AWS_ENDPOINT_URL_KMS is not set: run the tests with scripts/test.sh"));
+    let key = client
+        .create_key()
+        .key_spec(aws_sdk_kms::types::KeySpec::EccNistP256)
+        .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
+        .send()
+        .await
+        .expect("create a key in the KMS emulator");
+    key.key_metadata().expect("key metadata").key_id().to_owned()
 }
 
 /// A fresh bucket in the S3 emulator, and a client for it.

@@ -47,7 +47,7 @@ async fn loaded_dynamodb() -> directory_aws::DynamoStore {
 async fn the_export_is_exactly_the_public_projection_and_leaks_nothing() {
     let store = loaded_dynamodb().await;
     let (client, bucket) = s3_bucket().await;
-    let target = S3Target::new(client.clone(), &bucket);
+    let target = S3Target::new(client.clone(), &bucket, directory_tests::signer());
     let report = export::run(&store, &target, &mut |_| {}).await.unwrap();
     let bytes = s3_object(&client, &bucket).await.expect("published");
     assert_eq!(report.bytes, bytes.len() as u64);
@@ -128,7 +128,7 @@ async fn the_export_is_exactly_the_public_projection_and_leaks_nothing() {
 async fn runs_are_deterministic_and_an_unchanged_run_leaves_the_object_alone() {
     let store = loaded_dynamodb().await;
     let (client, bucket) = s3_bucket().await;
-    let target = S3Target::new(client.clone(), &bucket);
+    let target = S3Target::new(client.clone(), &bucket, directory_tests::signer());
     let first = export::run(&store, &target, &mut |_| {}).await.unwrap();
     assert!(!first.unchanged);
     let head1 = client
@@ -245,10 +245,10 @@ async fn a_failure_mid_upload_aborts_and_keeps_the_previous_file() {
     let (client, bucket) = s3_bucket().await;
     // Small parts so several are uploaded before the failure (S3 checks the 5 MiB
     // minimum only at completion, which never comes).
-    let target = S3Target::new(client.clone(), &bucket).with_part_bytes(64 * 1024);
+    let target = S3Target::new(client.clone(), &bucket, directory_tests::signer()).with_part_bytes(64 * 1024);
     let good = export::run(&store, &target, &mut |_| {}).await;
     assert!(good.is_err(), "parts under 5 MiB cannot complete on S3: {good:?}");
-    let big = S3Target::new(client.clone(), &bucket);
+    let big = S3Target::new(client.clone(), &bucket, directory_tests::signer());
     let published = export::run(&store, &big, &mut |_| {}).await.unwrap();
     let before = s3_object(&client, &bucket).await.unwrap();
 
@@ -287,7 +287,8 @@ async fn a_large_export_streams_in_several_parts() {
         store.replace_organisation(&org).await.unwrap();
     }
     let (client, bucket) = s3_bucket().await;
-    let target = S3Target::new(client.clone(), &bucket).with_part_bytes(export::MIN_PART_BYTES);
+    let target =
+        S3Target::new(client.clone(), &bucket, directory_tests::signer()).with_part_bytes(export::MIN_PART_BYTES);
     let report = export::run(&store, &target, &mut |_| {}).await.unwrap();
     assert_eq!(report.organisations, n);
     assert!(report.parts >= 2, "{report:?}");
@@ -338,13 +339,13 @@ async fn the_schedule_and_the_route_publish_the_same_object_and_the_route_answer
     let store = loaded_dynamodb().await;
     let (client, scheduled_bucket) = s3_bucket().await;
     let (_, http_bucket) = s3_bucket().await;
-    let scheduled_target = S3Target::new(client.clone(), &scheduled_bucket);
+    let scheduled_target = S3Target::new(client.clone(), &scheduled_bucket, directory_tests::signer());
     let schedule_event = serde_json::json!({"version": "0", "id": "e", "detail-type": "Scheduled Event", "source": "aws.events", "time": "2026-11-28T10:00:00Z", "detail": {}});
     let out = export::scheduled(&store, &scheduled_target, &schedule_event)
         .await
         .unwrap();
     assert_eq!(out["organisations"], 13);
-    let http_target = S3Target::new(client.clone(), &http_bucket);
+    let http_target = S3Target::new(client.clone(), &http_bucket, directory_tests::signer());
     let resp = http_export(&store, &http_target, "directory:admin", &[]).await;
     assert_eq!(resp.status(), 200);
     let a = s3_object(&client, &scheduled_bucket).await.unwrap();
@@ -373,7 +374,7 @@ async fn the_schedule_and_the_route_publish_the_same_object_and_the_route_answer
         assert_eq!(denied.status(), 403);
     }
     // Past the response limit: a redirect to a presigned URL of the object.
-    let small = S3Target::new(client.clone(), &http_bucket).with_response_limit(10_000);
+    let small = S3Target::new(client.clone(), &http_bucket, directory_tests::signer()).with_response_limit(10_000);
     let redirect = http_export(&store, &small, "directory:admin", &[]).await;
     assert_eq!(redirect.status(), 303);
     let location = redirect.headers()["location"].to_str().unwrap().to_owned();
@@ -391,7 +392,7 @@ async fn the_schedule_and_the_route_publish_the_same_object_and_the_route_answer
 async fn a_claim_change_shows_in_the_next_export() {
     let store = Arc::new(loaded_dynamodb().await);
     let (client, bucket) = s3_bucket().await;
-    let target = S3Target::new(client.clone(), &bucket);
+    let target = S3Target::new(client.clone(), &bucket, directory_tests::signer());
     export::run(&*store, &target, &mut |_| {}).await.unwrap();
     let (_, orgs) = demo();
     let org = orgs.iter().find(|o| !o.org_domain_role_claims.is_empty()).unwrap();

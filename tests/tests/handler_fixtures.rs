@@ -191,7 +191,7 @@ macro_rules! fixture_tests {
                 #[tokio::test]
                 async fn $test() {
                     let (store, dir) = embedded_store();
-                    let target = LocalDirTarget::new(dir.path().join("exports"));
+                    let target = LocalDirTarget::new(dir.path().join("exports"), directory_tests::signer());
                     run_fixtures(&Services { store, exports: target }, $function, None).await;
                 }
             )*
@@ -203,7 +203,7 @@ macro_rules! fixture_tests {
                 async fn $test() {
                     let (store, log) = counting_dynamodb_store().await;
                     let (client, bucket) = directory_tests::s3_bucket().await;
-                    let target = directory_aws::S3Target::new(client, bucket);
+                    let target = directory_aws::S3Target::new(client, bucket, directory_tests::signer());
                     run_fixtures(&Services { store, exports: target }, $function, Some(&log)).await;
                 }
             )*

@@ -124,7 +124,7 @@ async fn every_response_to_the_event_fixtures_conforms() {
     }
     let services = Services {
         store,
-        exports: LocalDirTarget::new(dir.path().join("exports")),
+        exports: LocalDirTarget::new(dir.path().join("exports"), directory_tests::signer()),
     };
     let mut checked = 0;
     for (route, http) in http_routes() {

@@ -17,7 +17,7 @@ fn actor() -> directory_core::audit::Actor {
 /// Publishes the store's export into a fresh directory and returns the file.
 async fn export_of<S: Store>(store: &S) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
-    let target = LocalDirTarget::new(dir.path());
+    let target = LocalDirTarget::new(dir.path(), directory_tests::signer());
     export::run(store, &target, &mut |_| {}).await.unwrap();
     std::fs::read(target.path()).unwrap()
 }

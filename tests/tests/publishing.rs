@@ -124,6 +124,23 @@ impl<T: ObjectTarget> ObjectTarget for Gated<T> {
     fn location(&self) -> String {
         self.inner.location()
     }
+    fn signer(&self) -> &dyn directory_core::signature::Signer {
+        self.inner.signer()
+    }
+    async fn read_published(&self, sink: &mut (dyn FnMut(&[u8]) + Send)) -> Result<(), ExportError> {
+        self.inner.read_published(sink).await
+    }
+    async fn put_beside(
+        &self,
+        name: &'static str,
+        bytes: Vec<u8>,
+        content_type: &'static str,
+    ) -> Result<(), ExportError> {
+        self.inner.put_beside(name, bytes, content_type).await
+    }
+    async fn get_beside(&self, name: &'static str) -> Result<Option<Vec<u8>>, ExportError> {
+        self.inner.get_beside(name).await
+    }
 }
 
 async fn deactivate<S: Store>(store: &S) {
@@ -208,8 +225,11 @@ where
     import::import(&store, &demo_bytes(), |_, _| {}).await.unwrap();
     // How many parts an export has, from a run into a scratch directory.
     let scratch = tempfile::tempdir().unwrap();
-    let counting =
-        Gated::new(LocalDirTarget::new(scratch.path()), Stop::BeforePart(usize::MAX)).with_part_bytes(part_bytes);
+    let counting = Gated::new(
+        LocalDirTarget::new(scratch.path(), directory_tests::signer()),
+        Stop::BeforePart(usize::MAX),
+    )
+    .with_part_bytes(part_bytes);
     let parts = export::run(&store, &counting, &mut |_| {}).await.unwrap().parts;
     let mut stops: Vec<Stop> = (1..=parts).map(Stop::BeforePart).collect();
     stops.push(Stop::BeforeComplete);
@@ -223,7 +243,7 @@ where
 async fn embedded_exports_cannot_overtake_each_other() {
     let (store, _dir) = embedded_store();
     let out = tempfile::tempdir().unwrap();
-    let target = LocalDirTarget::new(out.path());
+    let target = LocalDirTarget::new(out.path(), directory_tests::signer());
     let path = target.path();
     // Small parts: the demo export is about 80 KiB, so several stop points.
     let tried = every_interleaving(store, target, 16 * 1024, async || std::fs::read(&path).unwrap()).await;
@@ -235,7 +255,7 @@ async fn embedded_exports_cannot_overtake_each_other() {
 async fn s3_exports_cannot_overtake_each_other() {
     let store = dynamodb_store().await;
     let (client, bucket) = s3_bucket().await;
-    let target = S3Target::new(client.clone(), &bucket);
+    let target = S3Target::new(client.clone(), &bucket, directory_tests::signer());
     // S3 parts are at least 5 MiB: the demo export is one part.
     let part_bytes = target.part_bytes();
     let tried = every_interleaving(store, target, part_bytes, async || {
@@ -277,7 +297,7 @@ async fn a_run_that_cannot_get_the_lease_fails_clearly() {
         .unwrap()
         .unwrap();
     let out = tempfile::tempdir().unwrap();
-    let target = LocalDirTarget::new(out.path());
+    let target = LocalDirTarget::new(out.path(), directory_tests::signer());
     let started = std::time::Instant::now();
     let err = export::run(&store, &target, &mut |_| {}).await.unwrap_err();
     assert!(matches!(err, ExportError::Busy), "{err}");
@@ -333,17 +353,27 @@ where
 async fn embedded_exports_stopped_at_any_part_publish_nothing() {
     let (store, _dir) = embedded_store();
     let out = tempfile::tempdir().unwrap();
-    let target = LocalDirTarget::new(out.path());
+    let target = LocalDirTarget::new(out.path(), directory_tests::signer());
     let path = target.path();
     let parts =
         a_run_stopped_at_any_part_publishes_nothing(store, target, 16 * 1024, async || std::fs::read(&path).unwrap())
             .await;
     assert!(parts >= 4, "{parts}");
-    let leftovers: Vec<_> = std::fs::read_dir(out.path())
+    let mut leftovers: Vec<_> = std::fs::read_dir(out.path())
         .unwrap()
-        .map(|e| e.unwrap().file_name())
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    assert_eq!(leftovers.len(), 2, "only the file and its hash: {leftovers:?}");
+    leftovers.sort();
+    assert_eq!(
+        leftovers,
+        [
+            "participants",
+            "participants.jwks",
+            "participants.jws",
+            "participants.sha256"
+        ],
+        "only the file, its hash, its signature and its keys: no temporary file is left"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -352,7 +382,7 @@ async fn s3_exports_stopped_at_any_part_publish_nothing() {
     let (client, bucket) = s3_bucket().await;
     // Parts under S3's 5 MiB are accepted until completion; the last run, whose
     // parts are whole, completes.
-    let target = S3Target::new(client.clone(), &bucket);
+    let target = S3Target::new(client.clone(), &bucket, directory_tests::signer());
     let part_bytes = target.part_bytes();
     a_run_stopped_at_any_part_publishes_nothing(store, target, part_bytes, async || {
         s3_object(&client, &bucket).await.unwrap()

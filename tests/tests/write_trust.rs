@@ -181,7 +181,7 @@ async fn imports_and_exports_are_audited<S: Store>(store: S) {
     assert_eq!(records[0].changes[0].field, "ORG.OrganisationName");
 
     let dir = tempfile::tempdir().unwrap();
-    let target = LocalDirTarget::new(dir.path().to_path_buf());
+    let target = LocalDirTarget::new(dir.path().to_path_buf(), directory_tests::signer());
     directory_core::export::run(&store, &target, &mut |_| {}).await.unwrap();
     directory_core::export::run(&store, &target, &mut |_| {}).await.unwrap();
     let published = store.audit_records(None, None).await.unwrap();

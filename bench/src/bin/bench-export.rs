@@ -42,7 +42,11 @@ async fn main() {
             let store = DynamoStore::new(directory_aws::capacity::metered_client(&config, &meter), table);
             let s3 = directory_aws::s3_client(&config);
             let _ = s3.create_bucket().bucket(bucket).send().await;
-            let target = S3Target::new(s3, bucket.clone());
+            let target = S3Target::new(
+                s3,
+                bucket.clone(),
+                std::sync::Arc::new(directory_core::signature::local::LocalSigner::ephemeral()),
+            );
             let t = Instant::now();
             let report = export::run(&store, &target, &mut |_| {}).await.unwrap();
             println!(

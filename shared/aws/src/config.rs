@@ -28,7 +28,7 @@ pub fn env_for(needs: Needs) -> Vec<&'static str> {
         vars.extend(["TABLE_NAME", directory_core::audit::RETENTION_ENV]);
     }
     if needs.exports {
-        vars.push("BUCKET_NAME");
+        vars.extend(["BUCKET_NAME", "SIGNING_KEY_ID"]);
     }
     vars
 }
@@ -185,12 +185,23 @@ pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     )
 }
 
-/// The S3 export target of a Lambda function: bucket from `BUCKET_NAME`.
-/// Opens the connection at init like [`store_from_env`].
+/// The KMS signer named by `SIGNING_KEY_ID` (key id, ARN or alias), or why there is none.
+pub fn kms_signer_from_env(config: &aws_config::SdkConfig) -> Result<crate::KmsSigner, String> {
+    let key = std::env::var("SIGNING_KEY_ID")
+        .ok()
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| "SIGNING_KEY_ID is not set: the participants file is never published unsigned".to_owned())?;
+    Ok(crate::KmsSigner::new(aws_sdk_kms::Client::new(config), key))
+}
+
+/// The S3 export target of a Lambda function: bucket from `BUCKET_NAME`, signed with
+/// the KMS key `SIGNING_KEY_ID` (both required: a function that would publish an
+/// unsigned file fails at init). Opens the connection at init like [`store_from_env`].
 pub async fn s3_target_from_env(config: &aws_config::SdkConfig) -> Result<crate::S3Target, String> {
     use directory_core::export::ObjectTarget;
     let bucket = std::env::var("BUCKET_NAME").map_err(|_| "BUCKET_NAME is not set".to_owned())?;
-    let target = crate::S3Target::new(s3_client(config), bucket);
+    let signer = std::sync::Arc::new(kms_signer_from_env(config)?);
+    let target = crate::S3Target::new(s3_client(config), bucket, signer);
     // Only to open the connection: a fresh bucket has no object yet (and without
     // s3:ListBucket S3 answers that with AccessDenied), which is not an init failure.
     let _ = target.published_sha256().await;

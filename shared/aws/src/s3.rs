@@ -15,6 +15,8 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Tag, Tagging};
 use directory_core::export::{EXPORT_KEY, ExportError, ObjectTarget, Published, Upload};
+use directory_core::signature::Signer;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinSet;
 
@@ -31,20 +33,31 @@ fn target_error<E: std::error::Error + 'static>(e: E) -> ExportError {
     ExportError::Target(DisplayErrorContext(e).to_string())
 }
 
-/// Publishes the export to `s3://{bucket}/participants`.
-#[derive(Clone, Debug)]
+/// Publishes the export to `s3://{bucket}/participants`, signed by `signer`
+/// (`participants.jws`, `participants.jwks` beside it).
+#[derive(Clone)]
 pub struct S3Target {
     client: Client,
     bucket: String,
     part_bytes: usize,
     response_limit: usize,
+    signer: Arc<dyn Signer>,
+}
+
+impl std::fmt::Debug for S3Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Target")
+            .field("bucket", &self.bucket)
+            .finish_non_exhaustive()
+    }
 }
 
 impl S3Target {
-    /// A target on `bucket`.
-    pub fn new(client: Client, bucket: impl Into<String>) -> Self {
+    /// A target on `bucket`, signing with `signer`.
+    pub fn new(client: Client, bucket: impl Into<String>, signer: Arc<dyn Signer>) -> Self {
         Self {
             client,
+            signer,
             bucket: bucket.into(),
             part_bytes: directory_core::export::DEFAULT_PART_BYTES,
             response_limit: RESPONSE_LIMIT,
@@ -252,5 +265,53 @@ impl ObjectTarget for S3Target {
 
     fn location(&self) -> String {
         format!("s3://{}/{EXPORT_KEY}", self.bucket)
+    }
+
+    fn signer(&self) -> &dyn Signer {
+        &*self.signer
+    }
+
+    async fn read_published(&self, sink: &mut (dyn FnMut(&[u8]) + Send)) -> Result<(), ExportError> {
+        let mut body = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(EXPORT_KEY)
+            .send()
+            .await
+            .map_err(target_error)?
+            .body;
+        while let Some(chunk) = body.try_next().await.map_err(target_error)? {
+            sink(&chunk);
+        }
+        Ok(())
+    }
+
+    async fn put_beside(
+        &self,
+        name: &'static str,
+        bytes: Vec<u8>,
+        content_type: &'static str,
+    ) -> Result<(), ExportError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(name)
+            .content_type(content_type)
+            .cache_control(CACHE_CONTROL)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(target_error)?;
+        Ok(())
+    }
+
+    async fn get_beside(&self, name: &'static str) -> Result<Option<Vec<u8>>, ExportError> {
+        let got = self.client.get_object().bucket(&self.bucket).key(name).send().await;
+        match got {
+            Ok(out) => Ok(Some(out.body.collect().await.map_err(target_error)?.to_vec())),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+            Err(e) => Err(target_error(e)),
+        }
     }
 }

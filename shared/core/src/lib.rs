@@ -15,5 +15,6 @@ pub mod keys;
 pub mod model;
 pub mod participants;
 pub mod routes;
+pub mod signature;
 pub mod store;
 pub mod validate;

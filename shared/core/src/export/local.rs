@@ -3,19 +3,38 @@
 //! world-readable (0644), being public data.
 
 use super::{EXPORT_KEY, ExportError, ObjectTarget, Upload};
-use std::io::Write;
+use crate::signature::Signer;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-/// Publishes into a directory.
-#[derive(Debug, Clone)]
+/// Publishes into a directory, signed by `signer`.
+#[derive(Clone)]
 pub struct LocalDirTarget {
     dir: PathBuf,
+    signer: Arc<dyn Signer>,
+}
+
+impl std::fmt::Debug for LocalDirTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalDirTarget")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
 }
 
 impl LocalDirTarget {
-    /// A target writing into `dir` (created when needed).
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
+    /// A target writing into `dir` (created when needed), signing with `signer`.
+    pub fn new(dir: impl Into<PathBuf>, signer: Arc<dyn Signer>) -> Self {
+        Self {
+            dir: dir.into(),
+            signer,
+        }
+    }
+
+    /// The directory published into.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// The published file.
@@ -53,17 +72,8 @@ impl Upload for LocalUpload {
             .temp
             .take()
             .ok_or_else(|| ExportError::Target("upload already finished".into()))?;
-        // Public data that a static web server may serve: world-readable like its
-        // `.sha256` (a temporary file starts owner-only).
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let public = std::fs::Permissions::from_mode(0o644);
-            temp.as_file().set_permissions(public).map_err(|e| io(temp.path(), e))?;
-        }
-        temp.as_file().sync_all().map_err(|e| io(temp.path(), e))?;
         let path = self.target.path();
-        temp.persist(&path).map_err(|e| io(&path, e.error))?;
+        persist_public(temp, &path)?;
         let hash_path = self.target.hash_path();
         std::fs::write(&hash_path, format!("{sha256}\n")).map_err(|e| io(&hash_path, e))?;
         Ok(())
@@ -74,6 +84,20 @@ impl Upload for LocalUpload {
         self.temp.take();
         Ok(())
     }
+}
+
+/// Makes a filled temporary file world-readable (public data a static web server may
+/// serve; a temporary file starts owner-only), syncs it and renames it over `path`.
+fn persist_public(temp: tempfile::NamedTempFile, path: &Path) -> Result<(), ExportError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let public = std::fs::Permissions::from_mode(0o644);
+        temp.as_file().set_permissions(public).map_err(|e| io(temp.path(), e))?;
+    }
+    temp.as_file().sync_all().map_err(|e| io(temp.path(), e))?;
+    temp.persist(path).map_err(|e| io(path, e.error))?;
+    Ok(())
 }
 
 impl ObjectTarget for LocalDirTarget {
@@ -112,5 +136,45 @@ impl ObjectTarget for LocalDirTarget {
 
     fn location(&self) -> String {
         self.path().display().to_string()
+    }
+
+    fn signer(&self) -> &dyn Signer {
+        &*self.signer
+    }
+
+    async fn read_published(&self, sink: &mut (dyn FnMut(&[u8]) + Send)) -> Result<(), ExportError> {
+        let path = self.path();
+        let mut file = std::fs::File::open(&path).map_err(|e| io(&path, e))?;
+        let mut buffer = vec![0u8; 256 * 1024];
+        loop {
+            let n = file.read(&mut buffer).map_err(|e| io(&path, e))?;
+            if n == 0 {
+                return Ok(());
+            }
+            sink(&buffer[..n]);
+        }
+    }
+
+    async fn put_beside(
+        &self,
+        name: &'static str,
+        bytes: Vec<u8>,
+        _content_type: &'static str,
+    ) -> Result<(), ExportError> {
+        let mut temp = tempfile::Builder::new()
+            .prefix(".beside-")
+            .tempfile_in(&self.dir)
+            .map_err(|e| io(&self.dir, e))?;
+        temp.write_all(&bytes).map_err(|e| io(temp.path(), e))?;
+        persist_public(temp, &self.dir.join(name))
+    }
+
+    async fn get_beside(&self, name: &'static str) -> Result<Option<Vec<u8>>, ExportError> {
+        let path = self.dir.join(name);
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(&path, e)),
+        }
     }
 }

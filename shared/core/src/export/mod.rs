@@ -7,6 +7,7 @@ pub mod local;
 use crate::audit::{self, Actor, AuditRecord, Change};
 use crate::ids::OrganisationId;
 use crate::model::ExportOrganisation;
+use crate::signature::{self, JWKS_KEY, Jwks, NoSigner, SIGNATURE_KEY, Signer};
 use crate::store::{Store, StoreError};
 use futures_util::{Stream, TryStreamExt, stream};
 use sha2::{Digest, Sha256};
@@ -40,6 +41,10 @@ pub enum ExportError {
     Store(#[from] StoreError),
     #[error("object target: {0}")]
     Target(String),
+    /// The file was published (or left as it was) but could not be signed; the next
+    /// run signs it.
+    #[error(transparent)]
+    Sign(#[from] signature::SignError),
     /// Another run held the export lease for longer than this run would wait.
     #[error("another export is being published; retry in a moment")]
     Busy,
@@ -87,6 +92,23 @@ pub trait ObjectTarget: Send + Sync {
     fn part_bytes(&self) -> usize {
         DEFAULT_PART_BYTES
     }
+    /// The key the published file is signed with.
+    fn signer(&self) -> &dyn Signer;
+    /// Hands the published object's bytes to `sink`, in order (signing reads back
+    /// what was stored, not what was meant to be).
+    fn read_published(
+        &self,
+        sink: &mut (dyn FnMut(&[u8]) + Send),
+    ) -> impl Future<Output = Result<(), ExportError>> + Send;
+    /// Publishes a small object `name` beside the file (signature, keys), atomically.
+    fn put_beside(
+        &self,
+        name: &'static str,
+        bytes: Vec<u8>,
+        content_type: &'static str,
+    ) -> impl Future<Output = Result<(), ExportError>> + Send;
+    /// The small object `name` beside the file, if there is one.
+    fn get_beside(&self, name: &'static str) -> impl Future<Output = Result<Option<Vec<u8>>, ExportError>> + Send;
 }
 
 /// A function without an export target (its route does not need one): every
@@ -127,6 +149,39 @@ impl<T: ObjectTarget> ObjectTarget for Option<T> {
     fn part_bytes(&self) -> usize {
         self.as_ref().map_or(DEFAULT_PART_BYTES, ObjectTarget::part_bytes)
     }
+
+    fn signer(&self) -> &dyn Signer {
+        match self {
+            Some(t) => t.signer(),
+            None => &NoSigner,
+        }
+    }
+
+    async fn read_published(&self, sink: &mut (dyn FnMut(&[u8]) + Send)) -> Result<(), ExportError> {
+        match self {
+            Some(t) => t.read_published(sink).await,
+            None => Err(no_target()),
+        }
+    }
+
+    async fn put_beside(
+        &self,
+        name: &'static str,
+        bytes: Vec<u8>,
+        content_type: &'static str,
+    ) -> Result<(), ExportError> {
+        match self {
+            Some(t) => t.put_beside(name, bytes, content_type).await,
+            None => Err(no_target()),
+        }
+    }
+
+    async fn get_beside(&self, name: &'static str) -> Result<Option<Vec<u8>>, ExportError> {
+        match self {
+            Some(t) => t.get_beside(name).await,
+            None => Err(no_target()),
+        }
+    }
 }
 
 /// The export target of a function whose route needs none (`Option<NoTarget>` is
@@ -164,6 +219,18 @@ impl ObjectTarget for NoTarget {
     fn location(&self) -> String {
         match *self {}
     }
+    fn signer(&self) -> &dyn Signer {
+        match *self {}
+    }
+    async fn read_published(&self, _: &mut (dyn FnMut(&[u8]) + Send)) -> Result<(), ExportError> {
+        match *self {}
+    }
+    async fn put_beside(&self, _: &'static str, _: Vec<u8>, _: &'static str) -> Result<(), ExportError> {
+        match *self {}
+    }
+    async fn get_beside(&self, _: &'static str) -> Result<Option<Vec<u8>>, ExportError> {
+        match *self {}
+    }
 }
 
 fn no_target() -> ExportError {
@@ -180,6 +247,10 @@ pub struct ExportReport {
     /// The bytes equalled the published object's, which was left untouched.
     pub unchanged: bool,
     pub duration: Duration,
+    /// The detached JWS of the published file (`participants.jws`).
+    pub signature: String,
+    /// Whether this run signed (false: the published signature already covered the file).
+    pub signed: bool,
 }
 
 /// [`run_as`] by the operator's command line.
@@ -272,6 +343,7 @@ async fn publish<S: Store, T: ObjectTarget>(
                     }
                 }
             }
+            let (signature, signed) = ensure_signed(target, &sha256, unchanged).await?;
             let report = ExportReport {
                 organisations,
                 bytes,
@@ -279,12 +351,15 @@ async fn publish<S: Store, T: ObjectTarget>(
                 sha256,
                 unchanged,
                 duration: started.elapsed(),
+                signature,
+                signed,
             };
             tracing::info!(
                 organisations = report.organisations,
                 bytes = report.bytes,
                 parts = report.parts,
                 unchanged = report.unchanged,
+                signed = report.signed,
                 sha256 = %report.sha256,
                 duration_ms = report.duration.as_millis() as u64,
                 "open-data export finished"
@@ -299,6 +374,62 @@ async fn publish<S: Store, T: ObjectTarget>(
             Err(e)
         }
     }
+}
+
+/// The published file's signature: the stored one when the file was left as it was and
+/// that signature is for these bytes (no re-sign), else a new one, published after the
+/// file and after the JWKS holding its key, so a reader that finds it finds its key.
+async fn ensure_signed<T: ObjectTarget>(
+    target: &T,
+    sha256: &str,
+    unchanged: bool,
+) -> Result<(String, bool), ExportError> {
+    if unchanged
+        && let Some(stored) = target.get_beside(SIGNATURE_KEY).await?
+        && let Ok(stored) = String::from_utf8(stored)
+        && signature::header_of(&stored).is_some_and(|h| h.sha256 == sha256)
+    {
+        return Ok((stored, false));
+    }
+    let signer = target.signer();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let jws = signature::sign_file(signer, sha256, now, |mut input| async move {
+        target.read_published(&mut |bytes| input.update(bytes)).await?;
+        Ok::<_, ExportError>(input)
+    })
+    .await?;
+    let previous = match target.get_beside(JWKS_KEY).await? {
+        Some(bytes) => match serde_json::from_slice::<Jwks>(&bytes) {
+            Ok(jwks) => Some(jwks),
+            Err(e) => {
+                // Unreadable keys cannot vouch for old files anyway; start a new set.
+                tracing::warn!(error = %e, "the published JWKS does not parse; publishing the current key alone");
+                None
+            }
+        },
+        None => None,
+    };
+    let jwks = Jwks::rotate(previous.clone(), signer.public_jwk().await?, now);
+    if previous.as_ref() != Some(&jwks) {
+        let body = serde_json::to_vec_pretty(&jwks).map_err(|e| ExportError::Target(e.to_string()))?;
+        target.put_beside(JWKS_KEY, body, "application/jwk-set+json").await?;
+    }
+    target
+        .put_beside(SIGNATURE_KEY, jws.clone().into_bytes(), "application/jose")
+        .await?;
+    Ok((jws, true))
+}
+
+/// The keys that verify the target's published files: the published `participants.jwks`,
+/// or, before the first signed publish, the current key alone.
+pub async fn participants_jwks<T: ObjectTarget>(target: &T) -> Result<Jwks, ExportError> {
+    if let Some(bytes) = target.get_beside(JWKS_KEY).await?
+        && let Ok(jwks) = serde_json::from_slice::<Jwks>(&bytes)
+    {
+        return Ok(jwks);
+    }
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    Ok(Jwks::rotate(None, target.signer().public_jwk().await?, now))
 }
 
 /// Cuts the output into parts and hands each, full, to the uploader (the channel).
@@ -446,6 +577,7 @@ pub async fn scheduled<S: Store, T: ObjectTarget>(
         "parts": report.parts,
         "sha256": report.sha256,
         "unchanged": report.unchanged,
+        "signed": report.signed,
         "durationMs": report.duration.as_millis() as u64,
     }))
 }

@@ -1,7 +1,8 @@
 //! `GET /organisations/export/open-data` (openapi.yaml: getOpenDataExport): runs the export
 //! (which publishes the `participants` object) and answers with its bytes — gzip
 //! when accepted — or, past the target's response limit, a 303 to a short-lived
-//! presigned URL of the object just written. `ETag` is the file's SHA-256.
+//! presigned URL of the object just written. `ETag` is the file's SHA-256 and
+//! `x-jws-signature` its detached signature.
 
 use super::Call;
 use crate::error::ApiError;
@@ -14,6 +15,9 @@ use flate2::write::GzEncoder;
 use lambda_http::http::{StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use std::io::Write;
+
+/// The response header carrying the file's detached JWS.
+pub const SIGNATURE_HEADER: &str = "x-jws-signature";
 
 /// Runs the export for an admin and answers with the file.
 pub async fn handle<S: Store, T: ObjectTarget>(store: &S, target: &T, req: Request) -> Response<Body> {
@@ -93,6 +97,9 @@ async fn run<S: Store, T: ObjectTarget>(
     let builder = Response::builder()
         .header(crate::http::fapi::INTERACTION_ID, &call.interaction_id)
         .header(header::ETAG, &etag)
+        // The detached JWS of exactly these bytes (`participants.jws`), so a caller of
+        // the route can verify without a second download.
+        .header(SIGNATURE_HEADER, &report.signature)
         .header(header::VARY, "Accept-Encoding")
         .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     let response = if none_match(header_text(header::IF_NONE_MATCH), &etag) {
