@@ -2,7 +2,7 @@
 # Benchmarks, on demand (never in CI): prints figures, asserts nothing.
 # Starts DynamoDB Local and the S3 emulator like the tests do, stops them at the end.
 #   bash bench/run.sh            all benchmarks
-#   bash bench/run.sh export     one of: latency http authorizer import export init size
+#   bash bench/run.sh export     one of: latency http authorizer import export explorer init size
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -62,6 +62,20 @@ if [[ $what == all || $what == export ]]; then
     rss $bin/bench-export run "bench-export-$n" "bench-rust-$n" 2>&1
     rss .services/venv/bin/python bench/baseline_export.py "bench-export-$n" "bench-python-$n" 2>&1
   done
+fi
+if [[ $what == all || $what == explorer ]]; then
+  echo "== participants explorer over the 10,000-organisation file (headless Chromium)"
+  tools=$(bash scripts/tools.sh browser)
+  [ -f "$work/orgs.json" ] || $bin/gen-orgs 10000 > "$work/orgs.json"
+  [ -d "$work/embedded" ] || $bin/directory --data-dir "$work/embedded" import "$work/orgs.json" >/dev/null 2>&1
+  rm -rf "$work/embedded/exports"
+  $bin/directory --data-dir "$work/embedded" serve --port 0 > "$work/serve.log" 2>/dev/null &
+  serve_pid=$!
+  for _ in $(seq 1 600); do grep -q "listening on" "$work/serve.log" && break; sleep 0.1; done
+  base=$(grep -o 'http://127.0.0.1:[0-9]*' "$work/serve.log" | head -1)
+  ls -l "$work/embedded/exports/participants" | awk '{print "file size: " $5 " bytes"}'
+  "$tools/python" bench/explorer.py "$base" 3 || true
+  kill "$serve_pid"; wait "$serve_pid" 2>/dev/null || true
 fi
 if [[ $what == all || $what == init ]]; then
   echo "== init duration (x86_64 release builds; the arm64 ones cannot run here), with the services up"

@@ -520,6 +520,15 @@ async fn serve<S: Store, T: ObjectTarget + 'static>(
     if existing.is_empty() {
         import_bytes(&store, DEMO_DATA, "the bundled demo data", false).await?;
     }
+    // The explorer page at `/` reads the published file: publish one if there is none.
+    if exports.published_sha256().await.ok().flatten().is_none() {
+        let report = export::run_as(&store, &exports, &operator("serve"), &mut |_| {}).await?;
+        eprintln!(
+            "published {} ({} organisations) for the explorer page",
+            exports.location(),
+            report.organisations
+        );
+    }
     let first_org = store
         .organisation_ids(None, 1)
         .await?
@@ -563,6 +572,7 @@ async fn serve<S: Store, T: ObjectTarget + 'static>(
     } else {
         let token = keys.mint("local-developer", &first_org, scope, 12 * 3600, None);
         println!("directory API listening on http://{addr}");
+        println!("participants explorer: http://{addr}/");
         println!("try:\n  curl -s -H 'Authorization: Bearer {token}' http://{addr}{snapshot}");
         println!(
             "more tokens: cargo run --release -- token --org ID --scope \"directory:read directory:write\" (admin: --scope directory:admin)"

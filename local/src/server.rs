@@ -104,7 +104,15 @@ async fn route<S: Store, T: ObjectTarget>(
             "/.well-known/openid-configuration" => {
                 return json_reply(discovery(&parts.headers, app.tls.is_some()).to_string());
             }
-            _ => {}
+            // Public like the bucket a static site serves them from.
+            "/participants" | "/participants.jws" | "/participants.jwks" => {
+                return published(&app.services.exports, parts.uri.path(), &parts.headers).await;
+            }
+            path => {
+                if let Some(asset) = directory_core::explorer::asset(path) {
+                    return page_asset(asset);
+                }
+            }
         }
     }
     let (route, params) = match routes::find(parts.method.as_str(), parts.uri.path()) {
@@ -172,6 +180,58 @@ async fn participants_jwks<T: ObjectTarget>(target: &T, headers: &hyper::HeaderM
             Err(e) => error_reply(ApiError::Internal(e.to_string()), headers),
         },
         Err(e) => error_reply(ApiError::Internal(e.to_string()), headers),
+    }
+}
+
+/// One of the explorer page's files, under its content security policy.
+fn page_asset(asset: &directory_core::explorer::Asset) -> Reply {
+    let mut reply = hyper::Response::new(Full::new(Bytes::from_static(asset.body.as_bytes())));
+    let headers = reply.headers_mut();
+    headers.insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(asset.content_type),
+    );
+    headers.insert(
+        hyper::header::CONTENT_SECURITY_POLICY,
+        hyper::header::HeaderValue::from_static(directory_core::explorer::CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(
+        hyper::header::X_CONTENT_TYPE_OPTIONS,
+        hyper::header::HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        hyper::header::REFERRER_POLICY,
+        hyper::header::HeaderValue::from_static("no-referrer"),
+    );
+    reply
+}
+
+/// The published file, its signature or its keys: public, as a static site serves them.
+async fn published<T: ObjectTarget>(target: &T, path: &str, headers: &hyper::HeaderMap) -> Reply {
+    use directory_core::signature::{JWKS_KEY, SIGNATURE_KEY};
+    let (read, content_type) = match path {
+        "/participants.jws" => (target.get_beside(SIGNATURE_KEY).await, "application/jose"),
+        "/participants.jwks" => (target.get_beside(JWKS_KEY).await, "application/jwk-set+json"),
+        _ => {
+            let mut bytes = Vec::new();
+            let read = target.read_published(&mut |chunk| bytes.extend_from_slice(chunk)).await;
+            (read.map(|()| Some(bytes)), "application/json")
+        }
+    };
+    match read {
+        Ok(Some(bytes)) => {
+            let mut reply = hyper::Response::new(Full::new(Bytes::from(bytes)));
+            reply.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static(content_type),
+            );
+            reply
+        }
+        Ok(None) => error_reply(ApiError::NotFound(format!("{path} is not published yet")), headers),
+        Err(e) => {
+            tracing::warn!(error = %e, path, "reading a published object");
+            error_reply(ApiError::NotFound(format!("{path} is not published yet")), headers)
+        }
     }
 }
 

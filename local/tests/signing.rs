@@ -166,3 +166,44 @@ fn the_published_file_verifies_and_each_failure_names_its_reason() {
     let (ok, out, err) = verify(dir.path(), &file, &old_jws, &jwks);
     assert!(ok && out.contains(kid), "a file signed before the rotation: {out}{err}");
 }
+
+#[test]
+fn the_explorer_page_and_the_published_file_are_served_without_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    // `serve` publishes a file at start when there is none, for the page to read.
+    let file = get(&server.base, "/participants", "");
+    assert_eq!(file.status, 200);
+    assert_eq!(
+        file.body,
+        std::fs::read(dir.path().join("exports/participants")).unwrap()
+    );
+    assert_eq!(file.json().as_array().unwrap().len(), 13);
+    for (path, content_type) in [
+        ("/", "text/html; charset=utf-8"),
+        ("/explorer.js", "text/javascript; charset=utf-8"),
+        ("/explorer.css", "text/css; charset=utf-8"),
+    ] {
+        let r = get(&server.base, path, "");
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(r.header("content-type"), Some(content_type), "{path}");
+        let policy = r.header("content-security-policy").unwrap_or_default();
+        assert!(
+            policy.contains("default-src 'none'") && policy.contains("script-src 'self'"),
+            "{path}: {policy}"
+        );
+    }
+    for path in ["/participants.jws", "/participants.jwks"] {
+        assert_eq!(get(&server.base, path, "").status, 200, "{path}");
+    }
+    // Nothing else of the data dir is reachable this way.
+    for path in [
+        "/participants.sha256",
+        "/directory.redb",
+        "/participants-signing-key.pem",
+        "/../exports/participants",
+    ] {
+        assert_eq!(get(&server.base, path, "").status, 404, "{path}");
+    }
+    assert!(server.stop());
+}

@@ -364,15 +364,20 @@ async fn embedded_exports_stopped_at_any_part_publish_nothing() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     leftovers.sort();
+    let mut published: Vec<String> = [
+        "participants",
+        "participants.jwks",
+        "participants.jws",
+        "participants.sha256",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .chain(directory_core::explorer::ASSETS.iter().map(|a| a.name.to_owned()))
+    .collect();
+    published.sort();
     assert_eq!(
-        leftovers,
-        [
-            "participants",
-            "participants.jwks",
-            "participants.jws",
-            "participants.sha256"
-        ],
-        "only the file, its hash, its signature and its keys: no temporary file is left"
+        leftovers, published,
+        "only the file, its hash, signature and keys and the explorer page: no temporary file is left"
     );
 }
 

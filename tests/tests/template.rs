@@ -489,3 +489,42 @@ fn table_api_logs_and_alarm_are_hardened() {
         Some("ScheduledOpenDataExportFunction")
     );
 }
+
+#[test]
+fn the_explorer_site_serves_only_the_public_objects_under_the_pages_policy() {
+    let t = template();
+    let resources = &t["Resources"];
+    let policy = &resources["ExplorerHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]["ContentSecurityPolicy"]
+        ["ContentSecurityPolicy"];
+    assert_eq!(
+        policy.as_str(),
+        Some(directory_core::explorer::CONTENT_SECURITY_POLICY),
+        "CloudFront sends the local server's policy"
+    );
+    // The distribution may read exactly what the export publishes for the public.
+    let statements = resources["ExportBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap();
+    let site = statements
+        .iter()
+        .filter(|s| matches!(s, Value::Tagged(t) if t.tag == "If"))
+        .map(|s| if_args(s).1)
+        .find(|then| then["Sid"] == "ExplorerSiteReadsThePublicObjects")
+        .expect("the explorer site's statement");
+    let mut objects: Vec<String> = strings(&site["Resource"])
+        .iter()
+        .map(|r| r.rsplit('/').next().unwrap().to_owned())
+        .collect();
+    objects.sort();
+    let mut public: Vec<String> = [
+        directory_core::export::EXPORT_KEY,
+        directory_core::signature::SIGNATURE_KEY,
+        directory_core::signature::JWKS_KEY,
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .chain(directory_core::explorer::ASSETS.iter().map(|a| a.name.to_owned()))
+    .collect();
+    public.sort();
+    assert_eq!(objects, public);
+}

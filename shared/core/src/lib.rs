@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod claims;
 pub mod error;
+pub mod explorer;
 pub mod export;
 pub mod handlers;
 pub mod http;

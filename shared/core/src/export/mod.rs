@@ -344,6 +344,7 @@ async fn publish<S: Store, T: ObjectTarget>(
                 }
             }
             let (signature, signed) = ensure_signed(target, &sha256, unchanged).await?;
+            publish_explorer(target).await?;
             let report = ExportReport {
                 organisations,
                 bytes,
@@ -418,6 +419,19 @@ async fn ensure_signed<T: ObjectTarget>(
         .put_beside(SIGNATURE_KEY, jws.clone().into_bytes(), "application/jose")
         .await?;
     Ok((jws, true))
+}
+
+/// Publishes the explorer page's files beside the file, each only when it differs from
+/// what is there (so an unchanged run writes nothing).
+async fn publish_explorer<T: ObjectTarget>(target: &T) -> Result<(), ExportError> {
+    for asset in &crate::explorer::ASSETS {
+        if target.get_beside(asset.name).await?.as_deref() != Some(asset.body.as_bytes()) {
+            target
+                .put_beside(asset.name, asset.body.as_bytes().to_vec(), asset.content_type)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// The keys that verify the target's published files: the published `participants.jwks`,
