@@ -14,13 +14,7 @@ if [ "$status" -eq 3 ]; then
 fi
 cat "$reason" >&2; rm -f "$reason"
 [ "$status" -eq 0 ] || exit 1
-cargo build -q -p directory || exit 1
-dir=$(mktemp -d)
-out=$(mktemp)
-target/debug/directory --data-dir "$dir" serve --port 0 >"$out" 2>/dev/null &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir" "$out"' EXIT
-for _ in $(seq 1 300); do grep -q "listening on" "$out" && break; sleep 0.1; done
-base=$(grep -o 'http://127.0.0.1:[0-9]*' "$out" | head -1)
-[ -n "$base" ] || { echo "browser: server did not start"; exit 1; }
+# shellcheck source=scripts/local-server.sh
+source scripts/local-server.sh
+start_local_server browser || exit 1
 "$tools/python" tests/browser/explorer_test.py "$base" "$(command -v chromium)" "$(command -v chromedriver)"

@@ -12,18 +12,12 @@ if [ ! -x "$tools/schemathesis" ]; then
   "$tools/pip" install --quiet --disable-pip-version-check "schemathesis>=4,<5" >&2 || exit 1
 fi
 examples=${FUZZ_EXAMPLES:-25}
-cargo build -q -p directory || exit 1
-dir=$(mktemp -d)
-out=$(mktemp)
-target/debug/directory --data-dir "$dir" serve --port 0 >"$out" 2>/dev/null &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir" "$out"' EXIT
-for _ in $(seq 1 200); do grep -q "listening on" "$out" && break; sleep 0.1; done
-base=$(grep -o 'http://127.0.0.1:[0-9]*' "$out" | head -1)
-[ -n "$base" ] || { echo "fuzz: server did not start"; exit 1; }
+# shellcheck source=scripts/local-server.sh
+source scripts/local-server.sh
+start_local_server fuzz || exit 1
 org=c5de3366-d2fb-5b13-9457-76244d8fd242   # Banco Aurora (demo data)
-admin=$(target/debug/directory --data-dir "$dir" token --org "$org" --scope directory:admin)
-member=$(target/debug/directory --data-dir "$dir" token --org "$org" --scope "directory:read directory:write")
+admin=$(target/debug/directory --data-dir "$data_dir" token --org "$org" --scope directory:admin)
+member=$(target/debug/directory --data-dir "$data_dir" token --org "$org" --scope "directory:read directory:write")
 checks=not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance
 passed=0; failed=0
 for who in admin member; do
