@@ -17,4 +17,4 @@ cat "$reason" >&2; rm -f "$reason"
 # shellcheck source=scripts/local-server.sh
 source scripts/local-server.sh
 start_local_server browser || exit 1
-"$tools/python" tests/browser/explorer_test.py "$base" "$(command -v chromium)" "$(command -v chromedriver)"
+"$tools/python" tests/browser/explorer_test.py "$base" "$(command -v chromium)" "$(command -v chromedriver)" "$data_dir"

@@ -1,5 +1,5 @@
-// The participants explorer: loads the published `participants` file from this origin
-// and lets people search it. No framework and no build step. Every value from the file
+// The participants explorer: loads the published `participants` file from this origin,
+// lets people search it and shows whether its detached signature verifies (WebCrypto). No framework and no build step. Every value from the file
 // is set as text (never parsed as HTML). Links are made only from http(s) URLs and are
 // followed only when clicked: the page itself requests nothing from other origins.
 
@@ -166,10 +166,13 @@ async function main() {
   const status = $("status");
   const started = performance.now();
   let orgs;
+  let bytes;
   try {
     const response = await fetch("participants", { headers: { Accept: "application/json" } });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    orgs = await response.json();
+    // The exact bytes are kept: the signature is over them, not over the parsed data.
+    bytes = new Uint8Array(await response.arrayBuffer());
+    orgs = JSON.parse(new TextDecoder().decode(bytes));
     if (!Array.isArray(orgs)) throw new Error("not a JSON array");
   } catch (e) {
     status.textContent = `The participants file could not be loaded (${e.message}).`;
@@ -248,6 +251,68 @@ async function main() {
   const ms = Math.round(performance.now() - started);
   status.textContent = `${orgs.length} organisations, loaded and indexed in ${ms} ms.`;
   document.body.dataset.ready = String(ms);
+  // After the list is up: the check reads the whole file once more.
+  const signature = $("signature");
+  try {
+    const verified = await verifyFile(bytes);
+    signature.textContent = `Signature verified: key ${verified.kid}, signed ${new Date(verified.iat * 1000).toISOString()}.`;
+    signature.dataset.verified = "true";
+  } catch (e) {
+    signature.textContent = `Signature NOT verified: ${e.message}`;
+    signature.dataset.verified = "false";
+  }
+}
+
+function base64urlDecode(text) {
+  const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
+  return Uint8Array.from(atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4)), (c) => c.charCodeAt(0));
+}
+
+function base64urlEncode(bytes) {
+  if (typeof bytes.toBase64 === "function") return bytes.toBase64({ alphabet: "base64url", omitPadding: true });
+  let out = "";
+  // Whole groups of three bytes per piece, so pieces encode independently.
+  for (let i = 0; i < bytes.length; i += 0x2000 * 3) {
+    out += btoa(String.fromCharCode(...bytes.subarray(i, i + 0x2000 * 3)));
+  }
+  return out.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function hex(buffer) {
+  return [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Checks the file against `participants.jws` and `participants.jwks` beside it, as the
+ * `verify` command does: ES256 only, the header's SHA-256 equal to the file's, a known
+ * key inside its rotation window, then the signature over header and file.
+ */
+async function verifyFile(bytes) {
+  if (!globalThis.crypto?.subtle) throw new Error("this browser offers no WebCrypto here (needs HTTPS or localhost)");
+  const [jwsResponse, jwksResponse] = await Promise.all([fetch("participants.jws"), fetch("participants.jwks")]);
+  if (!jwsResponse.ok || !jwksResponse.ok) throw new Error("no signature or keys published beside the file");
+  const jws = (await jwsResponse.text()).trim();
+  const keys = (await jwksResponse.json()).keys ?? [];
+  const parts = jws.split(".");
+  if (parts.length !== 3 || parts[1] !== "") throw new Error("not a detached compact JWS");
+  const header = JSON.parse(new TextDecoder().decode(base64urlDecode(parts[0])));
+  if (header.alg !== "ES256") throw new Error(`algorithm ${header.alg} is not accepted`);
+  const actual = hex(await crypto.subtle.digest("SHA-256", bytes));
+  if (actual !== header.sha256) throw new Error(`hash mismatch: signed ${header.sha256}, file ${actual}`);
+  const jwk = keys.find((k) => k.kid === header.kid);
+  if (!jwk) throw new Error(`unknown key ${header.kid}`);
+  if (jwk.exp !== undefined && jwk.exp * 1000 <= Date.now()) throw new Error(`key ${jwk.kid} left its rotation window`);
+  const key = await crypto.subtle.importKey(
+    "jwk",
+    { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y },
+    { name: "ECDSA", namedCurve: "P-256" },
+    false,
+    ["verify"],
+  );
+  const input = new TextEncoder().encode(`${parts[0]}.${base64urlEncode(bytes)}`);
+  const ok = await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, base64urlDecode(parts[2]), input);
+  if (!ok) throw new Error(`bad signature: key ${jwk.kid} does not verify this file`);
+  return { kid: jwk.kid, iat: header.iat };
 }
 
 main();

@@ -1,7 +1,7 @@
 """The participants explorer in a real headless Chromium, driven by Selenium.
 
-Usage: python explorer_test.py BASE_URL
-BASE_URL is a local server with the demo data. Prints one line per check, then
+Usage: python explorer_test.py BASE_URL CHROMIUM CHROMEDRIVER DATA_DIR
+BASE_URL is a local server with the demo data, serving from DATA_DIR. Prints one line per check, then
 "browser: N passed, N failed".
 """
 
@@ -109,6 +109,32 @@ def deep_link_survives_a_reload():
     assert heading == org["OrganisationName"], heading
 
 
+def the_signature_verifies_in_the_page():
+    load(f"{base}/")
+    verified = wait.until(lambda d: d.find_element(By.ID, "signature").get_attribute("data-verified"))
+    text = driver.find_element(By.ID, "signature").text
+    assert verified == "true", text
+    kid = json.load(urllib.request.urlopen(f"{base}/participants.jwks"))["keys"][0]["kid"]
+    assert kid in text, text
+
+
+def a_changed_file_is_shown_as_not_verified():
+    path = f"{sys.argv[4]}/exports/participants"
+    original = open(path, "rb").read()
+    changed = original.replace(b'"Active"', b'"Activo"', 1)
+    assert changed != original
+    try:
+        with open(path, "wb") as f:
+            f.write(changed)
+        load(f"{base}/")
+        verified = wait.until(lambda d: d.find_element(By.ID, "signature").get_attribute("data-verified"))
+        text = driver.find_element(By.ID, "signature").text
+        assert verified == "false" and "hash mismatch" in text, text
+    finally:
+        with open(path, "wb") as f:
+            f.write(original)
+
+
 def no_console_errors():
     errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, errors
@@ -137,6 +163,8 @@ try:
     check("the role filter narrows the list to the expected count", role_filter_narrows_to_the_expected_count)
     check("the organisation view shows its API resources and endpoints", organisation_view_shows_api_resources)
     check("a deep link opens the organisation after a reload", deep_link_survives_a_reload)
+    check("the page verifies the file's signature with WebCrypto", the_signature_verifies_in_the_page)
+    check("a file changed after signing is shown as not verified", a_changed_file_is_shown_as_not_verified)
     check("no console errors", no_console_errors)
     check("no request leaves the origin", no_request_leaves_the_origin)
     check("the page is served with its content security policy", page_is_served_under_its_policy)
