@@ -118,20 +118,19 @@ fn the_published_file_verifies_and_each_failure_names_its_reason() {
         "{} is missing: scripts/test-services.sh install puts jwcrypto there",
         python.display()
     );
-    let run = std::process::Command::new(&python)
-        .arg("-c")
-        .arg(readme_snippet())
-        .args([&file, &jws, &jwks])
-        .output()
-        .unwrap();
+    let snippet = readme_snippet();
+    let run_snippet = |file: &Path| {
+        std::process::Command::new(&python)
+            .arg("-c")
+            .arg(&snippet)
+            .args([file, &jws, &jwks])
+            .output()
+            .unwrap()
+    };
+    let run = run_snippet(&file);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     assert!(String::from_utf8_lossy(&run.stdout).starts_with(&format!("OK {kid} ")));
-    let run = std::process::Command::new(&python)
-        .arg("-c")
-        .arg(readme_snippet())
-        .args([&tampered_path, &jws, &jwks])
-        .output()
-        .unwrap();
+    let run = run_snippet(&tampered_path);
     assert!(!run.status.success(), "the snippet rejects a changed file");
 
     // Rotation: the old signature keeps verifying against the new key set.
