@@ -208,10 +208,10 @@ fn page_asset(asset: &directory_core::explorer::Asset) -> Reply {
 
 /// The published file, its signature or its keys: public, as a static site serves them.
 async fn published<T: ObjectTarget>(target: &T, path: &str, headers: &hyper::HeaderMap) -> Reply {
-    use directory_core::signature::{JWKS_KEY, SIGNATURE_KEY};
+    use directory_core::signature::{JWKS_CONTENT_TYPE, JWKS_KEY, SIGNATURE_CONTENT_TYPE, SIGNATURE_KEY};
     let (read, content_type) = match path {
-        "/participants.jws" => (target.get_beside(SIGNATURE_KEY).await, "application/jose"),
-        "/participants.jwks" => (target.get_beside(JWKS_KEY).await, "application/jwk-set+json"),
+        "/participants.jws" => (target.get_beside(SIGNATURE_KEY).await, SIGNATURE_CONTENT_TYPE),
+        "/participants.jwks" => (target.get_beside(JWKS_KEY).await, JWKS_CONTENT_TYPE),
         _ => {
             let mut bytes = Vec::new();
             let read = target.read_published(&mut |chunk| bytes.extend_from_slice(chunk)).await;

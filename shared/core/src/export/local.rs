@@ -32,11 +32,6 @@ impl LocalDirTarget {
         }
     }
 
-    /// The directory published into.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// The published file.
     pub fn path(&self) -> PathBuf {
         self.dir.join(EXPORT_KEY)

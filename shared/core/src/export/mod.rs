@@ -413,10 +413,14 @@ async fn ensure_signed<T: ObjectTarget>(
     let jwks = Jwks::rotate(previous.clone(), signer.public_jwk().await?, now);
     if previous.as_ref() != Some(&jwks) {
         let body = serde_json::to_vec_pretty(&jwks).map_err(|e| ExportError::Target(e.to_string()))?;
-        target.put_beside(JWKS_KEY, body, "application/jwk-set+json").await?;
+        target.put_beside(JWKS_KEY, body, signature::JWKS_CONTENT_TYPE).await?;
     }
     target
-        .put_beside(SIGNATURE_KEY, jws.clone().into_bytes(), "application/jose")
+        .put_beside(
+            SIGNATURE_KEY,
+            jws.clone().into_bytes(),
+            signature::SIGNATURE_CONTENT_TYPE,
+        )
         .await?;
     Ok((jws, true))
 }

@@ -22,6 +22,10 @@ use std::pin::Pin;
 pub const SIGNATURE_KEY: &str = "participants.jws";
 /// Object key / file name of the verification keys, beside the file.
 pub const JWKS_KEY: &str = "participants.jwks";
+/// Content type of the signature object.
+pub const SIGNATURE_CONTENT_TYPE: &str = "application/jose";
+/// Content type of the keys object.
+pub const JWKS_CONTENT_TYPE: &str = "application/jwk-set+json";
 /// The only algorithm written or accepted.
 pub const ALG: &str = "ES256";
 /// The protected header's `typ`.
@@ -400,13 +404,9 @@ fn check(parsed: Parsed, key: p256::ecdsa::VerifyingKey, input: SigningInput) ->
     })
 }
 
-/// Verifies in-memory bytes (the export's own check, tests).
+/// Verifies in-memory bytes (tests, tools): [`verify`] over a slice.
 pub fn verify_bytes(file: &[u8], jws: &str, jwks: &Jwks, now: i64) -> Result<Verified, VerifyError> {
-    let parsed = parse(jws)?;
-    let key = key_for(&parsed.header, jwks, now)?;
-    let mut input = SigningInput::new(&parsed.header_b64);
-    input.update(file);
-    check(parsed, key, input)
+    verify(&mut &file[..], jws, jwks, now)
 }
 
 /// The header of a stored signature, if it parses (to tell whether it is for a file).
