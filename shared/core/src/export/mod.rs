@@ -399,17 +399,7 @@ async fn ensure_signed<T: ObjectTarget>(
         Ok::<_, ExportError>(input)
     })
     .await?;
-    let previous = match target.get_beside(JWKS_KEY).await? {
-        Some(bytes) => match serde_json::from_slice::<Jwks>(&bytes) {
-            Ok(jwks) => Some(jwks),
-            Err(e) => {
-                // Unreadable keys cannot vouch for old files anyway; start a new set.
-                tracing::warn!(error = %e, "the published JWKS does not parse; publishing the current key alone");
-                None
-            }
-        },
-        None => None,
-    };
+    let previous = published_jwks(target).await?;
     let jwks = Jwks::rotate(previous.clone(), signer.public_jwk().await?, now);
     if previous.as_ref() != Some(&jwks) {
         let body = serde_json::to_vec_pretty(&jwks).map_err(|e| ExportError::Target(e.to_string()))?;
@@ -438,12 +428,25 @@ async fn publish_explorer<T: ObjectTarget>(target: &T) -> Result<(), ExportError
     Ok(())
 }
 
+/// The published `participants.jwks`, if there is one that parses (unreadable keys
+/// cannot vouch for old files anyway: the next publish starts a new set).
+async fn published_jwks<T: ObjectTarget>(target: &T) -> Result<Option<Jwks>, ExportError> {
+    let Some(bytes) = target.get_beside(JWKS_KEY).await? else {
+        return Ok(None);
+    };
+    match serde_json::from_slice::<Jwks>(&bytes) {
+        Ok(jwks) => Ok(Some(jwks)),
+        Err(e) => {
+            tracing::warn!(error = %e, "the published JWKS does not parse; it is treated as absent");
+            Ok(None)
+        }
+    }
+}
+
 /// The keys that verify the target's published files: the published `participants.jwks`,
 /// or, before the first signed publish, the current key alone.
 pub async fn participants_jwks<T: ObjectTarget>(target: &T) -> Result<Jwks, ExportError> {
-    if let Some(bytes) = target.get_beside(JWKS_KEY).await?
-        && let Ok(jwks) = serde_json::from_slice::<Jwks>(&bytes)
-    {
+    if let Some(jwks) = published_jwks(target).await? {
         return Ok(jwks);
     }
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
