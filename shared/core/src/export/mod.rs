@@ -416,10 +416,13 @@ async fn ensure_signed<T: ObjectTarget>(
 }
 
 /// Publishes the explorer page's files beside the file, each only when it differs from
-/// what is there (so an unchanged run writes nothing).
+/// what is there (so an unchanged run writes nothing). The stored copies are read
+/// together: this runs on every export, the HTTP route's included.
 async fn publish_explorer<T: ObjectTarget>(target: &T) -> Result<(), ExportError> {
-    for asset in &crate::explorer::ASSETS {
-        if target.get_beside(asset.name).await?.as_deref() != Some(asset.body.as_bytes()) {
+    let assets = &crate::explorer::ASSETS;
+    let stored = futures_util::future::try_join_all(assets.iter().map(|a| target.get_beside(a.name))).await?;
+    for (asset, stored) in assets.iter().zip(stored) {
+        if stored.as_deref() != Some(asset.body.as_bytes()) {
             target
                 .put_beside(asset.name, asset.body.as_bytes().to_vec(), asset.content_type)
                 .await?;
