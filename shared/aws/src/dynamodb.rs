@@ -505,6 +505,13 @@ impl DynamoStore {
         Err(StoreError::Contention(ATTEMPTS))
     }
 
+    /// The organisation's partition (or its public range) assembled into a snapshot.
+    async fn assembled(&self, org_id: &str, public_only: bool) -> Result<Option<OrganisationSnapshot>, StoreError> {
+        let (items, versions) = self.organisation_partition(&keys::org_pk(org_id), public_only).await?;
+        let bodies = visible_bodies(&items, versions.importing.as_deref());
+        assemble(bodies.iter().map(|(sk, body)| (*sk, body.as_ref())), public_only)
+    }
+
     /// The claims as readers see them: from the claim items alone, unless one was
     /// written by a staged import, in which case from a settled read of the whole
     /// partition (the view depends on the version item). `settled: false` reads the
@@ -698,11 +705,16 @@ impl Store for DynamoStore {
         org_id: &OrganisationId,
         public_only: bool,
     ) -> Result<Option<OrganisationSnapshot>, StoreError> {
-        let (items, versions) = self
-            .organisation_partition(&keys::org_pk(org_id.as_str()), public_only)
-            .await?;
-        let bodies = visible_bodies(&items, versions.importing.as_deref());
-        assemble(bodies.iter().map(|(sk, body)| (*sk, body.as_ref())), public_only)
+        if !public_only {
+            return self.assembled(org_id.as_str(), false).await;
+        }
+        // The export keeps many public reads in flight, and decoding them (the SDK's
+        // deserialisation, inflate, parse, assembly) is most of its CPU: on a task of
+        // its own each one runs on any worker thread, not all on the export's task.
+        let (store, org_id) = (self.clone(), org_id.as_str().to_owned());
+        tokio::spawn(async move { store.assembled(&org_id, true).await })
+            .await
+            .map_err(|e| StoreError::Backend(format!("reading an organisation stopped: {e}")))?
     }
 
     async fn api_resource(
