@@ -471,10 +471,32 @@ struct UploadStopped;
 
 impl PartWriter {
     async fn write(&mut self, chunk: &[u8], tap: &mut (dyn FnMut(&[u8]) + Send)) -> Result<(), UploadStopped> {
+        let start = self.buffer.len();
+        self.buffer.extend_from_slice(chunk);
+        self.written(start, tap).await
+    }
+
+    /// Serialises `item` straight into the part (no per-organisation buffer to copy).
+    async fn write_json<T: serde::Serialize>(
+        &mut self,
+        item: &T,
+        tap: &mut (dyn FnMut(&[u8]) + Send),
+    ) -> Result<Result<(), UploadStopped>, serde_json::Error> {
+        let start = self.buffer.len();
+        if let Err(e) = serde_json::to_writer(&mut self.buffer, item) {
+            self.buffer.truncate(start);
+            return Err(e);
+        }
+        Ok(self.written(start, tap).await)
+    }
+
+    /// Counts, hashes and taps the bytes the buffer holds from `start`, and sends the
+    /// part once it is full.
+    async fn written(&mut self, start: usize, tap: &mut (dyn FnMut(&[u8]) + Send)) -> Result<(), UploadStopped> {
+        let chunk = &self.buffer[start..];
         tap(chunk);
         self.hasher.update(chunk);
         self.bytes += chunk.len() as u64;
-        self.buffer.extend_from_slice(chunk);
         if self.buffer.len() >= self.part_bytes {
             let part = std::mem::replace(&mut self.buffer, Vec::with_capacity(self.part_bytes + 64 * 1024));
             self.parts.send(part).await.map_err(|_| UploadStopped)?;
@@ -546,12 +568,15 @@ async fn write_all<S: Store, U: Upload>(
         while let Some(snapshot) = snapshots.try_next().await? {
             // An organisation deleted between the listing and the read is skipped.
             let Some(snapshot) = snapshot else { continue };
-            let item = serde_json::to_vec(&ExportOrganisation::from(snapshot))
-                .map_err(|e| ExportError::Target(format!("serialising: {e}")))?;
             if count > 0 && out.write(b",", tap).await.is_err() {
                 return Ok(None);
             }
-            if out.write(&item, tap).await.is_err() {
+            if out
+                .write_json(&ExportOrganisation::from(snapshot), tap)
+                .await
+                .map_err(|e| ExportError::Target(format!("serialising: {e}")))?
+                .is_err()
+            {
                 return Ok(None);
             }
             count += 1;
