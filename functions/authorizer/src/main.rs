@@ -4,11 +4,11 @@
 
 use directory_authz::lambda::{decide, from_env, response};
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request as Event;
-use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    directory_core::logging::init_lambda();
     let authorizer = &from_env()?;
     run(service_fn(move |event: LambdaEvent<Event>| async move {
         let decision = decide(authorizer, &event.payload).await;

@@ -4,11 +4,11 @@
 use directory_core::export::NoTarget;
 use directory_core::handlers::dispatch;
 use directory_core::routes::PUT_AUTHORITY_CLAIM as ROUTE;
-use lambda_http::{Error, run, service_fn, tracing};
+use lambda_http::{Error, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    directory_core::logging::init_lambda();
     let services = directory_aws::services_for::<NoTarget>(&ROUTE).await?;
     run(service_fn(|req| async {
         Ok::<_, Error>(dispatch(&ROUTE, &services, req).await)

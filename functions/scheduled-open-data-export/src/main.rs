@@ -4,12 +4,12 @@
 use directory_aws::S3Target;
 use directory_core::handlers::dispatch_event;
 use directory_core::routes::SCHEDULED_EXPORT as ROUTE;
-use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    directory_core::logging::init_lambda();
     let services = directory_aws::services_for::<S3Target>(&ROUTE).await?;
     let services = &services;
     run(service_fn(|event: LambdaEvent<Value>| async move {

@@ -13,6 +13,7 @@ pub mod http;
 pub mod ids;
 pub mod import;
 pub mod keys;
+pub mod logging;
 pub mod model;
 pub mod participants;
 pub mod routes;
