@@ -2,7 +2,7 @@
 //! and hands every request to the shared dispatcher. No logic lives here.
 
 use directory_aws::S3Target;
-use directory_core::handlers::dispatch;
+use directory_core::handlers::{AsBuilt, dispatch};
 use directory_core::routes::OPEN_DATA_EXPORT as ROUTE;
 use lambda_http::{Error, run, service_fn};
 
@@ -11,7 +11,7 @@ async fn main() -> Result<(), Error> {
     directory_core::logging::init_lambda();
     let services = directory_aws::services_for::<S3Target>(&ROUTE).await?;
     run(service_fn(|req| async {
-        Ok::<_, Error>(dispatch(&ROUTE, &services, req).await)
+        Ok::<_, Error>(AsBuilt(dispatch(&ROUTE, &services, req).await))
     }))
     .await
 }
