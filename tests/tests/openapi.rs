@@ -159,6 +159,22 @@ async fn every_response_to_the_event_fixtures_conforms() {
     assert!(checked > 40, "{checked}");
 }
 
+/// The FAPI header patterns are written three times: the document, the constants and
+/// the hand checks (which the core's property test holds equal to the constants).
+#[test]
+fn fapi_header_patterns_match_the_code() {
+    let doc = Doc::load();
+    let components = &doc.root()["components"];
+    assert_eq!(
+        components["headers"]["InteractionId"]["schema"]["pattern"],
+        directory_core::http::fapi::INTERACTION_ID_PATTERN
+    );
+    assert_eq!(
+        components["parameters"]["XFapiAuthDate"]["schema"]["pattern"],
+        directory_core::http::fapi::AUTH_DATE_PATTERN
+    );
+}
+
 #[test]
 fn the_validator_catches_drift() {
     let doc = Doc::load();
