@@ -45,6 +45,7 @@ fn function_packages_are_the_route_table() {
     let authorizer = std::fs::read_to_string(repo_root().join("functions/authorizer/src/main.rs")).unwrap();
     assert!(
         authorizer.contains("directory_authz::lambda::{decide, from_env, response}")
+            && authorizer.contains("directory_core::logging::init_lambda();")
             && authorizer.lines().count() <= 25,
         "functions/{AUTHORIZER_FUNCTION}: main.rs stays wiring over directory_authz::lambda"
     );
@@ -83,6 +84,20 @@ fn function_packages_are_the_route_table() {
             "functions/{}: builds its services with {target}",
             route.name
         );
+        // Every function logs through the one subscriber; an HTTP one hands its response
+        // over as built (lambda_http's own conversion links every legacy charset).
+        assert!(
+            main.contains("directory_core::logging::init_lambda();"),
+            "functions/{}: logs through directory_core::logging",
+            route.name
+        );
+        if matches!(route.trigger, directory_core::routes::Trigger::Http(_)) {
+            assert!(
+                main.contains("AsBuilt(dispatch(&ROUTE, &services, req).await)"),
+                "functions/{}: answers with AsBuilt(dispatch(..))",
+                route.name
+            );
+        }
         assert!(
             main.lines().count() <= 25,
             "functions/{}: main.rs stays wiring",
