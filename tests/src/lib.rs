@@ -100,6 +100,14 @@ pub fn event_fixture(function: &str, name: &str) -> serde_json::Value {
     serde_json::from_str(&text).expect("fixture is JSON")
 }
 
+/// Gives a JWT-authorizer event the `scope` claim `scope` as API Gateway hands it
+/// over: the claim as given and `jwt.scopes` listing its space-separated tokens.
+pub fn set_jwt_scope(event: &mut serde_json::Value, scope: &str) {
+    let jwt = &mut event["requestContext"]["authorizer"]["jwt"];
+    jwt["claims"]["scope"] = serde_json::json!(scope);
+    jwt["scopes"] = serde_json::json!(scope.split(' ').collect::<Vec<_>>());
+}
+
 /// Every event fixture of a function: (file stem, expected status, event JSON).
 pub fn event_fixtures(function: &str) -> Vec<(String, u16, String)> {
     let dir = repo_root().join("tests/events").join(function);

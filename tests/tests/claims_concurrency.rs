@@ -33,7 +33,7 @@ async fn twenty_four_simultaneous_puts_keep_the_exclusive_rule() {
         let id = &claim.organisation_authority_claim_id;
         event["pathParameters"] = json!({"OrganisationId": "exclusive-org", "OrganisationAuthorityClaimId": id});
         event["rawPath"] = json!(format!("/organisations/exclusive-org/authorityclaims/{id}"));
-        event["requestContext"]["authorizer"]["jwt"]["claims"]["scope"] = json!("directory:admin");
+        directory_tests::set_jwt_scope(&mut event, "directory:admin");
         event["body"] = json!(
             json!({
                 "AuthorityId": claim.authority_id,

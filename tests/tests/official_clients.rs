@@ -82,9 +82,8 @@ async fn put<S: Store>(store: &S, claim_body: &Value) -> Response<Body> {
     e["rawPath"] = json!(format!(
         "/organisations/{VALE_VERDE}/authorityclaims/{VALE_VERDE_CLAIM}"
     ));
-    let claims = &mut e["requestContext"]["authorizer"]["jwt"]["claims"];
-    claims["organisation_id"] = json!(VALE_VERDE);
-    claims["scope"] = json!("directory:write");
+    directory_tests::set_jwt_scope(&mut e, "directory:write");
+    e["requestContext"]["authorizer"]["jwt"]["claims"]["organisation_id"] = json!(VALE_VERDE);
     e["body"] = json!(claim_body.to_string());
     put_authority_claim::handle(store, lambda_http::request::from_str(&e.to_string()).unwrap()).await
 }

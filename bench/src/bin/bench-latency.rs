@@ -102,7 +102,7 @@ async fn run<S: Store>(
         let mut e = fixture("get-authority-claims", "200-own-organisation");
         e["pathParameters"] = json!({"OrganisationId": "org-500-claims"});
         e["rawQueryString"] = json!(format!("size={size}"));
-        e["requestContext"]["authorizer"]["jwt"]["claims"]["scope"] = json!("directory:admin");
+        directory_tests::set_jwt_scope(&mut e, "directory:admin");
         let text = e.to_string();
         let s = time(|_| async {
             dispatch(

@@ -4,7 +4,7 @@ use crate::keys::{Cache, KeySource, Missing};
 use crate::thumbprint;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use directory_core::auth::{Access, parse_scope};
+use directory_core::auth::{Access, is_scope_token, parse_scope};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Validation};
 use serde_json::{Map, Value};
@@ -327,15 +327,18 @@ impl<S: KeySource> Authorizer<S> {
     }
 }
 
-/// A scope claim: a string of single-space-separated tokens, or an array of tokens.
+/// A scope claim as the token carries it (its JSON type is known here): a string of
+/// single-space-separated tokens, or an array whose every element is one token taken
+/// as it is. Brackets are never stripped: `"[directory:admin]"` is one token, not
+/// `directory:admin`.
 fn scopes(claim: Option<&Value>) -> Result<Vec<String>, Deny> {
     match claim {
         None => Ok(Vec::new()),
         Some(Value::String(s)) => parse_scope(s).ok_or(Deny::InvalidScope),
         Some(Value::Array(items)) => items
             .iter()
-            .map(|v| match v.as_str().and_then(parse_scope).as_deref() {
-                Some([one]) => Ok(one.clone()),
+            .map(|v| match v.as_str() {
+                Some(token) if is_scope_token(token) => Ok(token.to_owned()),
                 _ => Err(Deny::InvalidScope),
             })
             .collect(),

@@ -387,3 +387,41 @@ async fn the_issuer_down_fails_closed_after_the_cached_keys_expire() {
     tokio::time::sleep(ttl + Duration::from_millis(50)).await;
     assert_eq!(authorizer.decide(Some(&token), None).await, Err(Deny::KeysUnavailable));
 }
+
+#[tokio::test]
+async fn no_spelling_of_a_scope_claim_grants_admin() {
+    let key = ec_key(7);
+    let plain = Authorizer::new(policy(false, false), StaticKeys(jwks(&[ec_jwk(&key, "k1")])));
+    for scope in [
+        json!("[directory:admin]"),
+        json!("[x directory:admin]"),
+        json!("[x directory:write directory:admin]"),
+        json!(["[directory:admin]"]),
+        json!(["x", "[directory:admin]"]),
+    ] {
+        let token = es256(&key, "k1", &claims(json!({ "scope": scope.clone() })));
+        let id = plain.decide(Some(&token), None).await.unwrap();
+        assert!(
+            !id.scopes.iter().any(|s| s == "directory:admin"),
+            "{scope}: {:?}",
+            id.scopes
+        );
+        assert_eq!(
+            plain.decide_for(Some(&token), None, Access::Admin).await,
+            Err(Deny::Scope("directory:admin".into())),
+            "{scope}"
+        );
+        // What the handlers then read from the context grants no more.
+        let context = id.context();
+        let joined = context["scope"].as_str().unwrap();
+        let reread = directory_core::auth::parse_scope(joined).unwrap();
+        assert_eq!(reread, id.scopes, "{scope}");
+    }
+    // A real array of tokens is a list of tokens.
+    let token = es256(
+        &key,
+        "k1",
+        &claims(json!({"scope": ["directory:read", "directory:admin"]})),
+    );
+    assert!(plain.decide_for(Some(&token), None, Access::Admin).await.is_ok());
+}

@@ -2,7 +2,7 @@
 //! single decision table (docs/design.md, "Auth").
 
 use crate::error::ApiError;
-use crate::model::{AuthorityClaim, AuthorityClaimUpdate, DomainRole, Flag, ResourceStatus};
+use crate::model::{Audience, AuthorityClaim, AuthorityClaimUpdate, DomainRole, ResourceStatus};
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 
@@ -59,29 +59,67 @@ impl Caller {
 /// the JWT authorizer's `jwt.claims` or the Lambda authorizer's `lambda` context
 /// (string values). A request with neither, both, or a non-string context value is
 /// refused with 401: a route wired without an authorizer fails closed.
+///
+/// Scopes (docs/design.md, "Scope forms"): the Lambda authorizer's context carries
+/// the tokens it verified, joined by single spaces. The JWT authorizer renders an
+/// array claim as the string `[a b]`, which cannot be told from the single-token
+/// string `"[a b]"`, so its scopes come from `jwt.scopes` (the list API Gateway matched
+/// the route's scopes against); `jwt.claims.scope` must then agree with that list,
+/// and without the list a `scope` claim is taken only when it cannot be an array
+/// (no leading `[`). Anything else is 401.
 pub fn caller(req: &Request) -> Result<Caller, ApiError> {
     let missing = || ApiError::Unauthorized("missing or invalid bearer token".to_owned());
     let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() else {
         return Err(missing());
     };
     let authorizer = ctx.authorizer.as_ref().ok_or_else(missing)?;
-    let jwt = authorizer.jwt.as_ref().map(|jwt| &jwt.claims).filter(|c| !c.is_empty());
+    let jwt = authorizer.jwt.as_ref().filter(|jwt| !jwt.claims.is_empty());
     let lambda = (!authorizer.fields.is_empty()).then_some(&authorizer.fields);
     let context = match (jwt, lambda) {
-        (Some(claims), None) => Context::Jwt(claims),
+        (Some(jwt), None) => Context::Jwt(&jwt.claims),
         (None, Some(fields)) => Context::Lambda(fields),
         _ => return Err(missing()),
     };
     let get = |k: &str| context.get(k);
-    let scopes = match get("scope")? {
-        Some(text) => parse_scope(text).ok_or_else(|| ApiError::Unauthorized("invalid scope claim".to_owned()))?,
-        None => Vec::new(),
+    let invalid = || ApiError::Unauthorized("invalid scope claim".to_owned());
+    let claim = get("scope")?;
+    let scopes = match jwt.map(|j| j.scopes.as_deref()) {
+        Some(listed) => jwt_scopes(claim, listed).ok_or_else(invalid)?,
+        None => match claim {
+            Some(text) => parse_scope(text).ok_or_else(invalid)?,
+            None => Vec::new(),
+        },
     };
     Ok(Caller {
         sub: get("sub")?.map(str::to_owned),
         organisation_id: get("organisation_id")?.map(str::to_owned),
         scopes,
     })
+}
+
+/// The scopes of a JWT authorizer context: `listed` (`jwt.scopes`) when it names any,
+/// each element one scope token as it is, and the `scope` claim (if any) equal to the
+/// list joined by spaces, with or without the brackets of an array claim; without a
+/// list, a `scope` string that does not start with `[`. `None` when invalid or
+/// ambiguous.
+fn jwt_scopes(claim: Option<&str>, listed: Option<&[String]>) -> Option<Vec<String>> {
+    match listed.filter(|l| !l.is_empty()) {
+        Some(listed) => {
+            let tokens: Vec<String> = listed
+                .iter()
+                .map(|t| is_scope_token(t).then(|| t.clone()))
+                .collect::<Option<_>>()?;
+            let joined = tokens.join(" ");
+            let unbracketed = |c: &str| c.strip_prefix('[').and_then(|c| c.strip_suffix(']')) == Some(joined.as_str());
+            let agrees = claim.is_none_or(|c| c == joined || unbracketed(c));
+            agrees.then_some(tokens)
+        }
+        None => match claim {
+            Some(text) if text.starts_with('[') => None,
+            Some(text) => parse_scope(text),
+            None => Some(Vec::new()),
+        },
+    }
 }
 
 /// The identity values of one authorizer shape.
@@ -108,18 +146,21 @@ fn is_scope_char(c: char) -> bool {
     matches!(c, '\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E')
 }
 
-/// Parses a `scope` claim as API Gateway hands it over: a string of scope tokens
-/// separated by single spaces (RFC 6749 §3.3), or a JSON array of tokens, which
-/// API Gateway renders as `[a b]`. Any other whitespace, an empty token or a
-/// character outside the scope-token set makes the whole claim invalid (`None`).
+/// Whether `token` is one RFC 6749 scope token (non-empty, scope-token characters only).
+pub fn is_scope_token(token: &str) -> bool {
+    !token.is_empty() && token.chars().all(is_scope_char)
+}
+
+/// Parses a `scope` string claim (RFC 6749 §3.3): scope tokens separated by single
+/// spaces, each taken as it is (a `[` or `]` is part of its token, never stripped).
+/// Any other whitespace, an empty token or a character outside the scope-token set
+/// makes the whole claim invalid (`None`); the empty string is no scopes.
 pub fn parse_scope(text: &str) -> Option<Vec<String>> {
-    let inner = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')).unwrap_or(text);
-    if inner.is_empty() {
+    if text.is_empty() {
         return Some(Vec::new());
     }
-    inner
-        .split(' ')
-        .map(|token| (!token.is_empty() && token.chars().all(is_scope_char)).then(|| token.to_owned()))
+    text.split(' ')
+        .map(|token| is_scope_token(token).then(|| token.to_owned()))
         .collect()
 }
 
@@ -183,11 +224,15 @@ pub fn claim_change_needs_admin(
     fields
 }
 
-/// Flag visibility by `AccessLevel`: 0 is public, 1 is also shown to the
-/// organisation itself, 2 and above (and flags without a level) to
-/// `directory:admin` only.
-pub fn may_see_flag(caller: &Caller, flag: &Flag) -> bool {
-    caller.has(SCOPE_ADMIN) || flag.access_level.is_some_and(|level| level <= 1)
+/// What the caller may see of an organisation's data it is allowed to read
+/// (docs/design.md, "Visibility"): everything an admin may, the organisation's own
+/// view otherwise (only admins and the organisation itself read a snapshot).
+pub fn audience(caller: &Caller) -> Audience {
+    if caller.has(SCOPE_ADMIN) {
+        Audience::Admin
+    } else {
+        Audience::Member
+    }
 }
 
 /// The decision table. `target_org` is the organisation in the path, if any. A
@@ -277,12 +322,14 @@ mod tests {
             ok("directory:read directory:write"),
             ["directory:read", "directory:write"]
         );
+        // Brackets belong to their tokens: never a way to spell another scope.
         assert_eq!(
             ok("[directory:read directory:admin]"),
-            ["directory:read", "directory:admin"]
+            ["[directory:read", "directory:admin]"]
         );
+        assert_eq!(ok("[directory:admin]"), ["[directory:admin]"]);
         assert_eq!(ok(""), Vec::<String>::new());
-        assert_eq!(ok("[]"), Vec::<String>::new());
+        assert_eq!(ok("[]"), ["[]"]);
         for bad in [
             "directory:read\tdirectory:admin",
             "directory:read\ndirectory:admin",
@@ -296,6 +343,95 @@ mod tests {
             "[directory:read directory:é]",
         ] {
             assert_eq!(parse_scope(bad), None, "{bad:?}");
+        }
+    }
+
+    /// The caller's scopes from one authorizer context, or the refusal's status.
+    fn scopes_of(authorizer: serde_json::Value) -> Result<Vec<String>, u16> {
+        caller(&event_with(authorizer))
+            .map(|c| c.scopes)
+            .map_err(|e| e.status().as_u16())
+    }
+
+    #[test]
+    fn no_spelling_of_a_scope_grants_another() {
+        let jwt = |scope: serde_json::Value, scopes: serde_json::Value| {
+            let mut claims = serde_json::json!({"sub": "s", "organisation_id": "o"});
+            if !scope.is_null() {
+                claims["scope"] = scope;
+            }
+            serde_json::json!({"jwt": {"claims": claims, "scopes": scopes}})
+        };
+        let lambda = |scope: &str| serde_json::json!({"lambda": {"sub": "s", "scope": scope}});
+        let admin = |r: &Result<Vec<String>, u16>| r.as_ref().is_ok_and(|s| s.iter().any(|t| t == SCOPE_ADMIN));
+        // The JWT authorizer: a string claim as API Gateway lists it (split on spaces).
+        let cases = [
+            // (claims.scope, jwt.scopes, expected)
+            (
+                serde_json::json!("[directory:admin]"),
+                serde_json::json!(["[directory:admin]"]),
+                Ok(vec!["[directory:admin]"]),
+            ),
+            (
+                serde_json::json!("[x directory:admin]"),
+                serde_json::json!(["[x", "directory:admin]"]),
+                Ok(vec!["[x", "directory:admin]"]),
+            ),
+            (
+                serde_json::json!("[x directory:write directory:admin]"),
+                serde_json::json!(["[x", "directory:write", "directory:admin]"]),
+                Ok(vec!["[x", "directory:write", "directory:admin]"]),
+            ),
+            // An array claim: API Gateway renders it `[a b]` and lists its elements.
+            (
+                serde_json::json!("[directory:read directory:write]"),
+                serde_json::json!(["directory:read", "directory:write"]),
+                Ok(vec!["directory:read", "directory:write"]),
+            ),
+            (
+                serde_json::json!("[[directory:admin]]"),
+                serde_json::json!(["[directory:admin]"]),
+                Ok(vec!["[directory:admin]"]),
+            ),
+            // Without the list a bracketed claim could be either: refused.
+            (
+                serde_json::json!("[directory:admin]"),
+                serde_json::Value::Null,
+                Err(401),
+            ),
+            (serde_json::json!("[directory:admin]"), serde_json::json!([]), Err(401)),
+            (
+                serde_json::json!("directory:read"),
+                serde_json::Value::Null,
+                Ok(vec!["directory:read"]),
+            ),
+            // A list that disagrees with the claim, or holds no single token: refused.
+            (
+                serde_json::json!("directory:read"),
+                serde_json::json!(["directory:admin"]),
+                Err(401),
+            ),
+            (serde_json::json!("a b"), serde_json::json!(["a b"]), Err(401)),
+            (
+                serde_json::Value::Null,
+                serde_json::json!(["directory:read"]),
+                Ok(vec!["directory:read"]),
+            ),
+        ];
+        for (claim, listed, expected) in cases {
+            let got = scopes_of(jwt(claim.clone(), listed.clone()));
+            let expected = expected.map(|v: Vec<&str>| v.into_iter().map(String::from).collect::<Vec<_>>());
+            assert_eq!(got, expected, "{claim} {listed}");
+            assert!(!admin(&got), "{claim}: admin");
+        }
+        // The Lambda authorizer's context: the verified tokens joined by spaces.
+        for spelled in [
+            "[directory:admin]",
+            "[x directory:admin]",
+            "[x directory:write directory:admin]",
+        ] {
+            let got = scopes_of(lambda(spelled));
+            assert!(got.is_ok() && !admin(&got), "{spelled}: {got:?}");
         }
     }
 
@@ -383,18 +519,11 @@ mod tests {
     }
 
     #[test]
-    fn flags_by_access_level() {
-        let flag = |level: Option<u32>| Flag {
-            access_level: level,
-            ..Default::default()
-        };
-        let member = who("o", "directory:read");
-        let admin = who("o", "directory:admin");
-        assert!(may_see_flag(&member, &flag(Some(0))));
-        assert!(may_see_flag(&member, &flag(Some(1))));
-        assert!(!may_see_flag(&member, &flag(Some(2))));
-        assert!(!may_see_flag(&member, &flag(None)));
-        assert!(may_see_flag(&admin, &flag(Some(3))));
+    fn admins_see_everything_members_their_own_view() {
+        assert_eq!(audience(&who("o", "directory:read")), Audience::Member);
+        assert_eq!(audience(&who("o", "directory:read directory:write")), Audience::Member);
+        assert_eq!(audience(&who("o", "directory:admin")), Audience::Admin);
+        assert_eq!(audience(&who("o", "[directory:admin]")), Audience::Member);
     }
 
     fn event_with(authorizer: serde_json::Value) -> Request {
