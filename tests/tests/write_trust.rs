@@ -24,8 +24,8 @@ fn put_event(org: &str, claim: &str, scope: &str, body: &Value) -> String {
     let mut e = event_fixture("put-authority-claim", "200-update");
     e["pathParameters"] = json!({"OrganisationId": org, "OrganisationAuthorityClaimId": claim});
     e["rawPath"] = json!(format!("/organisations/{org}/authorityclaims/{claim}"));
+    directory_tests::set_jwt_scope(&mut e, scope);
     let claims = &mut e["requestContext"]["authorizer"]["jwt"]["claims"];
-    claims["scope"] = json!(scope);
     claims["organisation_id"] = json!(org);
     claims["sub"] = json!("alice@vale-verde");
     e["body"] = json!(body.to_string());
@@ -209,7 +209,7 @@ async fn flags_follow_access_levels<S: Store>(store: S) {
     );
     let get = |scope: &str| {
         let mut e = event_fixture("get-organisation-snapshot", "200-own-organisation");
-        e["requestContext"]["authorizer"]["jwt"]["claims"]["scope"] = json!(scope);
+        directory_tests::set_jwt_scope(&mut e, scope);
         e.to_string()
     };
     let own =
@@ -225,6 +225,123 @@ async fn flags_follow_access_levels<S: Store>(store: S) {
         organisation_snapshot::handle(&store, lambda_http::request::from_str(&get("directory:admin")).unwrap()).await;
     let admin: OrganisationSnapshot = serde_json::from_slice(admin.body().as_ref()).unwrap();
     assert_eq!(admin, stored);
+}
+
+/// Flags of every level (0–3 and none) at each place the import format has them, and
+/// a client secret: a participant sees its level 0 and 1 flags everywhere, an admin
+/// every flag, the file only Active level-0 ones, and nobody the secret, which the
+/// import does not store and no audit record holds (nor one stored before that rule).
+async fn flags_and_secrets_at_every_place<S: Store>(store: S) {
+    const SECRET: &str = "s3cr3t-9f2c-do-not-show";
+    let flags = json!([
+        {"Name": "L0", "Value": "a", "Status": "Active", "AccessLevel": 0},
+        {"Name": "L1", "Value": "b", "Status": "Active", "AccessLevel": 1},
+        {"Name": "L2", "Value": "c", "Status": "Active", "AccessLevel": 2},
+        {"Name": "L3", "Value": "d", "Status": "Active", "AccessLevel": 3},
+        {"Name": "NoLevel", "Value": "e", "Status": "Active"}
+    ]);
+    let mut file: Value = serde_json::from_slice(&demo_bytes()).unwrap();
+    let org = file["Organisations"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|o| o["OrganisationDetails"]["OrganisationId"] == AURORA)
+        .unwrap();
+    org["OrganisationDetails"]["Flags"] = flags.clone();
+    org["AuthorisationServers"][0]["Flags"] = flags.clone();
+    let statements = org["SoftwareStatements"].as_object_mut().unwrap();
+    let ss_id = statements.keys().next().unwrap().clone();
+    let details = &mut statements[&ss_id]["SoftwareDetails"];
+    details["Flags"] = flags.clone();
+    details["ClientSecret"] = json!(SECRET);
+    details["TokenEndpointAuthMethod"] = json!("client_secret_basic");
+    import::import(&store, &serde_json::to_vec(&file).unwrap(), |_, _| {})
+        .await
+        .unwrap();
+
+    let names = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["Name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let places = |body: &Value| {
+        [
+            names(&body["OrganisationDetails"]["Flags"]),
+            names(&body["AuthorisationServers"][0]["Flags"]),
+            names(&body["SoftwareStatements"][&ss_id]["SoftwareDetails"]["Flags"]),
+        ]
+    };
+    let get = |scope: &str| {
+        let mut e = event_fixture("get-organisation-snapshot", "200-own-organisation");
+        e["pathParameters"]["OrganisationId"] = json!(AURORA);
+        e["rawPath"] = json!(format!("/organisations/{AURORA}/snapshot"));
+        directory_tests::set_jwt_scope(&mut e, scope);
+        e["requestContext"]["authorizer"]["jwt"]["claims"]["organisation_id"] = json!(AURORA);
+        e.to_string()
+    };
+    let read = |scope: &'static str| {
+        let store = &store;
+        let event = get(scope);
+        async move {
+            let r = organisation_snapshot::handle(store, lambda_http::request::from_str(&event).unwrap()).await;
+            assert_eq!(r.status(), 200, "{scope}");
+            let text = String::from_utf8(r.body().to_vec()).unwrap();
+            assert!(!text.contains(SECRET), "{scope}: the secret was returned");
+            serde_json::from_str::<Value>(&text).unwrap()
+        }
+    };
+    let member = read("directory:read").await;
+    for place in places(&member) {
+        assert_eq!(place, ["L0", "L1"]);
+    }
+    let admin = read("directory:admin").await;
+    for place in places(&admin) {
+        assert_eq!(place, ["L0", "L1", "L2", "L3", "NoLevel"]);
+    }
+    let details = &admin["SoftwareStatements"][&ss_id]["SoftwareDetails"];
+    assert!(details.get("ClientSecret").is_none());
+    assert_eq!(details["TokenEndpointAuthMethod"], "client_secret_basic");
+    // Not stored at all.
+    let stored = store.snapshot(&OrganisationId::from(AURORA)).await.unwrap().unwrap();
+    assert!(!serde_json::to_string(&stored).unwrap().contains(SECRET));
+    // The file: Active level-0 flags only, at both places it has flags.
+    let dir = tempfile::tempdir().unwrap();
+    let target = LocalDirTarget::new(dir.path().to_owned(), directory_tests::signer());
+    directory_core::export::run(&store, &target, &mut |_| {}).await.unwrap();
+    let published: Value = serde_json::from_slice(&std::fs::read(dir.path().join("participants")).unwrap()).unwrap();
+    let entry = published
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["OrganisationId"] == AURORA)
+        .unwrap();
+    assert_eq!(entry["Flags"], json!({"L0": ["a"]}));
+    assert_eq!(entry["AuthorisationServers"][0]["Flags"], json!({"L0": ["a"]}));
+    // Data stored before the rule (written past the import): never read back, and
+    // its removal is audited without the value.
+    let mut old = stored.clone();
+    old.software_statements[&ss_id]["SoftwareDetails"]["ClientSecret"] = json!(SECRET);
+    store.replace_organisation(&old).await.unwrap();
+    let admin = read("directory:admin").await;
+    assert!(
+        admin["SoftwareStatements"][&ss_id]["SoftwareDetails"]
+            .get("ClientSecret")
+            .is_none()
+    );
+    import::import(&store, &serde_json::to_vec(&file).unwrap(), |_, _| {})
+        .await
+        .unwrap();
+    let records = audit_of(&store, AURORA).await;
+    assert!(records.len() >= 3, "{}", records.len());
+    for r in &records {
+        assert!(
+            !r.to_json().contains(SECRET),
+            "the secret is in an audit record: {}",
+            r.to_json()
+        );
+    }
 }
 
 /// A 1 MiB body of 100,000 identifiers gets a small 400, not a flood.
@@ -258,6 +375,7 @@ both_stores!(
     who_may_change_what,
     imports_and_exports_are_audited,
     flags_follow_access_levels,
+    flags_and_secrets_at_every_place,
     error_bodies_stay_small,
 );
 

@@ -99,7 +99,13 @@ pub fn parse_time(text: &str) -> Result<String, String> {
 
 impl AuditRecord {
     /// A record of `actor` changing `target` now, kept for `retention_days`.
-    pub fn new(actor: &Actor, target: BTreeMap<String, String>, changes: Vec<Change>, retention_days: u32) -> Self {
+    pub fn new(actor: &Actor, target: BTreeMap<String, String>, mut changes: Vec<Change>, retention_days: u32) -> Self {
+        // A secret's change is recorded, its value never (stored data from before
+        // secrets were dropped at import may still hold one).
+        for c in &mut changes {
+            crate::model::visibility::mask_secrets(&mut c.before);
+            crate::model::visibility::mask_secrets(&mut c.after);
+        }
         let now = OffsetDateTime::now_utc();
         let mut record = Self {
             at: format_time(now),
@@ -322,6 +328,21 @@ mod tests {
         let fields: Vec<String> = item_changes(&before, &after).into_iter().map(|c| c.field).collect();
         assert_eq!(fields, ["CLAIM#1", "ORG.Name", "CONTACT#1"]);
         assert!(item_changes(&before, &before).is_empty());
+    }
+
+    #[test]
+    fn a_secret_is_never_an_audit_value() {
+        let before = json!({"SoftwareDetails": {"ClientSecret": "old-secret", "ClientName": "a"}});
+        let after = json!({"SoftwareDetails": {"ClientName": "b"}});
+        let r = AuditRecord::new(
+            &Actor::system("t", "import"),
+            BTreeMap::new(),
+            diff("PRIVATE#SS#1", &before, &after),
+            1,
+        );
+        assert_eq!(r.changes.len(), 1);
+        assert!(!r.to_json().contains("old-secret"), "{}", r.to_json());
+        assert_eq!(r.changes[0].before["ClientSecret"], "(secret)");
     }
 
     #[test]

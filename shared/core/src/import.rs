@@ -158,6 +158,10 @@ impl Record {
         // The record is a slice of a file that parsed, so it parses.
         let mut value: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
         validate::normalize_snapshot(&mut value);
+        // No read ever returns a secret, so none is stored (docs/design.md, "Visibility").
+        if let Some(statements) = value.get_mut("SoftwareStatements") {
+            crate::model::visibility::remove_secrets(statements);
+        }
         let id = value
             .pointer("/OrganisationDetails/OrganisationId")
             .and_then(Value::as_str)

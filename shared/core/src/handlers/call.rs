@@ -5,10 +5,23 @@ use crate::audit::Actor;
 use crate::auth::{self, Caller};
 use crate::error::{ApiError, json_response};
 use crate::http::{accept, fapi};
+use crate::model::{ApiResourceResponse, AuthorityClaim, Shown};
 use crate::routes::Route;
 use lambda_http::http::{StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
+
+/// What a handler may answer with. Organisation data that carries flags or secrets
+/// (snapshots, details, servers, software statements) is not one: it must first be
+/// [`Shown`] to its reader, so no handler can send a flag or a secret past the
+/// visibility rule by forgetting it.
+pub trait ResponseBody: Serialize {}
+
+impl<T: Serialize + crate::model::Visible> ResponseBody for Shown<T> {}
+impl ResponseBody for AuthorityClaim {}
+impl ResponseBody for Box<AuthorityClaim> {}
+impl ResponseBody for Vec<AuthorityClaim> {}
+impl ResponseBody for ApiResourceResponse {}
 
 /// The state of one request as it passes the shared steps.
 #[derive(Debug)]
@@ -109,8 +122,9 @@ impl Call {
         }
     }
 
-    /// A 200 JSON response of `body`.
-    pub fn ok<T: Serialize>(&self, body: &T) -> Result<Response<Body>, ApiError> {
+    /// A 200 JSON response of `body` (a [`ResponseBody`]: data with flags or secrets
+    /// only once restricted for the caller).
+    pub fn ok<T: ResponseBody>(&self, body: &T) -> Result<Response<Body>, ApiError> {
         let text = serde_json::to_string(body).map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(json_response(StatusCode::OK, text, &self.interaction_id))
     }

@@ -4,6 +4,7 @@ use super::Call;
 use crate::auth;
 use crate::error::ApiError;
 use crate::ids::{self, OrganisationId};
+use crate::model::Shown;
 use crate::routes::ORGANISATION_SNAPSHOT;
 use crate::store::Store;
 use lambda_http::{Body, Request, Response};
@@ -23,15 +24,10 @@ async fn run<S: Store>(store: &S, req: &Request, call: &Call) -> Result<Response
     call.check_path(problems)?;
     call.reject_if_any(Vec::new())?;
     let org = Call::id(org)?;
-    let mut snapshot = store
+    let snapshot = store
         .snapshot(&org)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("organisation {org} not found")))?;
-    // Flags above the caller's access level are not shown (docs/design.md, "Auth").
-    let visible = |f: &crate::model::Flag| auth::may_see_flag(&caller, f);
-    snapshot.organisation_details.flags.retain(visible);
-    for server in &mut snapshot.authorisation_servers {
-        server.flags.retain(visible);
-    }
-    call.ok(&snapshot)
+    // Flags above the caller's level and secrets are not shown (docs/design.md, "Visibility").
+    call.ok(&Shown::to(auth::audience(&caller), snapshot))
 }

@@ -8,6 +8,7 @@ pub mod organisation;
 pub mod reference;
 pub mod server;
 pub mod snapshot;
+pub mod visibility;
 
 pub use certificate::OrganisationCertificate;
 pub use claims::{Authorisation, AuthorityClaim, AuthorityClaimUpdate, DomainClaim};
@@ -19,3 +20,4 @@ pub use server::{
     ApiDiscoveryEndpoint, ApiResource, ApiResourceResponse, AuthorisationServer, ServerCertification, ServerFields,
 };
 pub use snapshot::{ImportFile, OrganisationSnapshot, SoftwareStatements};
+pub use visibility::{Audience, Shown, Visible};
