@@ -26,6 +26,15 @@ impl Checker {
     }
 
     fn joined(&self, field: &str) -> String {
+        // A field name comes from the input: one that would move a cursor or reorder
+        // the line it is printed on is shown escaped.
+        let escaped;
+        let field = if super::rules::Chars::Line.violation(field).is_some() {
+            escaped = field.escape_debug().to_string();
+            escaped.as_str()
+        } else {
+            field
+        };
         if self.path.is_empty() {
             field.to_owned()
         } else if field.starts_with('[') {

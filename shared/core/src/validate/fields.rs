@@ -2,7 +2,7 @@
 //! object that are present (typed models are checked through their JSON form).
 
 use super::checker::Checker;
-use super::rules::Text;
+use super::rules::{self, Text};
 use serde_json::{Map, Value};
 
 /// The rule of one named field.
@@ -107,14 +107,56 @@ pub fn check_value(c: &mut Checker, field: &str, value: &Value, rule: FieldRule)
 }
 
 /// Checks the named fields of `map` that are present, and that required ones are;
-/// other fields pass untouched.
+/// every other field (unknown ones, and all of a free-form object's) is checked for
+/// its characters only ([`check_free`]): data kept as given still reaches readers.
 pub fn check_object(c: &mut Checker, map: &Map<String, Value>, table: &[(&str, FieldRule)]) {
+    check_tables(c, map, &[table]);
+}
+
+/// [`check_object`] for an object described by several tables (a role claim: its
+/// writable and its derived fields); a field is unknown when no table names it.
+pub fn check_tables(c: &mut Checker, map: &Map<String, Value>, tables: &[&[(&str, FieldRule)]]) {
+    for table in tables {
+        check_known(c, map, table);
+    }
+    for (name, value) in map {
+        if !tables.iter().any(|t| t.iter().any(|(known, _)| known == name)) {
+            check_free(c, name, value);
+        }
+    }
+}
+
+/// Checks the named fields of `map` only (a request body whose other fields are
+/// ignored, not kept).
+pub fn check_known(c: &mut Checker, map: &Map<String, Value>, table: &[(&str, FieldRule)]) {
     for (name, rule) in table {
         match (map.get(*name), rule) {
             (None | Some(Value::Null), FieldRule::Required(_)) => c.fail(name, "is required"),
             (Some(v), _) => check_value(c, name, v, *rule),
             (None, _) => {}
         }
+    }
+}
+
+/// The one rule of text that no table describes: every string and object key, at
+/// any depth, holds only [`rules::FREE_TEXT`]'s characters.
+pub fn check_free(c: &mut Checker, field: &str, value: &Value) {
+    match value {
+        Value::String(s) => c.text(field, Some(s), rules::FREE_TEXT),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                check_free(c, &format!("{field}[{i}]"), item);
+            }
+        }
+        Value::Object(map) => c.within(field, |c| {
+            for (key, item) in map {
+                if let Some(problem) = rules::FREE_TEXT.chars.violation(key) {
+                    c.fail(key, format!("field name {problem}"));
+                }
+                check_free(c, key, item);
+            }
+        }),
+        _ => {}
     }
 }
 

@@ -10,13 +10,13 @@ pub enum Pattern {
     Any,
     /// `^[^<>]*$`
     NoAngle,
-    /// `^(http://|https://).*`
+    /// `^(http://|https://).*`, parsed as an RFC 3987 IRI (see `web_url`).
     HttpUri,
-    /// `^(https://).*`
+    /// `^(https://).*`, parsed likewise.
     HttpsUri,
     /// `^(https:\/\/[^\s/?#]+(?:\/[^\s\/?#]+)*)$` (software statement federation URIs)
     HttpsPathUri,
-    /// The logo pattern: an http(s) image URL or an image data URI.
+    /// The logo pattern: an http(s) image URL or an image data URI, each whole.
     LogoUri,
     /// The contact e-mail pattern.
     Email,
@@ -36,24 +36,57 @@ macro_rules! re {
     };
 }
 
-re!(HTTP_URI, r"^(http://|https://)");
-re!(HTTPS_URI, r"^https://");
-re!(HTTPS_PATH_URI, r"^(https://[^\s/?#]+(?:/[^\s/?#]+)*)$");
-re!(
-    LOGO_URI,
-    r"^(http://|https://).*.(svg|png|jpg|jpeg)$|(data:image/[a-zA-Z0-9;+=-]+,[A-Za-z0-9+/]*={0,2})$"
-);
+re!(DATA_IMAGE_URI, r"^data:image/[a-zA-Z0-9;+=-]+,[A-Za-z0-9+/]*={0,2}$");
 
-/// The part of a logo URL the image-extension check applies to: an http(s) URL
-/// without its query or fragment (`…/logo.jpg?MOD=AJPERES` is a JPEG); anything
-/// else (a data URI) whole.
-fn logo_path(value: &str) -> &str {
-    if value.starts_with("http://") || value.starts_with("https://") {
-        value.split(['?', '#']).next().unwrap_or(value)
-    } else {
-        value
-    }
+/// The parts of an absolute http(s) URL the URI rules look at.
+struct WebUrl {
+    path: String,
+    query: bool,
+    fragment: bool,
 }
+
+/// `value` as an absolute RFC 3987 IRI (so no spaces, `"`, `<`, `>` or control
+/// characters) with one of `schemes`, a host and no user information, and without a
+/// `'` (it would end a single-quoted HTML attribute); `None` otherwise.
+fn web_url(value: &str, schemes: &[&str]) -> Option<WebUrl> {
+    if value.contains('\'') {
+        return None;
+    }
+    let iri = fluent_uri::Iri::parse(value).ok()?;
+    if !schemes.iter().any(|s| s.eq_ignore_ascii_case(iri.scheme().as_str())) {
+        return None;
+    }
+    let authority = iri.authority()?;
+    if authority.host().is_empty() || authority.userinfo().is_some() {
+        return None;
+    }
+    Some(WebUrl {
+        path: iri.path().as_str().to_owned(),
+        query: iri.query().is_some(),
+        fragment: iri.fragment().is_some(),
+    })
+}
+
+/// The logo rule as the API documents mean it: an http(s) URL whose path (not its
+/// query or fragment) ends in an image extension, or an image data URI, each whole
+/// (the documented regex anchors its second alternative only at the end, so
+/// `javascript:…//data:image/png,…` matched it).
+fn is_logo(value: &str) -> bool {
+    if let Some(url) = web_url(value, &["http", "https"]) {
+        return [".svg", ".png", ".jpg", ".jpeg"]
+            .iter()
+            .any(|ext| url.path.ends_with(ext));
+    }
+    DATA_IMAGE_URI.is_match(value)
+}
+
+/// The federation URI rule: https, a path without empty segments, no query or fragment.
+fn is_https_path(value: &str) -> bool {
+    web_url(value, &["https"]).is_some_and(|u| {
+        !u.query && !u.fragment && (u.path.is_empty() || u.path.split('/').skip(1).all(|seg| !seg.is_empty()))
+    })
+}
+
 re!(
     EMAIL,
     r#"^(([^<>()\[\]\\.,;:\s@"]+(\.[^<>()\[\]\\.,;:\s@"]+)*)|(".+"))@((\[[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\])|(([a-zA-Z\-0-9]+\.)+[a-zA-Z]{2,}))$"#
@@ -64,9 +97,11 @@ re!(
     UUID,
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 );
+// Each alternative anchored at both ends (the documented pattern leaves the Android
+// one open at the end, so anything could follow a valid prefix).
 re!(
     APP_URI,
-    r"^https://(?:[a-zA-Z0-9-]+\.)+[a-zA-Z]+(?::[0-9]+)?(?:/[a-zA-Z0-9-._~!$&'()*+,;=:@/?%]*)?(?:\?[a-zA-Z0-9-._~!$&'()*+,;=:@/?%]*)?(?:#[a-zA-Z0-9-._~!$&'()*+,;=:@/?%]*)?$|(^android:apk-key-hash:[a-zA-Z0-9-]+)|(^ios:bundle-id:[a-zA-Z][-a-zA-Z0-9]*\.([a-zA-Z][-a-zA-Z0-9]*\.?)+)$"
+    r"^(?:https://(?:[a-zA-Z0-9-]+\.)+[a-zA-Z]+(?::[0-9]+)?(?:/[a-zA-Z0-9-._~!$&()*+,;=:@/?%]*)?(?:\?[a-zA-Z0-9-._~!$&()*+,;=:@/?%]*)?(?:#[a-zA-Z0-9-._~!$&()*+,;=:@/?%]*)?|android:apk-key-hash:[a-zA-Z0-9-]+|ios:bundle-id:[a-zA-Z][-a-zA-Z0-9]*\.(?:[a-zA-Z][-a-zA-Z0-9]*\.?)+)$"
 );
 
 impl Pattern {
@@ -75,10 +110,10 @@ impl Pattern {
         match self {
             Self::Any => true,
             Self::NoAngle => !value.contains(['<', '>']),
-            Self::HttpUri => HTTP_URI.is_match(value),
-            Self::HttpsUri => HTTPS_URI.is_match(value),
-            Self::HttpsPathUri => HTTPS_PATH_URI.is_match(value),
-            Self::LogoUri => LOGO_URI.is_match(logo_path(value)),
+            Self::HttpUri => web_url(value, &["http", "https"]).is_some(),
+            Self::HttpsUri => web_url(value, &["https"]).is_some(),
+            Self::HttpsPathUri => is_https_path(value),
+            Self::LogoUri => is_logo(value),
             Self::Email => EMAIL.is_match(value),
             Self::ApiVersion => API_VERSION.is_match(value),
             Self::CertificationDate => CERTIFICATION_DATE.is_match(value),
@@ -92,10 +127,18 @@ impl Pattern {
         match self {
             Self::Any => "any value",
             Self::NoAngle => "must match ^[^<>]*$ (no '<' or '>')",
-            Self::HttpUri => "must start with http:// or https://",
-            Self::HttpsUri => "must start with https://",
-            Self::HttpsPathUri => "must be an https:// URL without query or fragment",
-            Self::LogoUri => "must be an http(s) URL whose path ends in .svg/.png/.jpg/.jpeg, or an image data URI",
+            Self::HttpUri => {
+                "must be an http:// or https:// URL with a host (RFC 3986: no spaces, quotes, '<', '>' or user information)"
+            }
+            Self::HttpsUri => {
+                "must be an https:// URL with a host (RFC 3986: no spaces, quotes, '<', '>' or user information)"
+            }
+            Self::HttpsPathUri => {
+                "must be an https:// URL with a host and a path only (no query or fragment, no empty segment)"
+            }
+            Self::LogoUri => {
+                "must be an http(s) URL (RFC 3986) whose path ends in .svg/.png/.jpg/.jpeg, or a whole image data URI"
+            }
             Self::Email => "must be an e-mail address",
             Self::ApiVersion => "must be a version like 1.0.3 or 2",
             Self::CertificationDate => "must be a date dd/mm/2yyy",
@@ -105,17 +148,96 @@ impl Pattern {
     }
 }
 
-/// A string rule: length bounds in characters (Unicode scalar values) and a pattern.
+/// Which characters a text may hold, whatever its pattern (docs/design.md, "Text
+/// rules"): participant text ends up, signed, in every relying party's copy of the
+/// file, so nothing in it may move a cursor, clear a terminal, reorder what is shown
+/// or break a line where the reader does not expect one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chars {
+    /// One line of text: no control character (C0, DEL, C1: tab, CR and LF
+    /// included), no bidi embedding, override or isolate (U+202A–U+202E,
+    /// U+2066–U+2069), no line or paragraph separator (U+2028, U+2029).
+    Line,
+    /// [`Chars::Line`] that may also break lines with CR and LF (an armored key).
+    Lines,
+    /// An identifier (`RegistrationId`, ids): [`Chars::Line`], and no invisible
+    /// formatting (soft hyphen, zero-width characters, directional marks, BOM), no
+    /// space other than U+0020 and none at either end, so two identifiers that look
+    /// alike are alike.
+    Identifier,
+}
+
+impl Chars {
+    /// Whether `c` may not occur (`first`/`last`: it is the first/last character).
+    fn refuses(self, c: char, first: bool, last: bool) -> bool {
+        let line =
+            c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}');
+        match self {
+            Self::Line => line,
+            Self::Lines => line && !matches!(c, '\n' | '\r'),
+            Self::Identifier => {
+                line || matches!(
+                    c,
+                    '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}'
+                ) || (c.is_whitespace() && c != ' ')
+                    || (c == ' ' && (first || last))
+            }
+        }
+    }
+
+    /// The first refused character of `value`, as a violation message.
+    pub fn violation(self, value: &str) -> Option<String> {
+        let last = value.chars().count().saturating_sub(1);
+        let (at, c) = value
+            .chars()
+            .enumerate()
+            .find(|&(i, c)| self.refuses(c, i == 0, i == last))?;
+        let rule = match self {
+            Self::Line | Self::Lines => {
+                "must not contain control, bidi-override or line/paragraph-separator characters"
+            }
+            Self::Identifier => {
+                "must be an identifier: no control, invisible formatting, bidi or separator characters, no space but U+0020 and none at either end"
+            }
+        };
+        Some(format!("{rule} (U+{:04X} at character {})", u32::from(c), at + 1))
+    }
+}
+
+/// A string rule: length bounds in characters (Unicode scalar values), a pattern and
+/// the characters it may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Text {
     pub min: usize,
     pub max: Option<usize>,
     pub pattern: Pattern,
+    pub chars: Chars,
 }
 
 impl Text {
     const fn new(min: usize, max: Option<usize>, pattern: Pattern) -> Self {
-        Self { min, max, pattern }
+        Self {
+            min,
+            max,
+            pattern,
+            chars: Chars::Line,
+        }
+    }
+
+    /// The same rule for an identifier ([`Chars::Identifier`]).
+    const fn identifier(self) -> Self {
+        Self {
+            chars: Chars::Identifier,
+            ..self
+        }
+    }
+
+    /// The same rule for text that may break lines ([`Chars::Lines`]).
+    const fn lines(self) -> Self {
+        Self {
+            chars: Chars::Lines,
+            ..self
+        }
     }
 
     /// Every violation of this rule by `value` (empty when it holds).
@@ -134,6 +256,7 @@ impl Text {
         {
             out.push(format!("longer than {max} characters"));
         }
+        out.extend(self.chars.violation(value));
         if !self.pattern.matches(value) {
             out.push(self.pattern.describe().to_owned());
         }
@@ -143,8 +266,16 @@ impl Text {
 
 use Pattern::*;
 
-/// Identifiers: non-empty, ≤ 40, no `<>`.
-pub const ID40: Text = Text::new(1, Some(40), NoAngle);
+/// Identifiers: non-empty, ≤ 40, no `<>`, identifier characters.
+pub const ID40: Text = Text::new(1, Some(40), NoAngle).identifier();
+/// Optional identifiers of ≤ 40 (`RegistrationId` of an organisation), identifier characters.
+pub const IDENT40: Text = Text::new(0, Some(40), NoAngle).identifier();
+/// Optional identifiers of ≤ 255 (`UniqueTechnicalIdentifiers`), identifier characters.
+pub const IDENT255: Text = Text::new(0, Some(255), NoAngle).identifier();
+/// Optional identifiers without a documented length (a domain claim's `RegistrationId`).
+pub const IDENT: Text = Text::new(0, None, NoAngle).identifier();
+/// Multi-line text of ≤ 65535 without `<>` (`PgpPublicKey`: an armored key has lines).
+pub const LINES65535: Text = Text::new(0, Some(65535), NoAngle).lines();
 /// Optional short identifiers: ≤ 40, no `<>`.
 pub const TEXT40: Text = Text::new(0, Some(40), NoAngle);
 /// Names and most free text: ≤ 255, no `<>`.
@@ -153,8 +284,10 @@ pub const TEXT255: Text = Text::new(0, Some(255), NoAngle);
 pub const TEXT65535: Text = Text::new(0, Some(65535), NoAngle);
 /// Non-empty names: 1..=255, no `<>`.
 pub const NAME255: Text = Text::new(1, Some(255), NoAngle);
-/// Any string.
+/// Any string (of one line: see [`Chars::Line`]).
 pub const NO_LIMIT: Text = Text::new(0, None, Any);
+/// Text no table describes (unknown fields, free-form objects): its characters only.
+pub const FREE_TEXT: Text = NO_LIMIT;
 /// Unbounded text without `<>`.
 pub const NO_ANGLE: Text = Text::new(0, None, NoAngle);
 /// Dates and date-times: ≤ 30, no `<>`.
@@ -178,7 +311,7 @@ pub const LOGO255: Text = Text::new(0, Some(255), LogoUri);
 /// Ids without a documented length that end up in a sort key (`ContactId`): ≤ 200
 /// characters, so the key stays inside DynamoDB's 1,024-byte sort-key limit even when
 /// every character is 4 bytes of UTF-8.
-pub const KEY_ID: Text = Text::new(1, Some(200), NoAngle);
+pub const KEY_ID: Text = Text::new(1, Some(200), NoAngle).identifier();
 /// `ApiVersion`.
 pub const API_VERSION_TEXT: Text = Text::new(0, None, ApiVersion);
 /// `CertificationStartDate`.
@@ -257,7 +390,7 @@ mod tests {
         bad(HTTPS_URI500, "http://github.com/x.zip", "https://");
         bad(HTTPS_URI500, &format!("https://{}", "a".repeat(500)), "longer than 500");
         ok(HTTPS_PATH_URI255, "https://fed.example.com/entities/1");
-        bad(HTTPS_PATH_URI255, "https://fed.example.com/a?b=c", "without query");
+        bad(HTTPS_PATH_URI255, "https://fed.example.com/a?b=c", "no query");
         ok(APP_URI255, "https://app.example.com/cb");
         ok(APP_URI255, "android:apk-key-hash:abc-123");
         ok(APP_URI255, "ios:bundle-id:com.example.app");
@@ -278,6 +411,75 @@ mod tests {
             &format!("https://example.com/{}.png", "a".repeat(240)),
             "longer than 255",
         );
+    }
+
+    #[test]
+    fn uris_are_parsed_not_matched() {
+        // The documented logo regex's second alternative is anchored at the end only.
+        bad(LOGO, "javascript:alert(1)//data:image/png,AAAA", "image data URI");
+        bad(LOGO, "javascript:alert(1)//https://x.example/l.png", "image data URI");
+        ok(LOGO, "data:image/png;base64,iVBORw0KGgo=");
+        bad(LOGO, "data:image/png;base64,iVBO\"onerror=x", "image data URI");
+        for unsafe_uri in [
+            "https://x.example/a\".png",
+            "https://x.example/<svg>.png",
+            "https://x.example/a b.png",
+            "https://x.example/a'.png",
+            "https://user@x.example/a.png",
+            "https://x.example/a\\b.png",
+            "https:///a.png",
+        ] {
+            bad(LOGO, unsafe_uri, "RFC 3986");
+            bad(HTTP_URI255, &unsafe_uri.replace(".png", ""), "RFC 3986");
+        }
+        bad(HTTP_URI255, "https:// example.com", "RFC 3986");
+        bad(HTTP_URI255, "javascript:alert(1)", "http://");
+        ok(HTTP_URI255, "https://exemplo.com.br/logo-ação");
+        ok(HTTP_URI255, "HTTPS://Example.com:8443/a?b=c#d");
+        bad(HTTPS_PATH_URI255, "https://fed.example.com//a", "empty segment");
+        bad(HTTPS_PATH_URI255, "https://fed.example.com/a\"b", "https://");
+        // Each app-URI alternative is anchored at both ends.
+        bad(APP_URI255, "android:apk-key-hash:abc<script>", "android");
+        bad(APP_URI255, "ios:bundle-id:com.example.app\"x", "android");
+    }
+
+    #[test]
+    fn no_text_moves_the_cursor_or_reorders_the_line() {
+        for (value, code) in [
+            ("a\u{0}b", "U+0000"),
+            ("\u{1b}[2J", "U+001B"),
+            ("Banco \u{202e}ativa", "U+202E"),
+            ("a\u{2028}b", "U+2028"),
+            ("a\u{2029}b", "U+2029"),
+            ("a\r\nb", "U+000D"),
+            ("a\tb", "U+0009"),
+            ("a\u{85}b", "U+0085"),
+            ("a\u{2066}b", "U+2066"),
+        ] {
+            for rule in [TEXT255, NO_ANGLE, NO_LIMIT, ID40, EMAIL_ADDRESS, HTTP_URI255] {
+                bad(rule, value, code);
+            }
+        }
+        // Armored keys keep their lines, and nothing else.
+        ok(
+            LINES65535,
+            "-----BEGIN PGP PUBLIC KEY BLOCK-----\r\nmQENBF\n-----END PGP PUBLIC KEY BLOCK-----",
+        );
+        bad(LINES65535, "a\u{1b}b", "U+001B");
+        // Identifiers are narrower: no invisible characters, exotic or outer spaces.
+        ok(TEXT255, "Banco\u{a0}Aurora");
+        ok(ID40, "BR 1009-ç");
+        for (value, code) in [
+            ("BR\u{200b}1009", "U+200B"),
+            ("BR\u{a0}1009", "U+00A0"),
+            (" BR1009", "U+0020 at character 1"),
+            ("BR1009 ", "U+0020 at character 7"),
+            ("BR\u{feff}1009", "U+FEFF"),
+            ("BR\u{200f}1009", "U+200F"),
+        ] {
+            bad(ID40, value, code);
+            bad(IDENT255, value, code);
+        }
     }
 
     #[test]

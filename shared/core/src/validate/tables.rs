@@ -127,7 +127,7 @@ pub const ORGANISATION_DETAILS: &[(&str, FieldRule)] = &[
     ("Tags", StrList(TEXT255, None)),
     ("Size", Str(TEXT255)),
     ("RegistrationNumber", Str(TEXT255)),
-    ("RegistrationId", Str(TEXT40)),
+    ("RegistrationId", Str(IDENT40)),
     ("RegisteredName", Str(TEXT255)),
     ("AddressLine1", Str(TEXT255)),
     ("AddressLine2", Str(TEXT255)),
@@ -156,7 +156,7 @@ pub const CONTACT: &[(&str, FieldRule)] = &[
     ("Postcode", Str(TEXT40)),
     ("Country", Str(TEXT255)),
     ("AdditionalInformation", Str(TEXT65535)),
-    ("PgpPublicKey", Str(TEXT65535)),
+    ("PgpPublicKey", Str(LINES65535)),
 ];
 
 const API_DISCOVERY_ENDPOINT: &[(&str, FieldRule)] =
@@ -230,7 +230,7 @@ pub const DOMAIN_CLAIM: &[(&str, FieldRule)] = &[
     ("AuthorisationDomainName", Str(NO_ANGLE)),
     ("AuthorityId", Str(UUID_TEXT)),
     ("AuthorityName", Str(NO_ANGLE)),
-    ("RegistrationId", Str(NO_ANGLE)),
+    ("RegistrationId", Str(IDENT)),
     ("Status", OneOf(ACTIVE_INACTIVE)),
 ];
 
@@ -244,7 +244,7 @@ pub const CLAIM_UPDATE: &[(&str, FieldRule)] = &[
     ("AuthorityId", Required(&Str(UUID40))),
     ("RegistrationId", Str(ID40)),
     ("Role", Str(NO_ANGLE)),
-    ("UniqueTechnicalIdentifiers", StrList(TEXT255, Some(16))),
+    ("UniqueTechnicalIdentifiers", StrList(IDENT255, Some(16))),
     ("Status", Required(&OneOf(ACTIVE_INACTIVE))),
 ];
 
