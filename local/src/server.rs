@@ -99,7 +99,7 @@ async fn route<S: Store, T: ObjectTarget>(
             "/openapi.yaml" => return openapi(),
             "/.well-known/jwks.json" => return json_reply(app.jwks.to_string()),
             "/.well-known/participants-jwks.json" => {
-                return participants_jwks(&app.services.exports, &parts.headers).await;
+                return participants_jwks(&app.services.store, &app.services.exports, &parts.headers).await;
             }
             "/.well-known/openid-configuration" => {
                 return json_reply(discovery(&parts.headers, app.tls.is_some()).to_string());
@@ -173,8 +173,8 @@ async fn route<S: Store, T: ObjectTarget>(
 }
 
 /// The keys that verify the participants file (public, like the file's own JWKS).
-async fn participants_jwks<T: ObjectTarget>(target: &T, headers: &hyper::HeaderMap) -> Reply {
-    match directory_core::export::participants_jwks(target).await {
+async fn participants_jwks<S: Store, T: ObjectTarget>(store: &S, target: &T, headers: &hyper::HeaderMap) -> Reply {
+    match directory_core::export::participants_jwks(store, target).await {
         Ok(jwks) => match serde_json::to_string(&jwks) {
             Ok(body) => json_reply(body),
             Err(e) => error_reply(ApiError::Internal(e.to_string()), headers),

@@ -133,7 +133,32 @@ fn the_published_file_verifies_and_each_failure_names_its_reason() {
     let run = run_snippet(&tampered_path);
     assert!(!run.status.success(), "the snippet rejects a changed file");
 
-    // Rotation: the old signature keeps verifying against the new key set.
+    // Someone who can write the published keys once adds their own key: another
+    // directory's, whose file and signature are then "forged" as far as this one goes.
+    let stranger = tempfile::tempdir().unwrap();
+    let (ok, _, err) = cli(
+        stranger.path(),
+        &["import", repo().join("data/demo.json").to_str().unwrap()],
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = cli(stranger.path(), &["export"]);
+    assert!(ok, "{err}");
+    let stranger_exports = stranger.path().join("exports");
+    let stranger_jwks: Value =
+        serde_json::from_slice(&std::fs::read(stranger_exports.join("participants.jwks")).unwrap()).unwrap();
+    let mut injected: Value = serde_json::from_slice(&std::fs::read(&jwks).unwrap()).unwrap();
+    injected["keys"]
+        .as_array_mut()
+        .unwrap()
+        .push(stranger_jwks["keys"][0].clone());
+    std::fs::write(&jwks, serde_json::to_vec(&injected).unwrap()).unwrap();
+    let forged = (
+        stranger_exports.join("participants"),
+        stranger_exports.join("participants.jws"),
+    );
+
+    // Rotation: the old signature keeps verifying against the new key set, and the
+    // unchanged file is signed again by the new key.
     let old_jws = dir.path().join("old.jws");
     std::fs::copy(&jws, &old_jws).unwrap();
     let (ok, new_kid, err) = cli(dir.path(), &["rotate-signing-key"]);
@@ -142,12 +167,11 @@ fn the_published_file_verifies_and_each_failure_names_its_reason() {
     assert_ne!(new_kid, kid);
     let (ok, _, err) = cli(dir.path(), &["export"]);
     assert!(
-        ok && err.contains("already covered this file"),
-        "unchanged file, no re-sign: {err}"
+        ok && err.contains("signed by this run"),
+        "the new key signs the unchanged file: {err}"
     );
-    std::fs::remove_file(&jws).unwrap();
     let (ok, _, err) = cli(dir.path(), &["export"]);
-    assert!(ok && err.contains("signed by this run"), "{err}");
+    assert!(ok && err.contains("already covered this file"), "and only once: {err}");
     let rotated: Value = serde_json::from_slice(&std::fs::read(&jwks).unwrap()).unwrap();
     let kids: Vec<&str> = rotated["keys"]
         .as_array()
@@ -164,6 +188,16 @@ fn the_published_file_verifies_and_each_failure_names_its_reason() {
     assert!(ok && out.contains(new_kid), "{out}{err}");
     let (ok, out, err) = verify(dir.path(), &file, &old_jws, &jwks);
     assert!(ok && out.contains(kid), "a file signed before the rotation: {out}{err}");
+    // The injected key was never the directory's: gone, and what it signed fails.
+    let (ok, out, err) = verify(dir.path(), &forged.0, &forged.1, &jwks);
+    assert!(!ok && err.contains("unknown"), "a forged file verified: {out}{err}");
+    let served = {
+        let server = Server::start(dir.path(), &[]);
+        let keys = get(&server.base, "/.well-known/participants-jwks.json", "").json();
+        assert!(server.stop());
+        keys
+    };
+    assert_eq!(served, rotated, "the route serves the store's history");
 }
 
 #[test]

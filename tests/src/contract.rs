@@ -566,3 +566,41 @@ pub async fn concurrent_updates_keep_the_exclusive_rule<S: Store>(store: S) {
         "either the exclusive claim alone or all the others: {active}"
     );
 }
+
+/// Versioned documents: absent until written, written only on the version read, so
+/// of concurrent writers on one version exactly one lands; and no organisation read
+/// or export sees them.
+pub async fn documents_are_written_on_the_version_read<S: Store>(store: S) {
+    use directory_core::store::Document;
+    let doc = Document::KeyHistory("contract");
+    assert_eq!(store.document(doc).await.unwrap(), None);
+    assert!(
+        !store.put_document(doc, "{\"a\":1}", Some(1)).await.unwrap(),
+        "no version 1 yet"
+    );
+    assert!(store.put_document(doc, "{\"a\":1}", None).await.unwrap());
+    assert!(
+        !store.put_document(doc, "{\"a\":2}", None).await.unwrap(),
+        "it exists now"
+    );
+    let v1 = store.document(doc).await.unwrap().unwrap();
+    assert_eq!((v1.version, v1.body.as_str()), (1, "{\"a\":1}"));
+    let store = Arc::new(store);
+    let writers: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move { store.put_document(doc, &format!("{{\"w\":{i}}}"), Some(1)).await })
+        })
+        .collect();
+    let mut landed = 0;
+    for w in writers {
+        landed += usize::from(w.await.unwrap().unwrap());
+    }
+    assert_eq!(landed, 1, "one writer per version");
+    let v2 = store.document(doc).await.unwrap().unwrap();
+    assert_eq!(v2.version, 2);
+    assert!(v2.body.starts_with("{\"w\":"));
+    let other = Document::KeyHistory("other");
+    assert_eq!(store.document(other).await.unwrap(), None, "documents are apart");
+    assert!(store.organisation_ids(None, 10).await.unwrap().is_empty());
+}

@@ -8,7 +8,7 @@ use directory_core::handlers::open_data_export;
 use directory_core::ids::{ClaimId, OrganisationId, ResourceId, ServerId};
 use directory_core::import;
 use directory_core::model::*;
-use directory_core::store::{ClaimDecision, ClaimWrite, Store, StoreError};
+use directory_core::store::{ClaimDecision, ClaimWrite, Document, Store, StoreError, Versioned};
 use directory_tests::contract::demo;
 use directory_tests::*;
 use serde_json::Value;
@@ -230,6 +230,12 @@ impl<S: Store> Store for FailingStore<S> {
     }
     async fn release_export_lease(&self, fence: u64) -> Result<(), StoreError> {
         self.inner.release_export_lease(fence).await
+    }
+    async fn document(&self, d: Document) -> Result<Option<Versioned>, StoreError> {
+        self.inner.document(d).await
+    }
+    async fn put_document(&self, d: Document, body: &str, expected: Option<u64>) -> Result<bool, StoreError> {
+        self.inner.put_document(d, body, expected).await
     }
     async fn organisation_ids(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, StoreError> {
         self.inner.organisation_ids(after, limit).await

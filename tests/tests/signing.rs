@@ -50,7 +50,7 @@ async fn signer_contract(signer: &dyn Signer) {
     })
     .await
     .unwrap();
-    let jwks = Jwks::rotate(None, jwk.clone(), 1_700_000_000);
+    let jwks = Jwks::of(jwk.clone());
     let ok = signature::verify_bytes(file, &jws, &jwks, 1_700_000_100).unwrap();
     assert_eq!((ok.kid, ok.iat, ok.sha256), (jwk.kid.clone(), 1_700_000_000, sha));
     let mut other = file.to_vec();
@@ -210,7 +210,9 @@ async fn the_route_sends_the_signature_of_the_bytes_it_answers_with() {
     assert_eq!(response.status(), 200);
     let header = response.headers()["x-jws-signature"].to_str().unwrap().to_owned();
     let body = response.body().as_ref().to_vec();
-    let jwks = export::participants_jwks(&services.exports).await.unwrap();
+    let jwks = export::participants_jwks(&services.store, &services.exports)
+        .await
+        .unwrap();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let verified = signature::verify_bytes(&body, &header, &jwks, now).unwrap();
     assert_eq!(verified.kid, services.exports.signer().public_jwk().await.unwrap().kid);

@@ -19,4 +19,5 @@ both_stores!(
     oversized_items_are_refused_before_writing,
     claim_update_outcomes,
     concurrent_updates_keep_the_exclusive_rule,
+    documents_are_written_on_the_version_read,
 );

@@ -528,3 +528,29 @@ fn the_explorer_site_serves_only_the_public_objects_under_the_pages_policy() {
     public.sort();
     assert_eq!(objects, public);
 }
+
+/// The README says signing is digest-only: every grant of `kms:Sign` is conditioned
+/// on `kms:MessageType` `DIGEST` and holds no other action, so a function's role
+/// cannot have KMS hash and sign an arbitrary message.
+#[test]
+fn kms_sign_is_granted_for_digests_only() {
+    let t = template();
+    let mut grants = 0;
+    for (name, f) in functions(&t) {
+        let Some(docs) = f["Properties"]["Policies"].as_sequence() else {
+            continue;
+        };
+        for st in docs.iter().flat_map(|d| d["Statement"].as_sequence().unwrap()) {
+            let actions = strings(&st["Action"]);
+            if actions.iter().any(|a| a == "kms:Sign") {
+                assert_eq!(actions, ["kms:Sign"], "{name}: kms:Sign shares its statement");
+                assert_eq!(
+                    st["Condition"]["StringEquals"]["kms:MessageType"], "DIGEST",
+                    "{name}: kms:Sign without the DIGEST condition"
+                );
+                grants += 1;
+            }
+        }
+    }
+    assert!(grants >= 2, "both export functions sign: {grants}");
+}

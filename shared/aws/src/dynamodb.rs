@@ -27,7 +27,9 @@ use directory_core::keys::{self, OrgItem};
 use directory_core::model::{ApiResource, AuthorityClaim, OrganisationSnapshot, ReferenceData};
 use directory_core::store::items::{assemble, assemble_reference, organisation_items, parse, reference_items};
 use directory_core::store::limits::{MAX_TRANSACTION_ITEMS, TRANSACTION_EXTRA_ITEMS};
-use directory_core::store::{ClaimDecision, ClaimWrite, MAX_WRITE_ATTEMPTS, Store, StoreError, lease};
+use directory_core::store::{
+    ClaimDecision, ClaimWrite, Document, MAX_WRITE_ATTEMPTS, Store, StoreError, Versioned, lease,
+};
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -923,6 +925,56 @@ impl Store for DynamoStore {
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
             {
                 Ok(())
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn document(&self, document: Document) -> Result<Option<Versioned>, StoreError> {
+        let (pk, sk) = document.key();
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .set_key(Some(key(pk, &sk)))
+            .send()
+            .await
+            .map_err(backend)?;
+        let Some(item) = got.item.as_ref() else {
+            return Ok(None);
+        };
+        let version = item
+            .get(VERSION)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| StoreError::Corrupt {
+                key: format!("{pk}/{sk}"),
+                reason: "no version".into(),
+            })?;
+        let body = get_s(item, DATA).unwrap_or_default().to_owned();
+        Ok(Some(Versioned { version, body }))
+    }
+
+    async fn put_document(&self, document: Document, body: &str, expected: Option<u64>) -> Result<bool, StoreError> {
+        let (pk, sk) = document.key();
+        let mut item = key(pk, &sk);
+        item.insert(DATA.to_owned(), s(body));
+        item.insert(VERSION.to_owned(), n(expected.unwrap_or(0) + 1));
+        let put = self.client.put_item().table_name(&self.table).set_item(Some(item));
+        let put = match expected {
+            None => put.condition_expression("attribute_not_exists(PK)"),
+            Some(v) => put
+                .condition_expression("V = :v")
+                .expression_attribute_values(":v", n(v)),
+        };
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
             }
             Err(e) => Err(backend(e)),
         }

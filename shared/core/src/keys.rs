@@ -80,6 +80,9 @@ pub const EXPORT_PK: &str = "EXPORT";
 /// Sort key of the export lease item.
 pub const LEASE_SK: &str = "LEASE";
 
+/// Partition of the directory-wide documents (key histories), one sort key each.
+pub const DOCUMENTS_PK: &str = "KEYS";
+
 /// Partition of directory-wide audit records (export publishes).
 pub const AUDIT_DIRECTORY_PK: &str = "AUDIT";
 

@@ -2,6 +2,7 @@
 //! streamed in parts to an object target with memory bounded independently of the
 //! number of organisations. One core for the schedule and the HTTP route.
 
+pub mod keys;
 pub mod local;
 
 use crate::audit::{self, Actor, AuditRecord, Change};
@@ -343,7 +344,7 @@ async fn publish<S: Store, T: ObjectTarget>(
                     }
                 }
             }
-            let (signature, signed) = ensure_signed(target, &sha256, unchanged).await?;
+            let (signature, signed) = ensure_signed(store, target, &sha256, unchanged).await?;
             publish_explorer(target).await?;
             let report = ExportReport {
                 organisations,
@@ -378,31 +379,34 @@ async fn publish<S: Store, T: ObjectTarget>(
 }
 
 /// The published file's signature: the stored one when the file was left as it was and
-/// that signature is for these bytes (no re-sign), else a new one, published after the
-/// file and after the JWKS holding its key, so a reader that finds it finds its key.
-async fn ensure_signed<T: ObjectTarget>(
+/// that signature is for these bytes by the current key (no re-sign), else a new one,
+/// published after the file and after the JWKS holding its key, so a reader that finds
+/// it finds its key. The JWKS comes from the store's key history, never from the
+/// published `participants.jwks`.
+async fn ensure_signed<S: Store, T: ObjectTarget>(
+    store: &S,
     target: &T,
     sha256: &str,
     unchanged: bool,
 ) -> Result<(String, bool), ExportError> {
+    let signer = target.signer();
+    let kid = signer.public_jwk().await?.kid;
     if unchanged
         && let Some(stored) = target.get_beside(SIGNATURE_KEY).await?
         && let Ok(stored) = String::from_utf8(stored)
-        && signature::header_of(&stored).is_some_and(|h| h.sha256 == sha256)
+        && signature::header_of(&stored).is_some_and(|h| h.sha256 == sha256 && h.kid == kid)
     {
         return Ok((stored, false));
     }
-    let signer = target.signer();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let jws = signature::sign_file(signer, sha256, now, |mut input| async move {
         target.read_published(&mut |bytes| input.update(bytes)).await?;
         Ok::<_, ExportError>(input)
     })
     .await?;
-    let previous = published_jwks(target).await?;
-    let jwks = Jwks::rotate(previous.clone(), signer.public_jwk().await?, now);
-    if previous.as_ref() != Some(&jwks) {
-        let body = serde_json::to_vec_pretty(&jwks).map_err(|e| ExportError::Target(e.to_string()))?;
+    let jwks = keys::record(store, keys::PARTICIPANTS_KEYS, signer, now).await?;
+    let body = serde_json::to_vec_pretty(&jwks).map_err(|e| ExportError::Target(e.to_string()))?;
+    if target.get_beside(JWKS_KEY).await?.as_deref() != Some(body.as_slice()) {
         target.put_beside(JWKS_KEY, body, signature::JWKS_CONTENT_TYPE).await?;
     }
     target
@@ -431,29 +435,11 @@ async fn publish_explorer<T: ObjectTarget>(target: &T) -> Result<(), ExportError
     Ok(())
 }
 
-/// The published `participants.jwks`, if there is one that parses (unreadable keys
-/// cannot vouch for old files anyway: the next publish starts a new set).
-async fn published_jwks<T: ObjectTarget>(target: &T) -> Result<Option<Jwks>, ExportError> {
-    let Some(bytes) = target.get_beside(JWKS_KEY).await? else {
-        return Ok(None);
-    };
-    match serde_json::from_slice::<Jwks>(&bytes) {
-        Ok(jwks) => Ok(Some(jwks)),
-        Err(e) => {
-            tracing::warn!(error = %e, "the published JWKS does not parse; it is treated as absent");
-            Ok(None)
-        }
-    }
-}
-
-/// The keys that verify the target's published files: the published `participants.jwks`,
-/// or, before the first signed publish, the current key alone.
-pub async fn participants_jwks<T: ObjectTarget>(target: &T) -> Result<Jwks, ExportError> {
-    if let Some(jwks) = published_jwks(target).await? {
-        return Ok(jwks);
-    }
+/// The keys that verify the directory's published files (the store's key history, or
+/// before the first signed publish the current key alone).
+pub async fn participants_jwks<S: Store, T: ObjectTarget>(store: &S, target: &T) -> Result<Jwks, ExportError> {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    Ok(Jwks::rotate(None, target.signer().public_jwk().await?, now))
+    keys::published(store, keys::PARTICIPANTS_KEYS, target.signer(), now).await
 }
 
 /// Cuts the output into parts and hands each, full, to the uploader (the channel).

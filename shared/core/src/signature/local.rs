@@ -127,7 +127,7 @@ mod tests {
     #[tokio::test]
     async fn round_trip_and_each_failure_names_its_reason() {
         let signer = LocalSigner::ephemeral();
-        let jwks = Jwks::rotate(None, signer.jwk().clone(), 100);
+        let jwks = Jwks::of(signer.jwk().clone());
         let file = br#"[{"OrganisationId":"a"}]"#;
         let jws = sign(&signer, file, 100).await;
         let ok = verify_bytes(file, &jws, &jwks, 200).unwrap();
@@ -179,7 +179,8 @@ mod tests {
 
         // After a rotation the old file still verifies, until the window closes.
         let next = LocalSigner::ephemeral();
-        let rotated = Jwks::rotate(Some(jwks), next.jwk().clone(), 1_000);
+        let history = KeyHistory::default().with_current(signer.jwk(), 100).unwrap();
+        let rotated = history.with_current(next.jwk(), 1_000).unwrap().jwks(1_000);
         assert!(verify_bytes(file, &jws, &rotated, 2_000).is_ok());
         let late = 1_000 + ROTATION_WINDOW_SECS;
         assert!(matches!(

@@ -120,19 +120,96 @@ pub struct Jwks {
 }
 
 impl Jwks {
-    /// The set to publish with `current`: it first, then every other key of `previous`
-    /// still inside its rotation window (a key replaced now gets `exp` = now + window).
-    pub fn rotate(previous: Option<Jwks>, current: Jwk, now: i64) -> Jwks {
-        let mut keys = vec![Jwk { exp: None, ..current }];
-        for key in previous.map(|p| p.keys).unwrap_or_default() {
-            if keys.iter().any(|k| k.kid == key.kid) {
+    /// The set of one key (before any history exists).
+    pub fn of(current: Jwk) -> Jwks {
+        Jwks {
+            keys: vec![Jwk { exp: None, ..current }],
+        }
+    }
+}
+
+/// The directory's own public signing keys over time, as the store keeps them. The
+/// published JWKS is derived from it and never read back: whoever can write the
+/// published object once cannot make the directory vouch for a key of theirs.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct KeyHistory {
+    /// Newest first: the current key (not retired), then the retired ones.
+    pub keys: Vec<KeyRecord>,
+}
+
+/// One key of the history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    pub jwk: Jwk,
+    /// When it was first recorded signing (NumericDate).
+    pub since: i64,
+    /// When another key replaced it (NumericDate); its JWKS entry expires
+    /// [`ROTATION_WINDOW_SECS`] later, whatever it said before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retired: Option<i64>,
+}
+
+impl KeyHistory {
+    /// The history once `current` signs at `now`, `None` when it would not change: a
+    /// new key retires the one it replaces at `now`, and keys whose window has
+    /// closed are dropped.
+    pub fn with_current(&self, current: &Jwk, now: i64) -> Option<KeyHistory> {
+        let current = Jwk {
+            exp: None,
+            ..current.clone()
+        };
+        let open = |r: &KeyRecord| r.retired.is_none_or(|at| at + ROTATION_WINDOW_SECS > now);
+        let is_current = self
+            .keys
+            .first()
+            .is_some_and(|r| r.jwk == current && r.retired.is_none());
+        if is_current && self.keys.iter().all(open) {
+            return None;
+        }
+        let mut keys = Vec::with_capacity(self.keys.len() + 1);
+        keys.push(match self.keys.first() {
+            Some(r) if is_current => r.clone(),
+            _ => KeyRecord {
+                jwk: current.clone(),
+                since: now,
+                retired: None,
+            },
+        });
+        for record in &self.keys {
+            if record.jwk.kid == current.kid {
                 continue;
             }
-            let exp = key.exp.unwrap_or(now + ROTATION_WINDOW_SECS);
-            if exp > now {
-                keys.push(Jwk { exp: Some(exp), ..key });
+            let retired = KeyRecord {
+                retired: Some(record.retired.unwrap_or(now)),
+                ..record.clone()
+            };
+            if open(&retired) {
+                keys.push(retired);
             }
         }
+        Some(KeyHistory { keys })
+    }
+
+    /// The JWKS to publish at `now`: the current key, then each retired key whose
+    /// window is open, with `exp` = its retirement + [`ROTATION_WINDOW_SECS`].
+    pub fn jwks(&self, now: i64) -> Jwks {
+        let keys = self
+            .keys
+            .iter()
+            .filter_map(|r| match r.retired {
+                None => Some(Jwk {
+                    exp: None,
+                    ..r.jwk.clone()
+                }),
+                Some(at) => {
+                    let exp = at + ROTATION_WINDOW_SECS;
+                    (exp > now).then(|| Jwk {
+                        exp: Some(exp),
+                        ..r.jwk.clone()
+                    })
+                }
+            })
+            .collect();
         Jwks { keys }
     }
 }
@@ -453,18 +530,63 @@ mod tests {
             exp,
         };
         let now = 1_000_000;
-        let first = Jwks::rotate(None, key("a", None), now);
-        assert_eq!(first.keys.len(), 1);
-        // Same key again: unchanged set.
-        assert_eq!(Jwks::rotate(Some(first.clone()), key("a", None), now + 5), first);
-        let rotated = Jwks::rotate(Some(first), key("b", None), now + 10);
-        assert_eq!(rotated.keys[0].kid, "b");
-        assert_eq!(rotated.keys[0].exp, None);
-        assert_eq!(rotated.keys[1].exp, Some(now + 10 + ROTATION_WINDOW_SECS));
+        let first = KeyHistory::default().with_current(&key("a", None), now).unwrap();
+        assert_eq!(first.jwks(now), Jwks::of(key("a", None)));
+        // Same key again: unchanged.
+        assert_eq!(first.with_current(&key("a", None), now + 5), None);
+        let rotated = first.with_current(&key("b", None), now + 10).unwrap();
+        let jwks = rotated.jwks(now + 10);
+        assert_eq!(jwks.keys[0].kid, "b");
+        assert_eq!(jwks.keys[0].exp, None);
+        assert_eq!(jwks.keys[1].exp, Some(now + 10 + ROTATION_WINDOW_SECS));
         // The window does not restart on later publishes, and closes.
-        let later = Jwks::rotate(Some(rotated.clone()), key("b", None), now + 20);
-        assert_eq!(later, rotated);
-        let closed = Jwks::rotate(Some(rotated), key("b", None), now + 10 + ROTATION_WINDOW_SECS);
+        assert_eq!(rotated.with_current(&key("b", None), now + 20), None);
+        assert_eq!(rotated.jwks(now + 20), jwks);
+        let closed = rotated
+            .with_current(&key("b", None), now + 10 + ROTATION_WINDOW_SECS)
+            .unwrap();
         assert_eq!(closed.keys.len(), 1);
+        assert_eq!(closed.jwks(now + 10 + ROTATION_WINDOW_SECS).keys.len(), 1);
+    }
+
+    #[test]
+    fn a_retired_key_never_outlives_its_window_whatever_it_says() {
+        let key = |kid: &str, exp| Jwk {
+            kty: "EC".into(),
+            crv: "P-256".into(),
+            x: String::new(),
+            y: String::new(),
+            kid: kid.into(),
+            use_: None,
+            alg: None,
+            exp,
+        };
+        // A record that claims a far exp, and one retired long ago: the window counts
+        // from retirement, and the JWK's own exp is not trusted.
+        let history = KeyHistory {
+            keys: vec![
+                KeyRecord {
+                    jwk: key("a", Some(i64::MAX)),
+                    since: 0,
+                    retired: None,
+                },
+                KeyRecord {
+                    jwk: key("old", Some(i64::MAX)),
+                    since: 0,
+                    retired: Some(10),
+                },
+            ],
+        };
+        let next = history.with_current(&key("b", None), 1_000).unwrap();
+        let jwks = next.jwks(1_000);
+        assert_eq!(
+            jwks.keys.iter().map(|k| (k.kid.as_str(), k.exp)).collect::<Vec<_>>(),
+            [
+                ("b", None),
+                ("a", Some(1_000 + ROTATION_WINDOW_SECS)),
+                ("old", Some(10 + ROTATION_WINDOW_SECS))
+            ]
+        );
+        assert_eq!(next.jwks(20 + ROTATION_WINDOW_SECS).keys.len(), 2);
     }
 }

@@ -3,7 +3,7 @@
 
 use super::items::{assemble, assemble_reference, organisation_items, parse, reference_items};
 use super::snapshot_cache::SnapshotCache;
-use super::{ClaimDecision, ClaimWrite, Store, StoreError, lease};
+use super::{ClaimDecision, ClaimWrite, Document, Store, StoreError, Versioned, lease};
 use crate::audit::{self, Actor, AuditRecord};
 use crate::ids::{ClaimId, OrganisationId, ResourceId, ServerId};
 use crate::keys;
@@ -409,6 +409,49 @@ impl Store for EmbeddedStore {
                 }
             }
             txn.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn document(&self, document: Document) -> Result<Option<Versioned>, StoreError> {
+        let (pk, sk) = document.key();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let table = txn.open_table(ITEMS).map_err(backend)?;
+            match table.get((pk, sk.as_str())).map_err(backend)? {
+                Some(body) => parse(&sk, body.value()).map(Some),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn put_document(&self, document: Document, body: &str, expected: Option<u64>) -> Result<bool, StoreError> {
+        let (pk, sk) = document.key();
+        let body = body.to_owned();
+        self.blocking(move |db| {
+            // One write transaction: the version check and the write cannot interleave.
+            let txn = db.begin_write().map_err(backend)?;
+            let written = {
+                let mut table = txn.open_table(ITEMS).map_err(backend)?;
+                let current = match table.get((pk, sk.as_str())).map_err(backend)? {
+                    Some(stored) => Some(parse::<Versioned>(&sk, stored.value())?.version),
+                    None => None,
+                };
+                if current != expected {
+                    false
+                } else {
+                    let next = Versioned {
+                        version: expected.unwrap_or(0) + 1,
+                        body,
+                    };
+                    let json = serde_json::to_string(&next).map_err(|e| StoreError::Backend(e.to_string()))?;
+                    table.insert((pk, sk.as_str()), json.as_str()).map_err(backend)?;
+                    true
+                }
+            };
+            txn.commit().map_err(backend)?;
+            Ok(written)
         })
         .await
     }

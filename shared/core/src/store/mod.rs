@@ -59,6 +59,31 @@ impl<E, F> ClaimDecision<E> for F where
 {
 }
 
+/// A small directory-wide document the store keeps with a version, written only if
+/// its version is still the one read (docs/design.md, "Single-table keys").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Document {
+    /// The history of the directory's own public signing keys for one purpose
+    /// (`participants`: the file and the feed).
+    KeyHistory(&'static str),
+}
+
+impl Document {
+    /// Its partition and sort key.
+    pub fn key(self) -> (&'static str, String) {
+        match self {
+            Self::KeyHistory(purpose) => (crate::keys::DOCUMENTS_PK, purpose.to_owned()),
+        }
+    }
+}
+
+/// A document's body and the version it was read at.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Versioned {
+    pub version: u64,
+    pub body: String,
+}
+
 /// How many times an optimistic write is retried before giving up.
 pub const MAX_WRITE_ATTEMPTS: usize = 25;
 
@@ -185,6 +210,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// Gives the lease back; nothing happens when another holder has it since.
     fn release_export_lease(&self, fence: u64) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The document, `None` when it was never written.
+    fn document(&self, document: Document) -> impl Future<Output = Result<Option<Versioned>, StoreError>> + Send;
+
+    /// Writes the document as version `expected + 1` (version 1 when `expected` is
+    /// `None`, which requires that it does not exist) if it is still at `expected`;
+    /// `false` when another write came first (nothing is written then).
+    fn put_document(
+        &self,
+        document: Document,
+        body: &str,
+        expected: Option<u64>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Up to `limit` organisation ids after `after`, in ascending byte order.
     fn organisation_ids(
