@@ -58,6 +58,14 @@ enum Command {
         /// CA (<data-dir>/tls, created on first use) and tokens bound to it.
         #[arg(long)]
         tls: bool,
+        /// Connections served at once; more wait until one closes (keep it below the
+        /// open-files limit).
+        #[arg(long, default_value_t = server::MAX_CONNECTIONS as u32, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+        max_connections: u32,
+        /// Seconds a client may take to send a request head or body (or a TLS
+        /// handshake), and that an idle connection stays open.
+        #[arg(long, default_value_t = server::REQUEST_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=300))]
+        request_timeout: u64,
     },
     /// Validate and import a file in the import format (or, with --participants, a
     /// published participants file); nothing is written if any record is invalid.
@@ -411,8 +419,20 @@ async fn s3<S: Store>(_cli: &Cli, _store: S, _bucket: String) -> Result<(), CliE
 
 async fn run_with_target<S: Store, T: ObjectTarget + 'static>(cli: &Cli, store: S, target: T) -> Result<(), CliError> {
     match &cli.command {
-        None => serve(cli, store, target, "127.0.0.1", 3000, false).await,
-        Some(Command::Serve { port, host, tls }) => serve(cli, store, target, host, *port, *tls).await,
+        None => serve(cli, store, target, "127.0.0.1", 3000, false, server::Limits::default()).await,
+        Some(Command::Serve {
+            port,
+            host,
+            tls,
+            max_connections,
+            request_timeout,
+        }) => {
+            let limits = server::Limits {
+                max_connections: *max_connections as usize,
+                request_timeout: std::time::Duration::from_secs(*request_timeout),
+            };
+            serve(cli, store, target, host, *port, *tls, limits).await
+        }
         Some(Command::Import { file, participants }) => import_file(&store, file, *participants).await,
         Some(Command::Audit { org, since }) => print_audit(&store, org.as_deref(), since.as_deref()).await,
         Some(Command::Export { .. }) => export_command(&store, &target).await,
@@ -514,6 +534,7 @@ async fn serve<S: Store, T: ObjectTarget + 'static>(
     host: &str,
     port: u16,
     mutual_tls: bool,
+    limits: server::Limits,
 ) -> Result<(), CliError> {
     let keys = jwt::Keys::load_or_create(&cli.data_dir).map_err(CliError::Token)?;
     let existing = store.organisation_ids(None, 1).await?;
@@ -584,6 +605,7 @@ async fn serve<S: Store, T: ObjectTarget + 'static>(
         authorizer: keys.authorizer(mutual_tls),
         jwks: keys.jwks(),
         tls,
+        limits,
     });
     server::serve(listener, app, shutdown_signal()).await;
     eprintln!("stopped");

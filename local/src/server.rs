@@ -22,17 +22,36 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 
-/// API Gateway's payload limit: larger bodies never reach a function.
-pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
-/// A client that has not sent its whole request head by then is disconnected
-/// (slow-header clients cannot hold connections open).
-pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long a client may take to send a request head, or a request body, or to finish
+/// the TLS handshake, and how long an idle keep-alive connection stays open, unless
+/// configured otherwise (`serve --request-timeout`): slow clients cannot hold a
+/// connection, or the memory of a body, for longer.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections served at once unless configured otherwise (`serve --max-connections`);
+/// further clients wait in the listen backlog until one closes. Keep it below the
+/// process's open-files limit.
+pub const MAX_CONNECTIONS: usize = 256;
 
-/// A client that has not finished the TLS handshake by then is disconnected.
-pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// What limits one server (docs/design.md, "Server limits").
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// Request head, request body, TLS handshake and keep-alive idle time.
+    pub request_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: MAX_CONNECTIONS,
+            request_timeout: REQUEST_TIMEOUT,
+        }
+    }
+}
 
 /// What the server needs per request.
 pub struct App<S, T> {
@@ -43,6 +62,8 @@ pub struct App<S, T> {
     pub jwks: serde_json::Value,
     /// Mutual TLS: present when serving with `--tls`.
     pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// Connection and time limits.
+    pub limits: Limits,
 }
 
 type Reply = hyper::Response<Full<Bytes>>;
@@ -127,6 +148,10 @@ async fn route<S: Store, T: ObjectTarget>(
             );
         }
     };
+    // A body the route cannot take is refused before a byte of it is read.
+    if let Some(refusal) = declared_body_refusal(&parts.headers, route.max_body) {
+        return error_reply(refusal, &parts.headers);
+    }
     // The authorizer runs before the function: an unverified token never reaches it.
     let token = directory_authz::lambda::bearer(&parts.headers);
     let identity = match app
@@ -140,9 +165,18 @@ async fn route<S: Store, T: ObjectTarget>(
         }
         Err(reason) => return error_reply(ApiError::Unauthorized(reason.to_string()), &parts.headers),
     };
-    let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => return error_reply(ApiError::PayloadTooLarge(MAX_REQUEST_BYTES), &parts.headers),
+    let timeout = app.limits.request_timeout;
+    let body = match tokio::time::timeout(timeout, Limited::new(body, route.max_body).collect()).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(_)) => return error_reply(ApiError::PayloadTooLarge(route.max_body), &parts.headers),
+        Err(_) => {
+            let mut reply = error_reply(ApiError::RequestTimeout(timeout.as_secs()), &parts.headers);
+            reply.headers_mut().insert(
+                hyper::header::CONNECTION,
+                hyper::header::HeaderValue::from_static("close"),
+            );
+            return reply;
+        }
     };
     let headers = parts
         .headers
@@ -172,6 +206,21 @@ async fn route<S: Store, T: ObjectTarget>(
     }
 }
 
+/// The refusal of a body the request declares (`Content-Length`, or chunked transfer
+/// coding) beyond `max` bytes, before any of it is read.
+fn declared_body_refusal(headers: &hyper::HeaderMap, max: usize) -> Option<ApiError> {
+    let length = headers
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let chunked = headers.contains_key(hyper::header::TRANSFER_ENCODING);
+    match length {
+        Some(n) if n > max as u64 => Some(ApiError::PayloadTooLarge(max)),
+        None if chunked && max == 0 => Some(ApiError::PayloadTooLarge(max)),
+        _ => None,
+    }
+}
+
 /// The keys that verify the participants file (public, like the file's own JWKS).
 async fn participants_jwks<S: Store, T: ObjectTarget>(store: &S, target: &T, headers: &hyper::HeaderMap) -> Reply {
     match directory_core::export::participants_jwks(store, target).await {
@@ -185,23 +234,31 @@ async fn participants_jwks<S: Store, T: ObjectTarget>(store: &S, target: &T, hea
 
 /// One of the explorer page's files, under its content security policy.
 fn page_asset(asset: &directory_core::explorer::Asset) -> Reply {
-    let mut reply = hyper::Response::new(Full::new(Bytes::from_static(asset.body.as_bytes())));
+    let mut reply = static_reply(Bytes::from_static(asset.body.as_bytes()), asset.content_type);
     let headers = reply.headers_mut();
-    headers.insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static(asset.content_type),
-    );
     headers.insert(
         hyper::header::CONTENT_SECURITY_POLICY,
         hyper::header::HeaderValue::from_static(directory_core::explorer::CONTENT_SECURITY_POLICY),
     );
     headers.insert(
-        hyper::header::X_CONTENT_TYPE_OPTIONS,
-        hyper::header::HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
         hyper::header::REFERRER_POLICY,
         hyper::header::HeaderValue::from_static("no-referrer"),
+    );
+    reply
+}
+
+/// A 200 of `body` as `content_type`, never sniffed into another type: every response
+/// the server makes itself (not a handler's) is built here.
+fn static_reply(body: Bytes, content_type: &'static str) -> Reply {
+    let mut reply = hyper::Response::new(Full::new(body));
+    let headers = reply.headers_mut();
+    headers.insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(content_type),
+    );
+    headers.insert(
+        hyper::header::X_CONTENT_TYPE_OPTIONS,
+        hyper::header::HeaderValue::from_static("nosniff"),
     );
     reply
 }
@@ -219,14 +276,7 @@ async fn published<T: ObjectTarget>(target: &T, path: &str, headers: &hyper::Hea
         }
     };
     match read {
-        Ok(Some(bytes)) => {
-            let mut reply = hyper::Response::new(Full::new(Bytes::from(bytes)));
-            reply.headers_mut().insert(
-                hyper::header::CONTENT_TYPE,
-                hyper::header::HeaderValue::from_static(content_type),
-            );
-            reply
-        }
+        Ok(Some(bytes)) => static_reply(Bytes::from(bytes), content_type),
         Ok(None) => error_reply(ApiError::NotFound(format!("{path} is not published yet")), headers),
         Err(e) => {
             tracing::warn!(error = %e, path, "reading a published object");
@@ -239,12 +289,7 @@ async fn published<T: ObjectTarget>(target: &T, path: &str, headers: &hyper::Hea
 pub const OPENAPI: &str = include_str!("../../openapi.yaml");
 
 fn json_reply(body: String) -> Reply {
-    let mut reply = hyper::Response::new(Full::new(Bytes::from(body)));
-    reply.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/json"),
-    );
-    reply
+    static_reply(Bytes::from(body), "application/json")
 }
 
 /// The discovery document of the local issuer: where its keys are, and that its
@@ -261,12 +306,7 @@ fn discovery(headers: &hyper::HeaderMap, tls: bool) -> serde_json::Value {
 }
 
 fn openapi() -> Reply {
-    let mut reply = hyper::Response::new(Full::new(Bytes::from_static(OPENAPI.as_bytes())));
-    reply.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/yaml"),
-    );
-    reply
+    static_reply(Bytes::from_static(OPENAPI.as_bytes()), "application/yaml")
 }
 
 /// Serves one connection's requests until it closes or the server stops.
@@ -281,6 +321,7 @@ async fn serve_connection<S, T, I>(
     T: ObjectTarget + 'static,
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    let timeout = app.limits.request_timeout;
     let service = service_fn(move |req| {
         let app = app.clone();
         let cert = client_cert.clone();
@@ -288,7 +329,7 @@ async fn serve_connection<S, T, I>(
     });
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .header_read_timeout(timeout)
         .serve_connection(io, service);
     tokio::pin!(conn);
     tokio::select! {
@@ -300,8 +341,42 @@ async fn serve_connection<S, T, I>(
     }
 }
 
+/// Waits between failed accepts: a failure such as EMFILE (no descriptor left) repeats
+/// at once if retried at once, burning a core while the listener is unusable.
+#[derive(Debug)]
+pub struct AcceptBackoff {
+    next: Duration,
+}
+
+impl AcceptBackoff {
+    /// The first wait after a failure.
+    pub const FIRST: Duration = Duration::from_millis(5);
+    /// The longest wait.
+    pub const MAX: Duration = Duration::from_secs(1);
+
+    /// The wait after one more failure (doubling up to [`Self::MAX`]).
+    pub fn failed(&mut self) -> Duration {
+        let wait = self.next;
+        self.next = (self.next * 2).min(Self::MAX);
+        wait
+    }
+
+    /// An accept succeeded: the next failure waits [`Self::FIRST`] again.
+    pub fn succeeded(&mut self) {
+        self.next = Self::FIRST;
+    }
+}
+
+impl Default for AcceptBackoff {
+    fn default() -> Self {
+        Self { next: Self::FIRST }
+    }
+}
+
 /// Serves until `shutdown` resolves; in-flight requests are finished first and idle
-/// keep-alive connections are closed.
+/// keep-alive connections are closed. At most `limits.max_connections` connections are
+/// served at once (the next is accepted when one closes), and a failing accept is
+/// retried after a growing wait.
 pub async fn serve<S: Store, T: ObjectTarget + 'static>(
     listener: TcpListener,
     app: Arc<App<S, T>>,
@@ -309,40 +384,101 @@ pub async fn serve<S: Store, T: ObjectTarget + 'static>(
 ) {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut connections = tokio::task::JoinSet::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(app.limits.max_connections.max(1)));
+    let mut backoff = AcceptBackoff::default();
     tokio::pin!(shutdown);
     loop {
-        tokio::select! {
+        // A slot first: at the cap, clients wait in the kernel's backlog and cost this
+        // process no descriptor.
+        let slot = tokio::select! {
             _ = &mut shutdown => break,
-            accepted = listener.accept() => {
-                let Ok((stream, peer)) = accepted else { continue };
-                // Answers are one write each: no reason to wait for an ACK (Nagle).
-                let _ = stream.set_nodelay(true);
-                let app = app.clone();
-                let stop = stop_rx.clone();
-                connections.spawn(async move {
-                    match app.tls.clone() {
-                        None => serve_connection(app, TokioIo::new(stream), peer, None, stop).await,
-                        Some(acceptor) => {
-                            // A client without a certificate the local CA issued fails here,
-                            // in the handshake, before any HTTP.
-                            let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await else {
-                                return;
-                            };
-                            let cert: Option<Arc<str>> = tls
-                                .get_ref()
-                                .1
-                                .peer_certificates()
-                                .and_then(|chain| chain.first())
-                                .map(|der| Arc::from(crate::tls::to_pem(der.as_ref())));
-                            serve_connection(app, TokioIo::new(tls), peer, cert, stop).await;
-                        }
-                    }
-                });
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+        };
+        let accepted = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => accepted,
+        };
+        while let Some(_done) = connections.try_join_next() {}
+        let (stream, peer) = match accepted {
+            Ok(accepted) => {
+                backoff.succeeded();
+                accepted
             }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
+            Err(e) => {
+                let wait = backoff.failed();
+                tracing::warn!(error = %e, wait_ms = wait.as_millis() as u64, "accept failed; backing off");
+                drop(slot);
+                tokio::select! {
+                    _ = &mut shutdown => break,
+                    _ = tokio::time::sleep(wait) => continue,
+                }
+            }
+        };
+        // Answers are one write each: no reason to wait for an ACK (Nagle).
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let stop = stop_rx.clone();
+        connections.spawn(async move {
+            let _slot = slot;
+            match app.tls.clone() {
+                None => serve_connection(app, TokioIo::new(stream), peer, None, stop).await,
+                Some(acceptor) => {
+                    // A client without a certificate the local CA issued fails here,
+                    // in the handshake, before any HTTP.
+                    let handshake = tokio::time::timeout(app.limits.request_timeout, acceptor.accept(stream));
+                    let Ok(Ok(tls)) = handshake.await else {
+                        return;
+                    };
+                    let cert: Option<Arc<str>> = tls
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|chain| chain.first())
+                        .map(|der| Arc::from(crate::tls::to_pem(der.as_ref())));
+                    serve_connection(app, TokioIo::new(tls), peer, cert, stop).await;
+                }
+            }
+        });
     }
     let _ = stop_tx.send(true);
     let drain = async { while connections.join_next().await.is_some() {} };
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), drain).await;
+    let _ = tokio::time::timeout(Duration::from_secs(10), drain).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_failures_wait_longer_each_time_up_to_a_second() {
+        let mut b = AcceptBackoff::default();
+        let waits: Vec<u64> = (0..10).map(|_| b.failed().as_millis() as u64).collect();
+        assert_eq!(waits, [5, 10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
+        b.succeeded();
+        assert_eq!(b.failed(), AcceptBackoff::FIRST);
+    }
+
+    #[test]
+    fn a_declared_body_beyond_the_route_limit_is_refused_unread() {
+        let mut h = hyper::HeaderMap::new();
+        assert!(declared_body_refusal(&h, 0).is_none());
+        h.insert(hyper::header::CONTENT_LENGTH, "10485760".parse().unwrap());
+        assert_eq!(declared_body_refusal(&h, 0), Some(ApiError::PayloadTooLarge(0)));
+        assert_eq!(
+            declared_body_refusal(&h, 1 << 20),
+            Some(ApiError::PayloadTooLarge(1 << 20))
+        );
+        h.insert(hyper::header::CONTENT_LENGTH, "0".parse().unwrap());
+        assert!(declared_body_refusal(&h, 0).is_none());
+        let mut chunked = hyper::HeaderMap::new();
+        chunked.insert(hyper::header::TRANSFER_ENCODING, "chunked".parse().unwrap());
+        assert!(declared_body_refusal(&chunked, 0).is_some());
+        assert!(
+            declared_body_refusal(&chunked, 1 << 20).is_none(),
+            "read within the limit"
+        );
+    }
 }

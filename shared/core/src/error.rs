@@ -51,8 +51,10 @@ pub enum ApiError {
     MethodNotAllowed(String),
     /// 406: `Accept` excludes JSON.
     NotAcceptable,
-    /// 413: the body is larger than allowed.
+    /// 413: the body is larger than allowed (0: the route takes none).
     PayloadTooLarge(usize),
+    /// 408: the request did not arrive in time (the seconds allowed).
+    RequestTimeout(u64),
     /// 429 with `Retry-After`: the resource is busy with another caller's work.
     Busy(String),
     /// 500: a bug or a backend failure; the detail is logged, never sent.
@@ -73,6 +75,7 @@ impl ApiError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -91,7 +94,9 @@ impl ApiError {
             Self::Unauthorized(m) | Self::Forbidden(m) | Self::NotFound(m) | Self::Busy(m) => vec![m.clone()],
             Self::MethodNotAllowed(allow) => vec![format!("method not allowed on this route (allowed: {allow})")],
             Self::NotAcceptable => vec!["Accept must allow application/json".to_owned()],
+            Self::PayloadTooLarge(0) => vec!["this route takes no request body".to_owned()],
             Self::PayloadTooLarge(max) => vec![format!("body larger than {max} bytes")],
+            Self::RequestTimeout(secs) => vec![format!("the request body did not arrive within {secs} s")],
             Self::Internal(_) => vec!["internal error".to_owned()],
         }
     }

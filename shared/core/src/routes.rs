@@ -64,6 +64,9 @@ pub struct Route {
     pub lists_406: bool,
     /// What it needs at init.
     pub needs: Needs,
+    /// The largest request body it takes, in bytes (0: it takes none, so a body is
+    /// refused before it is read).
+    pub max_body: usize,
 }
 
 impl Route {
@@ -86,6 +89,11 @@ impl Route {
     }
 }
 
+/// No request body.
+pub const NO_BODY: usize = 0;
+/// The claim PUT's largest body (1 MiB: a claim is a few hundred bytes).
+pub const CLAIM_BODY_BYTES: usize = 1024 * 1024;
+
 const STORE_ONLY: Needs = Needs {
     table: true,
     exports: false,
@@ -107,6 +115,7 @@ pub const OPEN_DATA_EXPORT: Route = Route {
     lists_400: false,
     lists_406: false,
     needs: STORE_AND_EXPORTS,
+    max_body: NO_BODY,
 };
 
 /// `GET /organisations/{OrganisationId}/snapshot`
@@ -121,6 +130,7 @@ pub const ORGANISATION_SNAPSHOT: Route = Route {
     lists_400: false,
     lists_406: false,
     needs: STORE_ONLY,
+    max_body: NO_BODY,
 };
 
 /// `GET /organisations/{OrganisationId}/authorityclaims`
@@ -135,6 +145,7 @@ pub const AUTHORITY_CLAIMS: Route = Route {
     lists_400: true,
     lists_406: true,
     needs: STORE_ONLY,
+    max_body: NO_BODY,
 };
 
 /// `PUT /organisations/{OrganisationId}/authorityclaims/{OrganisationAuthorityClaimId}`
@@ -149,6 +160,7 @@ pub const PUT_AUTHORITY_CLAIM: Route = Route {
     lists_400: true,
     lists_406: true,
     needs: STORE_ONLY,
+    max_body: CLAIM_BODY_BYTES,
 };
 
 /// `GET /organisations/{OrganisationId}/authorisationservers/{AuthorisationServerId}/apiresources/{ApiResourceId}`
@@ -163,6 +175,7 @@ pub const API_RESOURCE: Route = Route {
     lists_400: false,
     lists_406: false,
     needs: STORE_ONLY,
+    max_body: NO_BODY,
 };
 
 /// The open-data export on an EventBridge schedule.
@@ -174,6 +187,7 @@ pub const SCHEDULED_EXPORT: Route = Route {
     lists_400: false,
     lists_406: false,
     needs: STORE_AND_EXPORTS,
+    max_body: NO_BODY,
 };
 
 /// Every function: one row each.
@@ -276,7 +290,8 @@ pub fn find(method: &str, path: &str) -> RouteMatch {
     let mut other_methods: Vec<&'static str> = Vec::new();
     for (route, http) in http_routes() {
         if let Some(params) = match_path(http.path, path) {
-            if http.method.eq_ignore_ascii_case(method) {
+            // Methods are case-sensitive (RFC 9110 §9.1): `get` is not `GET`.
+            if http.method == method {
                 return RouteMatch::Found(route, params);
             }
             other_methods.push(http.method);
@@ -354,6 +369,10 @@ mod tests {
             RouteMatch::WrongMethod("PUT".into())
         );
         assert_eq!(find("GET", "/nope"), RouteMatch::NotFound);
+        assert_eq!(
+            find("get", "/organisations/o/snapshot"),
+            RouteMatch::WrongMethod("GET".into())
+        );
         assert_eq!(find("GET", "/organisations//snapshot"), RouteMatch::NotFound);
     }
 }

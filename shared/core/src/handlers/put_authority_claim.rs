@@ -16,8 +16,9 @@ use crate::validate;
 use lambda_http::http::header;
 use lambda_http::{Body, Request, Response};
 
-/// Largest accepted body, in bytes.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Largest accepted body, in bytes (the route's limit, which the local server also
+/// applies before reading).
+pub const MAX_BODY_BYTES: usize = PUT_AUTHORITY_CLAIM.max_body;
 
 /// Updates one claim and answers with it, derived fields filled. A refused write
 /// is logged with its reason (accepted ones leave an audit record in the store).
