@@ -480,19 +480,24 @@ async fn export_command<S: Store, T: ObjectTarget>(store: &S, target: &T) -> Res
     Ok(())
 }
 
-async fn import_bytes<S: Store>(store: &S, bytes: &[u8], what: &str, participants: bool) -> Result<(), CliError> {
+async fn import_from<S: Store>(
+    store: &S,
+    source: import::ImportSource,
+    what: &str,
+    participants: bool,
+) -> Result<(), CliError> {
     let mut bar = progress::Progress::items(what);
     let actor = operator("import");
     let mut derived = None;
     let summary = if participants {
-        import::import_participants_as(store, bytes, &actor, |done, total| bar.update(done, total))
+        import::import_participants_as(store, source, &actor, |done, total| bar.update(done, total))
             .await
             .map(|(summary, d)| {
                 derived = Some(d);
                 summary
             })
     } else {
-        import::import_as(store, bytes, &actor, |done, total| bar.update(done, total)).await
+        import::import_as(store, source, &actor, |done, total| bar.update(done, total)).await
     };
     bar.finish();
     if let Some(derived) = derived {
@@ -522,9 +527,11 @@ async fn import_bytes<S: Store>(store: &S, bytes: &[u8], what: &str, participant
     }
 }
 
+/// Imports a file as a stream (each pass reads it again, so memory holds no copy).
 async fn import_file<S: Store>(store: &S, file: &Path, participants: bool) -> Result<(), CliError> {
-    let bytes = std::fs::read(file).map_err(CliError::io(file))?;
-    import_bytes(store, &bytes, &file.display().to_string(), participants).await
+    std::fs::File::open(file).map_err(CliError::io(file))?;
+    let source = import::ImportSource::from(import::FileSource(file.to_owned()));
+    import_from(store, source, &file.display().to_string(), participants).await
 }
 
 async fn serve<S: Store, T: ObjectTarget + 'static>(
@@ -539,7 +546,7 @@ async fn serve<S: Store, T: ObjectTarget + 'static>(
     let keys = jwt::Keys::load_or_create(&cli.data_dir).map_err(CliError::Token)?;
     let existing = store.organisation_ids(None, 1).await?;
     if existing.is_empty() {
-        import_bytes(&store, DEMO_DATA, "the bundled demo data", false).await?;
+        import_from(&store, DEMO_DATA.into(), "the bundled demo data", false).await?;
     }
     // The explorer page at `/` reads the published file: publish one if there is none.
     if exports.published_sha256().await.ok().flatten().is_none() {

@@ -214,3 +214,35 @@ fn every_static_response_says_nosniff() {
     }
     assert!(server.stop());
 }
+
+/// A hostile import file of a million empty records: every problem is counted, the
+/// output stays at the cap, nothing is written, and the file is streamed (never read
+/// whole: the import reads it in passes).
+#[test]
+fn an_import_of_a_million_bad_records_reports_a_bounded_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("million.json");
+    {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
+        out.write_all(b"{\"Organisations\":[").unwrap();
+        for i in 0..1_000_000 {
+            out.write_all(if i == 0 { b"{}" } else { b",{}" }).unwrap();
+        }
+        out.write_all(b"]}").unwrap();
+    }
+    let (ok, out, err) = common::cli(dir.path(), &["import", file.to_str().unwrap()]);
+    assert!(!ok, "{out}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(
+        lines.len() <= directory_core::import::MAX_PROBLEM_LINES + 5,
+        "{} lines",
+        lines.len()
+    );
+    let last = lines.last().unwrap();
+    assert!(
+        last.contains("1000000 problems in 1000000 records (999000 more lines not shown); nothing written"),
+        "{last}"
+    );
+    let (ok, _, err) = common::cli(dir.path(), &["audit", "--org", "x"]);
+    assert!(ok && err.contains("0 audit record(s)"), "{err}");
+}

@@ -4,12 +4,12 @@
 
 use crate::auth::{self, Caller};
 use crate::error::ApiError;
-use crate::model::{AuthorityClaim, AuthorityClaimUpdate, DomainRole, ReferenceData};
+use crate::model::{AuthorityClaim, AuthorityClaimUpdate, DomainRole, ReferenceData, ReferenceLookup};
 
 /// Resolves a claim's role from reference data: by `AuthorisationDomainRoleIdentifier`
 /// or, deprecated, by the `AuthorisationDomain` + `Role` names. Both given must agree.
-pub fn resolve_role<'r>(
-    reference: &'r ReferenceData,
+pub fn resolve_role<'r, R: ReferenceLookup + ?Sized>(
+    reference: &'r R,
     role_id: Option<&str>,
     domain_name: Option<&str>,
     role_name: Option<&str>,
@@ -42,7 +42,7 @@ pub fn resolve_role<'r>(
 }
 
 /// Fills a claim's derived fields from its role (the one place this is done).
-pub fn apply_role(claim: &mut AuthorityClaim, reference: &ReferenceData, role: &DomainRole) {
+pub fn apply_role(claim: &mut AuthorityClaim, reference: &(impl ReferenceLookup + ?Sized), role: &DomainRole) {
     claim.authorisation_domain_role_identifier = Some(role.authorisation_domain_role_identifier.clone());
     claim.authorisation_domain_id = Some(role.authorisation_domain_id.clone());
     claim.authorisation_domain = reference

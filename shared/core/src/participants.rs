@@ -19,7 +19,6 @@
 //! nothing is written unless the whole file is valid.
 
 use crate::model::{AuthorisationDomain, Authority, DomainRole, ReferenceData};
-use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -259,38 +258,64 @@ fn organisation(participant: Map<String, Value>, refs: &mut References<'_>) -> V
     Value::Object(record)
 }
 
-/// Converts a participants file into an import file (JSON bytes) given the stored
-/// reference data; the error is a file-level problem (not a JSON array). Each
-/// organisation is converted and written out at once, so memory holds the input, the
-/// output and one organisation.
-pub fn to_import_file(bytes: &[u8], stored: &ReferenceData) -> Result<(Vec<u8>, Derived), String> {
-    let participants: Vec<&RawValue> = serde_json::from_slice(bytes)
-        .map_err(|e| format!("not a participants file (a JSON array of organisations): {e}"))?;
+/// Converts a participants file (read as a stream) into an import file written to
+/// `out`, given the stored reference data; the error is a file-level problem (not a
+/// JSON array, or the output failed). Each organisation is converted and written out
+/// at once, so memory holds one organisation and the reference data it names.
+pub fn to_import_file(
+    input: impl std::io::Read,
+    stored: &ReferenceData,
+    mut out: impl std::io::Write,
+) -> Result<Derived, String> {
+    struct Participants<'o, 'r, W> {
+        out: &'o mut W,
+        refs: &'o mut References<'r>,
+    }
+    impl<'de, W: std::io::Write> serde::de::Visitor<'de> for Participants<'_, '_, W> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON array of organisations")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            let mut i = 0usize;
+            while let Some(value) = seq.next_element::<Value>()? {
+                if i > 0 {
+                    self.out.write_all(b",").map_err(serde::de::Error::custom)?;
+                }
+                let record = match value {
+                    Value::Object(participant) => organisation(participant, self.refs),
+                    // Left for the import's check to name.
+                    other => other,
+                };
+                serde_json::to_writer(&mut *self.out, &record).map_err(serde::de::Error::custom)?;
+                i += 1;
+            }
+            Ok(())
+        }
+    }
     let mut refs = References {
         stored,
         new: ReferenceData::default(),
         derived: Derived::default(),
     };
-    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 4);
-    out.extend_from_slice(b"{\"Organisations\":[");
-    for (i, raw) in participants.into_iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        // A slice of a file that parsed, so it parses.
-        let value: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
-        let record = match value {
-            Value::Object(participant) => organisation(participant, &mut refs),
-            // Left for the import's check to name.
-            other => other,
-        };
-        serde_json::to_writer(&mut out, &record).map_err(|e| e.to_string())?;
-    }
-    out.extend_from_slice(b"],");
+    let write = |e: std::io::Error| format!("writing the converted file: {e}");
+    out.write_all(b"{\"Organisations\":[").map_err(write)?;
+    let mut de = serde_json::Deserializer::from_reader(input);
+    serde::Deserializer::deserialize_seq(
+        &mut de,
+        Participants {
+            out: &mut out,
+            refs: &mut refs,
+        },
+    )
+    .and_then(|()| de.end())
+    .map_err(|e| format!("not a participants file (a JSON array of organisations): {e}"))?;
+    out.write_all(b"],").map_err(write)?;
     // The reference data the organisations need, after them: only now is it known.
     let reference = serde_json::to_vec(&refs.new).map_err(|e| e.to_string())?;
-    out.extend_from_slice(&reference[1..]);
-    Ok((out, refs.derived))
+    out.write_all(&reference[1..]).map_err(write)?;
+    out.flush().map_err(write)?;
+    Ok(refs.derived)
 }
 
 #[cfg(test)]
@@ -298,7 +323,13 @@ mod tests {
     use super::*;
 
     fn convert(participants: Value) -> (Value, Derived) {
-        let (bytes, derived) = to_import_file(participants.to_string().as_bytes(), &ReferenceData::default()).unwrap();
+        let mut bytes = Vec::new();
+        let derived = to_import_file(
+            participants.to_string().as_bytes(),
+            &ReferenceData::default(),
+            &mut bytes,
+        )
+        .unwrap();
         (serde_json::from_slice(&bytes).unwrap(), derived)
     }
 
@@ -375,7 +406,8 @@ mod tests {
             }],
             ..Default::default()
         };
-        let (bytes, derived) = to_import_file(json!([participant()]).to_string().as_bytes(), &stored).unwrap();
+        let mut bytes = Vec::new();
+        let derived = to_import_file(json!([participant()]).to_string().as_bytes(), &stored, &mut bytes).unwrap();
         let file: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(file["Authorities"], json!([]));
         assert_eq!(derived.authorities, 0);
@@ -387,7 +419,7 @@ mod tests {
 
     #[test]
     fn a_file_that_is_not_an_array_is_refused() {
-        let err = to_import_file(b"{}", &ReferenceData::default()).unwrap_err();
+        let err = to_import_file(&b"{}"[..], &ReferenceData::default(), Vec::new()).unwrap_err();
         assert!(err.starts_with("not a participants file"), "{err}");
     }
 }

@@ -15,7 +15,7 @@ pub use claims::{Authorisation, AuthorityClaim, AuthorityClaimUpdate, DomainClai
 pub use common::*;
 pub use export::{ExportAuthorisationServer, ExportOrganisation, ExportRoleClaim};
 pub use organisation::{Contact, OrganisationDetails};
-pub use reference::{AuthorisationDomain, Authority, DomainRole, ReferenceData};
+pub use reference::{AuthorisationDomain, Authority, DomainRole, IndexedReference, ReferenceData, ReferenceLookup};
 pub use server::{
     ApiDiscoveryEndpoint, ApiResource, ApiResourceResponse, AuthorisationServer, ServerCertification, ServerFields,
 };

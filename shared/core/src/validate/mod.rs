@@ -231,8 +231,9 @@ pub fn reference(r: &ReferenceData) -> Vec<String> {
             .map(|d| d.authorisation_domain_role_identifier.as_str())
             .enumerate(),
     );
+    let index = crate::model::IndexedReference::new(r);
     c.each("AuthorisationDomainRoles", &r.authorisation_domain_roles, |c, role| {
-        if r.domain(&role.authorisation_domain_id).is_none() {
+        if crate::model::ReferenceLookup::domain(&index, &role.authorisation_domain_id).is_none() {
             c.fail("AuthorisationDomainID", "must name a known authorisation domain");
         }
     });
