@@ -157,9 +157,29 @@ function showOrganisation(org, view) {
   servers.forEach((s) => view.append(server(s)));
 }
 
-function selectedId() {
-  const match = /^#org=(.+)$/.exec(location.hash);
-  return match ? decodeURIComponent(match[1]) : null;
+/** The organisation id of the link (`#org=…`); a malformed escape (`#org=%`) is taken as
+ * it is, never thrown: a crafted link must not stop the page, or its signature check. */
+export function selectedId(hash = location.hash) {
+  const match = /^#org=(.+)$/.exec(hash);
+  if (!match) return null;
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return match[1];
+  }
+}
+
+/** Shows whether the file verifies; runs whatever becomes of the rest of the page. */
+async function showSignature(bytes) {
+  const signature = $("signature");
+  try {
+    const verified = await verifyFile(bytes);
+    signature.textContent = `Signature verified: key ${verified.kid}, signed ${new Date(verified.iat * 1000).toISOString()}.`;
+    signature.dataset.verified = "true";
+  } catch (e) {
+    signature.textContent = `Signature NOT verified: ${e.message}`;
+    signature.dataset.verified = "false";
+  }
 }
 
 async function main() {
@@ -176,8 +196,21 @@ async function main() {
     if (!Array.isArray(orgs)) throw new Error("not a JSON array");
   } catch (e) {
     status.textContent = `The participants file could not be loaded (${e.message}).`;
+    if (bytes) await showSignature(bytes);
     return;
   }
+  // Started first and awaited last: nothing the list or the routing does can keep
+  // the reader from learning whether the file verifies.
+  const checked = showSignature(bytes);
+  try {
+    render(orgs, status, started);
+  } finally {
+    await checked;
+  }
+}
+
+/** Lists, filters and routes; the file has been read and parsed. */
+function render(orgs, status, started) {
   const all = orgs.map(indexed);
   const byId = new Map(orgs.map((o) => [o.OrganisationId, o]));
   fillSelect($("country"), new Set(all.map((x) => x.country).filter(Boolean)));
@@ -251,16 +284,6 @@ async function main() {
   const ms = Math.round(performance.now() - started);
   status.textContent = `${orgs.length} organisations, loaded and indexed in ${ms} ms.`;
   document.body.dataset.ready = String(ms);
-  // After the list is up: the check reads the whole file once more.
-  const signature = $("signature");
-  try {
-    const verified = await verifyFile(bytes);
-    signature.textContent = `Signature verified: key ${verified.kid}, signed ${new Date(verified.iat * 1000).toISOString()}.`;
-    signature.dataset.verified = "true";
-  } catch (e) {
-    signature.textContent = `Signature NOT verified: ${e.message}`;
-    signature.dataset.verified = "false";
-  }
 }
 
 function base64urlDecode(text) {

@@ -135,6 +135,26 @@ def a_changed_file_is_shown_as_not_verified():
             f.write(original)
 
 
+def a_crafted_link_hides_no_failed_signature():
+    # `#org=%` is a malformed escape: the page must neither stop nor skip the check.
+    path = f"{sys.argv[4]}/exports/participants"
+    original = open(path, "rb").read()
+    changed = original.replace(b'"Active"', b'"Activo"', 1)
+    try:
+        with open(path, "wb") as f:
+            f.write(changed)
+        load(f"{base}/#org=%")
+        verified = wait.until(lambda d: d.find_element(By.ID, "signature").get_attribute("data-verified"))
+        text = driver.find_element(By.ID, "signature").text
+        assert verified == "false" and "NOT verified" in text, text
+        assert count_text().startswith(f"{len(participants)} of "), count_text()
+        view = driver.find_element(By.ID, "organisation")
+        assert "No organisation with that id" in view.text, view.text
+    finally:
+        with open(path, "wb") as f:
+            f.write(original)
+
+
 def no_console_errors():
     errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, errors
@@ -165,6 +185,7 @@ try:
     check("a deep link opens the organisation after a reload", deep_link_survives_a_reload)
     check("the page verifies the file's signature with WebCrypto", the_signature_verifies_in_the_page)
     check("a file changed after signing is shown as not verified", a_changed_file_is_shown_as_not_verified)
+    check("a link with a malformed escape still shows the failed signature", a_crafted_link_hides_no_failed_signature)
     check("no console errors", no_console_errors)
     check("no request leaves the origin", no_request_leaves_the_origin)
     check("the page is served with its content security policy", page_is_served_under_its_policy)

@@ -175,6 +175,59 @@ fn fapi_header_patterns_match_the_code() {
     );
 }
 
+/// What the document states of each request input is what the server checks: the
+/// character rules of path ids and of the PUT body's identifiers and text, the paging
+/// bounds, and which routes check `x-fapi-auth-date` (the others ignore it and say so).
+#[test]
+fn request_inputs_are_documented_as_checked() {
+    use directory_core::validate::rules::{IDENTIFIER_PATTERN, LINE_PATTERN};
+    let doc = Doc::load();
+    let root = doc.root();
+    let params = |path: &str, method: &str| root["paths"][path][method]["parameters"].as_array().unwrap().clone();
+    let resolve = |p: &Value| -> Value {
+        match p.get("$ref").and_then(Value::as_str) {
+            Some(r) => root.pointer(r.trim_start_matches('#')).unwrap().clone(),
+            None => p.clone(),
+        }
+    };
+    for (route, http) in directory_core::routes::http_routes() {
+        let method = http.method.to_ascii_lowercase();
+        let params: Vec<Value> = params(http.path, &method).iter().map(resolve).collect();
+        for p in params.iter().filter(|p| p["in"] == "path") {
+            let pattern = &p["schema"]["pattern"];
+            if p["schema"]["format"] != "uuid" {
+                assert_eq!(pattern, IDENTIFIER_PATTERN, "{}: path {}", route.name, p["name"]);
+            }
+        }
+        let auth_date = params.iter().find(|p| p["name"] == "x-fapi-auth-date");
+        if let Some(h) = auth_date {
+            let checked = h["schema"].get("pattern").is_some();
+            assert_eq!(
+                checked, route.lists_400,
+                "{}: x-fapi-auth-date documented as checked",
+                route.name
+            );
+        }
+    }
+    let update = &root["components"]["schemas"]["AuthorityClaimUpdate"]["properties"];
+    assert_eq!(update["RegistrationId"]["pattern"], IDENTIFIER_PATTERN);
+    assert_eq!(
+        update["UniqueTechnicalIdentifiers"]["items"]["pattern"],
+        IDENTIFIER_PATTERN
+    );
+    assert_eq!(update["Role"]["pattern"], LINE_PATTERN);
+    assert_eq!(update["AuthorisationDomain"]["pattern"], LINE_PATTERN);
+    let claims = params("/organisations/{OrganisationId}/authorityclaims", "get");
+    let bound = |name: &str, key: &str| {
+        claims.iter().find(|p| p["name"] == name).unwrap()["schema"][key]
+            .as_u64()
+            .unwrap() as usize
+    };
+    use directory_core::handlers::authority_claims::{MAX_PAGE, MAX_SIZE};
+    assert_eq!(bound("page", "maximum"), MAX_PAGE);
+    assert_eq!(bound("size", "maximum"), MAX_SIZE);
+}
+
 #[test]
 fn the_validator_catches_drift() {
     let doc = Doc::load();

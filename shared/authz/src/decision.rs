@@ -76,6 +76,10 @@ impl Identity {
     /// Whether this identity holds one of the scopes a route is wired with (what API
     /// Gateway's JWT authorizer enforces with `AuthorizationScopes`).
     pub fn may_call(&self, access: Access) -> Result<(), Deny> {
+        // A write is audited by who makes it (the handlers refuse it too).
+        if access.writes() && self.sub.as_deref().is_none_or(str::is_empty) {
+            return Err(Deny::MissingClaim("sub".to_owned()));
+        }
         let scopes = access.scopes();
         if scopes.iter().any(|s| self.scopes.iter().any(|have| have == s)) {
             Ok(())
@@ -158,10 +162,15 @@ impl<S: KeySource> Authorizer<S> {
 
     /// Same, with another key TTL and refresh interval (tests).
     pub fn with_timing(policy: Policy, source: S, ttl: Duration, min_refresh: Duration) -> Self {
+        Self::with_budget(policy, source, ttl, min_refresh, crate::keys::FETCH_BUDGET)
+    }
+
+    /// Same, with another fetch budget too (tests).
+    pub fn with_budget(policy: Policy, source: S, ttl: Duration, min_refresh: Duration, budget: Duration) -> Self {
         Self {
             policy,
             source,
-            cache: Mutex::new(Cache::new(ttl, min_refresh)),
+            cache: Mutex::new(Cache::with_budget(ttl, min_refresh, budget)),
             verified: std::sync::Mutex::new(HashMap::new()),
         }
     }

@@ -43,6 +43,17 @@ pub(crate) enum Missing {
     Unavailable(String),
 }
 
+/// The longest one fetch of the key set may take (discovery document and key set
+/// together), whatever the source: the authorizer function's timeout is 5 s, and a
+/// request waiting on the cache's lock waits for at most one fetch.
+pub const FETCH_BUDGET: Duration = Duration::from_secs(2);
+/// After a failed fetch the issuer is asked again no sooner than this, doubling with
+/// each further failure up to [`MAX_RETRY_WAIT`]; meanwhile a stale cache refuses at
+/// once instead of every request waiting for the issuer.
+pub const FIRST_RETRY_WAIT: Duration = Duration::from_secs(1);
+/// See [`FIRST_RETRY_WAIT`].
+pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
+
 /// The cached key set.
 pub(crate) struct Cache {
     keys: HashMap<String, Key>,
@@ -50,16 +61,23 @@ pub(crate) struct Cache {
     last_attempt: Option<Instant>,
     ttl: Duration,
     min_refresh: Duration,
+    /// No fetch before this after a failure (and how long the next wait is).
+    retry_at: Option<Instant>,
+    retry_wait: Duration,
+    budget: Duration,
 }
 
 impl Cache {
-    pub fn new(ttl: Duration, min_refresh: Duration) -> Self {
+    pub fn with_budget(ttl: Duration, min_refresh: Duration, budget: Duration) -> Self {
         Self {
             keys: HashMap::new(),
             fetched: None,
             last_attempt: None,
             ttl,
             min_refresh,
+            retry_at: None,
+            retry_wait: FIRST_RETRY_WAIT,
+            budget,
         }
     }
 
@@ -81,14 +99,32 @@ impl Cache {
                 return Err(Missing::UnknownKid);
             }
         }
+        if let Some(at) = self.retry_at
+            && now < at
+        {
+            // The issuer failed a moment ago: not asked again yet.
+            return if self.fresh(now) {
+                self.handed_out(kid).ok_or(Missing::UnknownKid)
+            } else {
+                Err(Missing::Unavailable("the issuer failed; retrying later".to_owned()))
+            };
+        }
         self.last_attempt = Some(now);
-        match source.fetch().await {
+        let fetched = match tokio::time::timeout(self.budget, source.fetch()).await {
+            Ok(result) => result,
+            Err(_) => Err(format!("no key set within {} ms", self.budget.as_millis())),
+        };
+        match fetched {
             Ok(set) => {
                 self.keys = usable(&set);
                 self.fetched = Some(now);
+                self.retry_at = None;
+                self.retry_wait = FIRST_RETRY_WAIT;
             }
             Err(reason) => {
-                tracing::warn!(%reason, "JWKS refresh failed");
+                tracing::warn!(%reason, retry_in_ms = self.retry_wait.as_millis() as u64, "JWKS refresh failed");
+                self.retry_at = Some(now + self.retry_wait);
+                self.retry_wait = (self.retry_wait * 2).min(MAX_RETRY_WAIT);
                 if !self.fresh(now) {
                     return Err(Missing::Unavailable(reason));
                 }

@@ -378,7 +378,8 @@ async fn the_issuer_down_fails_closed_after_the_cached_keys_expire() {
     source.down.store(true, Ordering::SeqCst);
     assert_eq!(authorizer.decide(Some(&token), None).await, Err(Deny::KeysUnavailable));
     source.down.store(false, Ordering::SeqCst);
-    tokio::time::sleep(ttl).await;
+    // Back after the first retry wait.
+    tokio::time::sleep(directory_authz::keys::FIRST_RETRY_WAIT + Duration::from_millis(50)).await;
     assert!(authorizer.decide(Some(&token), None).await.is_ok());
     // Down again: the cached keys still serve until their TTL ...
     source.down.store(true, Ordering::SeqCst);
@@ -424,4 +425,64 @@ async fn no_spelling_of_a_scope_claim_grants_admin() {
         &claims(json!({"scope": ["directory:read", "directory:admin"]})),
     );
     assert!(plain.decide_for(Some(&token), None, Access::Admin).await.is_ok());
+}
+
+/// A key source that never answers.
+struct Hanging(Arc<AtomicUsize>);
+
+impl KeySource for Hanging {
+    async fn fetch(&self) -> Result<JwkSet, String> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        std::future::pending().await
+    }
+}
+
+#[tokio::test]
+async fn an_issuer_that_hangs_costs_one_fetch_budget_then_nothing_until_the_retry_wait() {
+    use directory_authz::keys::{FETCH_BUDGET, FIRST_RETRY_WAIT};
+    // One fetch (discovery and keys) fits the authorizer function's 5 s with room.
+    assert!(FETCH_BUDGET * 2 < Duration::from_secs(5), "{FETCH_BUDGET:?}");
+    let key = ec_key(7);
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let budget = Duration::from_millis(200);
+    let authorizer = Authorizer::with_budget(
+        policy(false, false),
+        Hanging(fetches.clone()),
+        Duration::from_secs(300),
+        Duration::from_secs(10),
+        budget,
+    );
+    let token = es256(&key, "k1", &claims(json!({})));
+    let started = std::time::Instant::now();
+    assert_eq!(authorizer.decide(Some(&token), None).await, Err(Deny::KeysUnavailable));
+    assert!(started.elapsed() >= budget, "the fetch ran its budget");
+    // Within the retry wait, every request is refused at once, without a fetch.
+    for _ in 0..50 {
+        assert_eq!(authorizer.decide(Some(&token), None).await, Err(Deny::KeysUnavailable));
+    }
+    assert_eq!(fetches.load(Ordering::SeqCst), 1, "no refetch inside the retry wait");
+    // Then the issuer is asked again, once.
+    tokio::time::sleep(FIRST_RETRY_WAIT).await;
+    assert_eq!(authorizer.decide(Some(&token), None).await, Err(Deny::KeysUnavailable));
+    assert_eq!(fetches.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_write_needs_a_token_that_names_its_writer() {
+    let key = ec_key(7);
+    let plain = Authorizer::new(policy(false, false), StaticKeys(jwks(&[ec_jwk(&key, "k1")])));
+    for sub in [json!(null), json!("")] {
+        let token = es256(&key, "k1", &claims(json!({"sub": sub.clone()})));
+        assert_eq!(
+            plain.decide_for(Some(&token), None, Access::OwnOrganisationWrite).await,
+            Err(Deny::MissingClaim("sub".into())),
+            "{sub}"
+        );
+        assert!(
+            plain
+                .decide_for(Some(&token), None, Access::OwnOrganisationRead)
+                .await
+                .is_ok()
+        );
+    }
 }

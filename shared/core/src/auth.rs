@@ -29,6 +29,12 @@ pub enum Access {
 }
 
 impl Access {
+    /// Whether a call changes data (and so must name who makes it: the token's `sub`,
+    /// which the audit record carries).
+    pub fn writes(self) -> bool {
+        matches!(self, Self::OwnOrganisationWrite)
+    }
+
     /// The scopes that can satisfy this rule (the API Gateway route scopes).
     pub fn scopes(self) -> &'static [&'static str] {
         match self {
@@ -238,6 +244,12 @@ pub fn audience(caller: &Caller) -> Audience {
 /// The decision table. `target_org` is the organisation in the path, if any. A
 /// non-admin gets 403 for another organisation whether or not it exists.
 pub fn authorize(caller: &Caller, access: Access, target_org: Option<&str>) -> Result<(), ApiError> {
+    // A write is audited by who makes it: a token that names nobody writes nothing.
+    if access.writes() && caller.sub.as_deref().is_none_or(str::is_empty) {
+        return Err(ApiError::Unauthorized(
+            "token without sub: a write must name who makes it".to_owned(),
+        ));
+    }
     // Admin may do everything callable over HTTP; an internal route refuses it too.
     if caller.has(SCOPE_ADMIN) && access != Access::Internal {
         return Ok(());
@@ -300,6 +312,23 @@ mod tests {
             assert_eq!(got.is_ok(), allowed, "{scopes} {org} {access:?} {target:?}: {got:?}");
             if let Err(e) = got {
                 assert_eq!(e.status(), 403);
+            }
+        }
+    }
+
+    #[test]
+    fn a_write_needs_a_sub() {
+        for sub in [None, Some(String::new())] {
+            for scopes in ["directory:write", "directory:admin"] {
+                let c = Caller {
+                    sub: sub.clone(),
+                    ..who("a", scopes)
+                };
+                let e = authorize(&c, Access::OwnOrganisationWrite, Some("a")).unwrap_err();
+                assert_eq!(e.status(), 401, "{scopes} {sub:?}");
+                assert!(e.messages()[0].contains("sub"));
+                // Reads do not need one.
+                assert!(authorize(&c, Access::AnyRead, Some("a")).is_ok() || scopes == "directory:write");
             }
         }
     }

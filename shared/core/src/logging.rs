@@ -20,10 +20,25 @@ pub fn init_lambda() {
     let registry = tracing_subscriber::registry();
     // A second subscriber (tests that start a function twice) keeps the first.
     let _ = if json {
-        registry.with(layer.json().with_filter(filter)).try_init()
+        registry
+            .with(layer.json().with_filter(filter).with_filter(guard()))
+            .try_init()
     } else {
-        registry.with(layer.with_filter(filter)).try_init()
+        registry.with(layer.with_filter(filter).with_filter(guard())).try_init()
     };
+}
+
+/// What no setting can turn on: `TRACE` of any crate but the directory's own.
+/// `lambda_runtime` logs each raw invocation event at `TRACE` (the `Authorization`
+/// header, `clientCertPem`), and the SDKs log request and response bodies there; the
+/// guard filters after the configured level, so a `RUST_LOG` of `trace` or
+/// `lambda_runtime::layers::api_response=trace` still cannot print them.
+pub fn guard() -> Targets {
+    Targets::new()
+        .with_default(LevelFilter::DEBUG)
+        .with_target("directory_core", LevelFilter::TRACE)
+        .with_target("directory_aws", LevelFilter::TRACE)
+        .with_target("directory_authz", LevelFilter::TRACE)
 }
 
 /// The filter of a level setting: `INFO` when unset or unreadable; Lambda's `FATAL`
@@ -39,7 +54,7 @@ pub fn filter_of(directives: Option<&str>) -> Targets {
 
 #[cfg(test)]
 mod tests {
-    use super::filter_of;
+    use super::{filter_of, guard};
     use tracing::Level;
 
     fn allows(directives: Option<&str>, target: &str, level: Level) -> bool {
@@ -59,5 +74,27 @@ mod tests {
         assert!(!allows(directives, "aws_smithy_runtime", Level::INFO));
         assert!(allows(Some("not a level=="), "any", Level::INFO));
         assert!(!allows(Some("not a level=="), "any", Level::DEBUG));
+    }
+
+    #[test]
+    fn no_setting_prints_the_raw_event() {
+        let raw_event = "lambda_runtime::layers::api_response";
+        for directives in [
+            "trace",
+            "TRACE",
+            "lambda_runtime=trace",
+            &format!("{raw_event}=trace"),
+            "aws_smithy_runtime=trace",
+        ] {
+            // The configured filter may ask for it ...
+            let asked = filter_of(Some(directives));
+            // ... the guard after it never lets it through.
+            for target in [raw_event, "aws_smithy_runtime::client", "hyper::proto"] {
+                let shown = asked.would_enable(target, &Level::TRACE) && guard().would_enable(target, &Level::TRACE);
+                assert!(!shown, "{directives}: {target} at TRACE");
+            }
+        }
+        assert!(guard().would_enable("directory_core::export", &Level::TRACE));
+        assert!(guard().would_enable(raw_event, &Level::DEBUG));
     }
 }

@@ -16,6 +16,8 @@ use std::borrow::Cow;
 pub const DEFAULT_SIZE: usize = 20;
 /// Largest page size.
 pub const MAX_SIZE: usize = 1000;
+/// Largest `page` (the document's `maximum`): far past any list, and no overflow.
+pub const MAX_PAGE: usize = u32::MAX as usize;
 /// The claim's scalar fields, the ones `sort` accepts.
 pub const SORT_FIELDS: &[&str] = &[
     "AuthorisationDomain",
@@ -77,11 +79,14 @@ pub fn parse_query<'a>(get: impl Fn(&str) -> Option<Vec<&'a str>>) -> Result<Lis
     let mut problems = Vec::new();
     if let Some(page) = single(get("page"), "page", &mut problems) {
         match page.parse::<usize>() {
-            Ok(p) if p <= u32::MAX as usize => {
+            Ok(p) if p <= MAX_PAGE => {
                 q.page = p;
                 q.size = Some(DEFAULT_SIZE);
             }
-            _ => problems.push(format!("page: must be a whole number from 0, not {}", echo(page))),
+            _ => problems.push(format!(
+                "page: must be a whole number from 0 to {MAX_PAGE}, not {}",
+                echo(page)
+            )),
         }
     }
     if let Some(size) = single(get("size"), "size", &mut problems) {

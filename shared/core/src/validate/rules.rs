@@ -204,6 +204,18 @@ impl Chars {
     }
 }
 
+/// [`Chars::Line`] with no `<>` (the documented `^[^<>]*$`), as a regex: what
+/// `openapi.yaml` says of such fields (a property test holds the two equal).
+pub const LINE_PATTERN: &str = r"^[^<>\x00-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069]*$";
+/// [`Chars::Lines`] with no `<>`, as a regex.
+pub const LINES_PATTERN: &str = r"^[^<>\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069]*$";
+/// [`Chars::Identifier`] with no `<>`, as a regex.
+pub const IDENTIFIER_PATTERN: &str = concat!(
+    r"^(?:[^ <>\x00-\x1f\x7f-\x9f\u00a0\u00ad\u061c\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u2064\u2066-\u2069\u3000\ufeff]",
+    r"(?:[^<>\x00-\x1f\x7f-\x9f\u00a0\u00ad\u061c\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u2064\u2066-\u2069\u3000\ufeff]*",
+    r"[^ <>\x00-\x1f\x7f-\x9f\u00a0\u00ad\u061c\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u2064\u2066-\u2069\u3000\ufeff])?)?$"
+);
+
 /// A string rule: length bounds in characters (Unicode scalar values), a pattern and
 /// the characters it may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -479,6 +491,30 @@ mod tests {
         ] {
             bad(ID40, value, code);
             bad(IDENT255, value, code);
+        }
+    }
+
+    proptest::proptest! {
+        /// The patterns `openapi.yaml` states accept exactly what the character rules
+        /// (with no `<>`) accept: strings drawn around every refused character.
+        #[test]
+        fn the_documented_character_patterns_are_the_rules(
+            chars in proptest::collection::vec(proptest::prop_oneof![
+                proptest::char::range('a', 'c'),
+                proptest::sample::select(vec![
+                    ' ', '<', '>', '\t', '\n', '\r', '\u{0}', '\u{1f}', '\u{7f}', '\u{85}', '\u{9f}', '\u{a0}',
+                    '\u{ad}', '\u{61c}', '\u{1680}', '\u{180e}', '\u{2000}', '\u{200a}', '\u{200b}', '\u{200f}',
+                    '\u{2027}', '\u{2028}', '\u{2029}', '\u{202a}', '\u{202e}', '\u{202f}', '\u{205f}', '\u{2060}',
+                    '\u{2064}', '\u{2065}', '\u{2066}', '\u{2069}', '\u{206a}', '\u{3000}', '\u{feff}', 'ç', 'ж',
+                ]),
+            ], 0..6)
+        ) {
+            let s: String = chars.into_iter().collect();
+            let no_angle = !s.contains(['<', '>']);
+            for (pattern, rule) in [(LINE_PATTERN, Chars::Line), (LINES_PATTERN, Chars::Lines), (IDENTIFIER_PATTERN, Chars::Identifier)] {
+                let re = Regex::new(pattern).unwrap();
+                proptest::prop_assert_eq!(re.is_match(&s), no_angle && rule.violation(&s).is_none(), "{:?} {:?}", rule, s);
+            }
         }
     }
 
