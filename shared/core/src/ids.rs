@@ -60,7 +60,7 @@ macro_rules! id_type {
 }
 
 id_type!(
-    /// `OrganisationId`: 1–40 characters, no `<>`.
+    /// `OrganisationId`: 1–40 characters, no `<>`, an identifier.
     OrganisationId,
     "OrganisationId",
     rules::ID40
@@ -72,16 +72,16 @@ id_type!(
     rules::UUID40
 );
 id_type!(
-    /// `AuthorisationServerId`: at most 40 characters, no `<>`.
+    /// `AuthorisationServerId`: at most 40 characters, no `<>`, an identifier (as stored).
     ServerId,
     "AuthorisationServerId",
-    rules::TEXT40
+    rules::IDENT40
 );
 id_type!(
-    /// `ApiResourceId`: at most 40 characters, no `<>`.
+    /// `ApiResourceId`: at most 40 characters, no `<>`, an identifier (as stored).
     ResourceId,
     "ApiResourceId",
-    rules::TEXT40
+    rules::IDENT40
 );
 
 /// Keeps a parsed id, or adds its problems to `problems` (so every bad id of a
@@ -110,5 +110,11 @@ mod tests {
         assert!(collect(ResourceId::parse("r1"), &mut problems).is_some());
         assert_eq!(problems.len(), 1);
         assert_eq!(ResourceId::from("r1").to_string(), "r1");
+        // Path ids are identifiers, as openapi.yaml says and as they are stored.
+        for id in [" a", "a ", "a\u{200b}b", "a\u{a0}b"] {
+            assert!(OrganisationId::parse(id).is_err(), "{id:?}");
+            assert!(ServerId::parse(id).is_err(), "{id:?}");
+            assert!(ResourceId::parse(id).is_err(), "{id:?}");
+        }
     }
 }
