@@ -4,7 +4,7 @@ use crate::keys::{Cache, KeySource, Missing};
 use crate::thumbprint;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use directory_core::auth::{Access, is_scope_token, parse_scope};
+use directory_domain::auth::{Access, is_scope_token, parse_scope};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Validation};
 use serde_json::{Map, Value};

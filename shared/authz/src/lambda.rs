@@ -4,7 +4,7 @@
 
 use crate::decision::{Authorizer, Deny, Identity};
 use crate::keys::KeySource;
-use directory_core::routes;
+use directory_domain::routes;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use lambda_http::http::HeaderMap;
 use serde_json::{Value, json};

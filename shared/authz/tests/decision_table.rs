@@ -5,7 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use directory_authz::keys::KeySource;
 use directory_authz::{Authorizer, Deny, Policy, StaticKeys, thumbprint};
-use directory_core::auth::Access;
+use directory_domain::auth::Access;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use p256::ecdsa::signature::Signer;
@@ -415,7 +415,7 @@ async fn no_spelling_of_a_scope_claim_grants_admin() {
         // What the handlers then read from the context grants no more.
         let context = id.context();
         let joined = context["scope"].as_str().unwrap();
-        let reread = directory_core::auth::parse_scope(joined).unwrap();
+        let reread = directory_domain::auth::parse_scope(joined).unwrap();
         assert_eq!(reread, id.scopes, "{scope}");
     }
     // A real array of tokens is a list of tokens.

@@ -511,7 +511,10 @@ impl DynamoStore {
     async fn assembled(&self, org_id: &str, public_only: bool) -> Result<Option<OrganisationSnapshot>, StoreError> {
         let (items, versions) = self.organisation_partition(&keys::org_pk(org_id), public_only).await?;
         let bodies = visible_bodies(&items, versions.importing.as_deref());
-        assemble(bodies.iter().map(|(sk, body)| (*sk, body.as_ref())), public_only)
+        Ok(assemble(
+            bodies.iter().map(|(sk, body)| (*sk, body.as_ref())),
+            public_only,
+        )?)
     }
 
     /// The claims as readers see them: from the claim items alone, unless one was
@@ -641,7 +644,9 @@ impl Store for DynamoStore {
     async fn reference(&self) -> Result<ReferenceData, StoreError> {
         let items = self.query(keys::REF_PK, None).await?;
         let bodies = visible_bodies(&items, None);
-        assemble_reference(bodies.iter().map(|(sk, body)| (*sk, body.as_ref())))
+        Ok(assemble_reference(
+            bodies.iter().map(|(sk, body)| (*sk, body.as_ref())),
+        )?)
     }
 
     async fn replace_organisation_as(&self, snapshot: &OrganisationSnapshot, actor: &Actor) -> Result<(), StoreError> {
@@ -748,7 +753,7 @@ impl Store for DynamoStore {
             None
         };
         match staged::visible(item, importing.as_deref(), DATA) {
-            Some(data) => parse(&sk, &data).map(Some),
+            Some(data) => Ok(Some(parse(&sk, &data)?)),
             None => Ok(None),
         }
     }
@@ -841,12 +846,12 @@ impl Store for DynamoStore {
         let pk = keys::audit_partition(org_id);
         let range = since.map_or(SkRange::All, SkRange::From);
         let items = self.query_keys(&pk, range, true).await?;
-        directory_core::store::items::audit_records(
+        Ok(directory_core::store::items::audit_records(
             items
                 .iter()
                 .map(|i| (get_s(i, SK).unwrap_or("?"), get_s(i, DATA).unwrap_or("null"))),
             since,
-        )
+        )?)
     }
 
     async fn acquire_export_lease(&self, holder: &str, ttl: Duration) -> Result<Option<u64>, StoreError> {

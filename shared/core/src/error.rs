@@ -6,33 +6,7 @@ use crate::store::StoreError;
 use lambda_http::http::{StatusCode, header};
 use lambda_http::{Body, Response};
 
-/// Most messages an error body lists.
-pub const MAX_MESSAGES: usize = 50;
-/// Longest message an error body carries, in characters.
-pub const MAX_MESSAGE_CHARS: usize = 512;
-
-/// `text` cut to `max` characters, with `…` when cut (for echoing caller input).
-pub fn clip(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_owned(),
-    }
-}
-
-/// At most [`MAX_MESSAGES`] of `all`, each clipped to [`MAX_MESSAGE_CHARS`], then one
-/// "and N more" line: the cap of every error list (responses and import output).
-pub fn cap_messages(all: Vec<String>) -> Vec<String> {
-    let extra = all.len().saturating_sub(MAX_MESSAGES);
-    let mut out: Vec<String> = all
-        .into_iter()
-        .take(MAX_MESSAGES)
-        .map(|m| clip(&m, MAX_MESSAGE_CHARS))
-        .collect();
-    if extra > 0 {
-        out.push(format!("and {extra} more"));
-    }
-    out
-}
+pub use directory_domain::messages::{MAX_MESSAGE_CHARS, MAX_MESSAGES, cap_messages, clip};
 
 /// Every way a request can fail. Client errors carry human-readable messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,6 +117,20 @@ impl From<crate::export::ExportError> for ApiError {
         match e {
             crate::export::ExportError::Busy => Self::Busy(e.to_string()),
             other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<directory_domain::Refusal> for ApiError {
+    fn from(r: directory_domain::Refusal) -> Self {
+        use directory_domain::Refusal;
+        match r {
+            Refusal::Unauthenticated(m) => Self::Unauthorized(m),
+            Refusal::Forbidden(m) => Self::Forbidden(m),
+            Refusal::ForbiddenFields(m) => Self::ForbiddenFields(m),
+            Refusal::Invalid(m) => Self::BadRequest(m),
+            Refusal::NotFound(m) => Self::NotFound(m),
+            Refusal::Busy(m) => Self::Busy(m),
         }
     }
 }

@@ -1,22 +1,16 @@
-//! The participant directory: models exact to the API documents, validation, HTTP
-//! rules, auth decisions, the storage port and the endpoint handlers. The Lambda
-//! binaries and the local server call the same handler functions.
+//! The participant directory's application and HTTP layers over `directory-domain`:
+//! the storage port and embedded store, import, export, handlers. The Lambda binaries
+//! and the local server call the same handler functions.
 
-pub mod audit;
-pub mod auth;
-pub mod claims;
+pub use directory_domain::{audit, auth, claims, ids, keys, model, participants, routes, validate};
+
+pub mod caller;
 pub mod error;
 pub mod explorer;
 pub mod export;
 pub mod handlers;
 pub mod http;
-pub mod ids;
 pub mod import;
-pub mod keys;
 pub mod logging;
-pub mod model;
-pub mod participants;
-pub mod routes;
 pub mod signature;
 pub mod store;
-pub mod validate;

@@ -507,7 +507,7 @@ fn organisation_ids<S: Store>(store: &S) -> impl Stream<Item = Result<String, St
     stream::try_unfold((None::<String>, store), |(after, store)| async move {
         let ids = store.organisation_ids(after.as_deref(), ID_PAGE).await?;
         let Some(last) = ids.last().cloned() else {
-            return Ok(None);
+            return Ok::<_, StoreError>(None);
         };
         Ok(Some((stream::iter(ids.into_iter().map(Ok)), (Some(last), store))))
     })

@@ -71,13 +71,13 @@ impl Call {
     /// The audit actor of a request, as far as its (possibly missing or invalid)
     /// credentials tell, for logging refusals.
     pub fn actor(&self, req: &Request) -> Actor {
-        self.actor_of(&auth::caller(req).unwrap_or_default())
+        self.actor_of(&crate::caller::caller(req).unwrap_or_default())
     }
 
     /// Authenticates and authorises the caller for `target_org`, then applies the
     /// endpoint's `Accept` rule.
     pub fn admit(&self, req: &Request, target_org: Option<&str>) -> Result<Caller, ApiError> {
-        let caller = auth::caller(req)?;
+        let caller = crate::caller::caller(req)?;
         auth::authorize(&caller, self.route.access, target_org)?;
         if self.route.lists_406 {
             let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());

@@ -79,7 +79,7 @@ async fn run<S: Store>(store: &S, req: &Request, call: &Call) -> Result<Response
     // The store reads the reference data with the claims (one round trip), so the
     // body is checked against it inside the decision: a refusal there writes nothing.
     let decision = move |reference: &ReferenceData, all: &[AuthorityClaim], current: &AuthorityClaim| {
-        let role = claims::resolve_update(&update, reference).map_err(ApiError::BadRequest)?;
+        let role = claims::resolve_update(&update, reference).map_err(directory_domain::Refusal::Invalid)?;
         claims::decide(&caller, all, current, &update, role.as_ref(), reference)
     };
     match store
@@ -90,7 +90,7 @@ async fn run<S: Store>(store: &S, req: &Request, call: &Call) -> Result<Response
         ClaimWrite::NotFound => Err(ApiError::NotFound(format!(
             "authority claim {claim_id} of organisation {org} not found"
         ))),
-        ClaimWrite::Rejected(e) => Err(e),
+        ClaimWrite::Rejected(e) => Err(e.into()),
         ClaimWrite::Importing => Err(ApiError::Busy(format!(
             "organisation {org} is being imported; retry in a moment"
         ))),

@@ -80,7 +80,7 @@ impl EmbeddedStore {
     ) -> Result<Option<lease::LeaseState>, StoreError> {
         let key = (keys::EXPORT_PK, keys::LEASE_SK);
         match table.get(key).map_err(backend)? {
-            Some(body) => parse(keys::LEASE_SK, body.value()).map(Some),
+            Some(body) => Ok(Some(parse(keys::LEASE_SK, body.value())?)),
             None => Ok(None),
         }
     }
@@ -150,7 +150,7 @@ impl Store for EmbeddedStore {
 
     async fn reference(&self) -> Result<ReferenceData, StoreError> {
         let items = self.blocking(|db| Self::read_partition(db, keys::REF_PK, "")).await?;
-        assemble_reference(items.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        Ok(assemble_reference(items.iter().map(|(k, v)| (k.as_str(), v.as_str())))?)
     }
 
     async fn replace_organisation_as(&self, snapshot: &OrganisationSnapshot, actor: &Actor) -> Result<(), StoreError> {
@@ -239,7 +239,7 @@ impl Store for EmbeddedStore {
             let txn = db.begin_read().map_err(backend)?;
             let table = txn.open_table(ITEMS).map_err(backend)?;
             match table.get((pk.as_str(), sk.as_str())).map_err(backend)? {
-                Some(v) => parse(&sk, v.value()).map(Some),
+                Some(v) => Ok(Some(parse(&sk, v.value())?)),
                 None => Ok(None),
             }
         })
@@ -359,7 +359,10 @@ impl Store for EmbeddedStore {
         let org_id = org_id.map(OrganisationId::as_str);
         let pk = keys::audit_partition(org_id);
         let items = self.blocking(move |db| Self::read_partition(db, &pk, "")).await?;
-        super::items::audit_records(items.iter().rev().map(|(k, v)| (k.as_str(), v.as_str())), since)
+        Ok(super::items::audit_records(
+            items.iter().rev().map(|(k, v)| (k.as_str(), v.as_str())),
+            since,
+        )?)
     }
 
     async fn acquire_export_lease(&self, holder: &str, ttl: std::time::Duration) -> Result<Option<u64>, StoreError> {
@@ -419,7 +422,7 @@ impl Store for EmbeddedStore {
             let txn = db.begin_read().map_err(backend)?;
             let table = txn.open_table(ITEMS).map_err(backend)?;
             match table.get((pk, sk.as_str())).map_err(backend)? {
-                Some(body) => parse(&sk, body.value()).map(Some),
+                Some(body) => Ok(Some(parse(&sk, body.value())?)),
                 None => Ok(None),
             }
         })

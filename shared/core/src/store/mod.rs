@@ -3,9 +3,7 @@
 
 #[cfg(feature = "embedded")]
 pub mod embedded;
-pub mod items;
-pub mod lease;
-pub mod limits;
+pub use directory_domain::{items, lease, limits};
 #[cfg(feature = "embedded")]
 pub mod snapshot_cache;
 
@@ -29,6 +27,15 @@ pub enum StoreError {
     /// Too many concurrent writers kept invalidating an optimistic write.
     #[error("write conflict persisted after {0} attempts")]
     Contention(usize),
+}
+
+impl From<directory_domain::items::CorruptItem> for StoreError {
+    fn from(e: directory_domain::items::CorruptItem) -> Self {
+        Self::Corrupt {
+            key: e.key,
+            reason: e.reason,
+        }
+    }
 }
 
 /// What became of a conditional claim update.

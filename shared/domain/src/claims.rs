@@ -2,8 +2,8 @@
 //! to a claim (import and PUT), the PUT decision (who may change what, the new
 //! claim, cleared grants) and the exclusive-role rule over an organisation's claims.
 
+use crate::Refusal;
 use crate::auth::{self, Caller};
-use crate::error::ApiError;
 use crate::model::{AuthorityClaim, AuthorityClaimUpdate, DomainRole, ReferenceData, ReferenceLookup};
 
 /// Resolves a claim's role from reference data: by `AuthorisationDomainRoleIdentifier`
@@ -131,10 +131,10 @@ pub fn decide(
     update: &AuthorityClaimUpdate,
     role: Option<&DomainRole>,
     reference: &ReferenceData,
-) -> Result<AuthorityClaim, ApiError> {
+) -> Result<AuthorityClaim, Refusal> {
     let denied = auth::claim_change_needs_admin(caller, current, update, role);
     if !denied.is_empty() {
-        return Err(ApiError::ForbiddenFields(denied));
+        return Err(Refusal::ForbiddenFields(denied));
     }
     let mut next = current.clone();
     next.authority_id = update.authority_id.clone();
@@ -156,7 +156,7 @@ pub fn decide(
         next.authorisations.clear();
     }
     match exclusive_rule_after(claims, &next) {
-        Some(rule) => Err(ApiError::BadRequest(vec![rule])),
+        Some(rule) => Err(Refusal::Invalid(vec![rule])),
         None => Ok(next),
     }
 }

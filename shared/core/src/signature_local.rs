@@ -113,6 +113,9 @@ impl Signer for LocalSigner {
 mod tests {
     use super::super::*;
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use sha2::Digest;
 
     async fn sign(signer: &LocalSigner, file: &[u8], iat: i64) -> String {
         let sha = hex::encode(sha2::Sha256::digest(file));

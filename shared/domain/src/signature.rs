@@ -8,8 +8,6 @@
 //! header names the file's SHA-256, so a file paired with another run's signature fails
 //! as a hash mismatch before any key is consulted.
 
-pub mod local;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use p256::ecdsa::signature::hazmat::PrehashVerifier;

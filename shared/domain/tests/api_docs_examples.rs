@@ -1,7 +1,7 @@
 //! Every example JSON of api-docs (checked in under tests/fixtures/api-docs)
 //! deserialises into our models and serialises back to the same JSON.
 
-use directory_core::model::*;
+use directory_domain::model::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;

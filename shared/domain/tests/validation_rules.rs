@@ -1,10 +1,10 @@
 //! One passing and one failing case for every rule of every table, generated from
 //! the tables themselves so no rule can be added without being exercised.
 
-use directory_core::validate::Checker;
-use directory_core::validate::fields::{FieldRule, check_object};
-use directory_core::validate::rules::{Pattern, Text};
-use directory_core::validate::tables::*;
+use directory_domain::validate::Checker;
+use directory_domain::validate::fields::{FieldRule, check_object};
+use directory_domain::validate::rules::{Pattern, Text};
+use directory_domain::validate::tables::*;
 use serde_json::{Map, Value, json};
 
 fn valid_text(t: Text) -> String {

@@ -2,7 +2,7 @@
 //! passes validation can never fail half-way through its writes (the embedded store
 //! holds the same limits, so both stores accept exactly the same data).
 
-use super::items::located_items;
+use crate::items::located_items;
 use crate::keys;
 use crate::model::OrganisationSnapshot;
 

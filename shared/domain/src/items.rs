@@ -1,7 +1,6 @@
 //! The items of an organisation partition, and their reassembly into a snapshot:
 //! the same layout for every adapter.
 
-use super::StoreError;
 use crate::keys::OrgItem;
 use crate::model::{
     ApiResource, AuthorisationDomain, AuthorisationServer, Authority, AuthorityClaim, Contact, DomainClaim, DomainRole,
@@ -126,9 +125,17 @@ pub fn located_items(s: &OrganisationSnapshot) -> Vec<LocatedItem> {
     out
 }
 
+/// A stored item that could not be read back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("corrupt item {key}: {reason}")]
+pub struct CorruptItem {
+    pub key: String,
+    pub reason: String,
+}
+
 /// Parses one stored JSON body, naming the item on failure.
-pub fn parse<T: DeserializeOwned>(key: &str, body: &str) -> Result<T, StoreError> {
-    serde_json::from_str(body).map_err(|e| StoreError::Corrupt {
+pub fn parse<T: DeserializeOwned>(key: &str, body: &str) -> Result<T, CorruptItem> {
+    serde_json::from_str(body).map_err(|e| CorruptItem {
         key: key.to_owned(),
         reason: e.to_string(),
     })
@@ -139,7 +146,7 @@ pub fn parse<T: DeserializeOwned>(key: &str, body: &str) -> Result<T, StoreError
 pub fn assemble<'a>(
     items: impl IntoIterator<Item = (&'a str, &'a str)>,
     public_only: bool,
-) -> Result<Option<OrganisationSnapshot>, StoreError> {
+) -> Result<Option<OrganisationSnapshot>, CorruptItem> {
     let mut details: Option<OrganisationDetails> = None;
     let mut snapshot = OrganisationSnapshot::default();
     let mut resources: Vec<(String, ApiResource)> = Vec::new();
@@ -187,7 +194,7 @@ pub fn assemble<'a>(
 pub fn audit_records<'a>(
     items: impl IntoIterator<Item = (&'a str, &'a str)>,
     since: Option<&str>,
-) -> Result<Vec<crate::audit::AuditRecord>, StoreError> {
+) -> Result<Vec<crate::audit::AuditRecord>, CorruptItem> {
     let mut records = Vec::new();
     for (sk, body) in items {
         if since.is_some_and(|since| sk < since) {
@@ -222,7 +229,7 @@ pub fn reference_items(r: &ReferenceData) -> Vec<(String, String)> {
 /// Reassembles reference data from (sort key, JSON body) pairs.
 pub fn assemble_reference<'a>(
     items: impl IntoIterator<Item = (&'a str, &'a str)>,
-) -> Result<ReferenceData, StoreError> {
+) -> Result<ReferenceData, CorruptItem> {
     let mut r = ReferenceData::default();
     for (sk, body) in items {
         match sk.split_once('#').map(|(k, _)| k) {

@@ -175,7 +175,7 @@ pub fn snapshot_relations(s: &OrganisationSnapshot) -> Vec<String> {
         c.fail("OrgDomainRoleClaims", rule);
     }
     let mut problems = c.into_errors();
-    problems.extend(crate::store::limits::violations(s));
+    problems.extend(crate::limits::violations(s));
     problems
 }
 

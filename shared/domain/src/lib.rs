@@ -1,0 +1,23 @@
+//! The participant directory's domain: what the data is (models exact to the API
+//! documents), what it may be (validation rules, the key grammar), and what may be done
+//! with it (claim rules, the access decision, visibility), with the audit record of
+//! each change, the route table and the formats the directory publishes. Pure: no
+//! HTTP, runtime, AWS or database crate (a test holds it to that).
+
+pub mod audit;
+pub mod auth;
+pub mod claims;
+pub mod ids;
+pub mod items;
+pub mod keys;
+pub mod lease;
+pub mod limits;
+pub mod messages;
+pub mod model;
+pub mod participants;
+pub mod refusal;
+pub mod routes;
+pub mod signature;
+pub mod validate;
+
+pub use refusal::Refusal;
