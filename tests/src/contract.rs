@@ -1,6 +1,8 @@
 //! The store contract: the same behaviour from every adapter. Each function takes a
 //! fresh, empty store.
 
+use directory_core::store::prelude::*;
+
 use directory_core::ids::{ClaimId, OrganisationId, ResourceId, ServerId};
 use directory_core::import::{self, ImportError};
 use directory_core::model::*;
@@ -603,4 +605,104 @@ pub async fn documents_are_written_on_the_version_read<S: Store>(store: S) {
     let other = Document::KeyHistory("other");
     assert_eq!(store.document(other).await.unwrap(), None, "documents are apart");
     assert!(store.organisation_ids(None, 10).await.unwrap().is_empty());
+}
+
+/// The write primitives themselves: a claim commit or an organisation replace on a
+/// version another write has moved on is a conflict that writes nothing (neither the
+/// change nor its audit record); on the version read it lands with its record.
+pub async fn write_primitives_land_only_on_the_version_read<S: Store>(store: S) {
+    use directory_core::audit::{Actor, AuditRecord};
+    use directory_core::store::{ClaimContext, Commit, WriteEffects};
+    let (_, orgs) = load_demo(&store).await;
+    let org = orgs.iter().find(|o| !o.org_domain_role_claims.is_empty()).unwrap();
+    let id = OrganisationId::from(org.id());
+    let effects = |note: &str| WriteEffects {
+        audit: AuditRecord::new(
+            &Actor::system("contract", note),
+            directory_core::audit::target(&[("OrganisationId", org.id())]),
+            Vec::new(),
+            1,
+        ),
+    };
+    let ClaimContext::Ready { claims, version, .. } = store.claim_context(&id).await.unwrap() else {
+        panic!("the demo organisation is ready for claim writes");
+    };
+    let mut claim = claims[0].clone();
+    claim.registration_id = Some("CONTRACT-1".into());
+    let audit_before = store.audit_records(Some(&id), None).await.unwrap().len();
+    // A stale version: nothing lands.
+    assert_eq!(
+        store
+            .commit_claim(&id, &claim, version + 7, &effects("stale"))
+            .await
+            .unwrap(),
+        Commit::Conflict
+    );
+    assert_eq!(store.authority_claims(&id).await.unwrap().unwrap(), claims);
+    assert_eq!(store.audit_records(Some(&id), None).await.unwrap().len(), audit_before);
+    // The version read: it lands with its record, and the version moves on.
+    assert_eq!(
+        store
+            .commit_claim(&id, &claim, version, &effects("commit"))
+            .await
+            .unwrap(),
+        Commit::Done
+    );
+    let after = store.authority_claims(&id).await.unwrap().unwrap();
+    assert!(after.contains(&claim));
+    assert_eq!(
+        store.audit_records(Some(&id), None).await.unwrap().len(),
+        audit_before + 1
+    );
+    let ClaimContext::Ready { version: moved, .. } = store.claim_context(&id).await.unwrap() else {
+        panic!()
+    };
+    assert!(moved > version, "{moved} after {version}");
+    // The same commit again on the old version: a conflict now.
+    assert_eq!(
+        store
+            .commit_claim(&id, &claim, version, &effects("again"))
+            .await
+            .unwrap(),
+        Commit::Conflict
+    );
+    // A replace read before a claim write cannot land over it.
+    let read = store.read_for_replace(&id).await.unwrap();
+    assert!(!read.pending);
+    assert!(read.items.iter().any(|(sk, _)| sk == "ORG"));
+    let mut claim2 = claim.clone();
+    claim2.registration_id = Some("CONTRACT-2".into());
+    assert_eq!(
+        store
+            .commit_claim(&id, &claim2, moved, &effects("between"))
+            .await
+            .unwrap(),
+        Commit::Done
+    );
+    let items = directory_core::store::items::organisation_items(org);
+    assert_eq!(
+        store
+            .replace_items(&id, read.state, items.clone(), &effects("late"))
+            .await
+            .unwrap(),
+        Commit::Conflict
+    );
+    assert!(
+        store.authority_claims(&id).await.unwrap().unwrap().contains(&claim2),
+        "the late replace wrote nothing"
+    );
+    let fresh = store.read_for_replace(&id).await.unwrap();
+    assert_eq!(
+        store
+            .replace_items(&id, fresh.state, items, &effects("fresh"))
+            .await
+            .unwrap(),
+        Commit::Done
+    );
+    assert_eq!(store.snapshot(&id).await.unwrap().as_ref(), Some(org));
+    // No organisation: no context.
+    assert_eq!(
+        store.claim_context(&OrganisationId::from("no-such-org")).await.unwrap(),
+        ClaimContext::NoOrganisation
+    );
 }

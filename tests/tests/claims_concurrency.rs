@@ -2,10 +2,11 @@
 //! the exclusive-role rule: every answer is 200 or 400, the invariant holds, and
 //! exactly the 200s are visible.
 
+use directory_core::store::prelude::*;
+
 use directory_core::handlers::put_authority_claim;
 use directory_core::ids::OrganisationId;
 use directory_core::import;
-use directory_core::store::Store;
 use directory_tests::contract::{demo, exclusive_org};
 use directory_tests::{demo_bytes, dynamodb_store, event_fixtures};
 use serde_json::{Value, json};

@@ -1,14 +1,16 @@
 //! The open-data export on DynamoDB Local and the S3 emulator: exact public content,
 //! no private data, determinism, atomic abort, both triggers, the HTTP route.
 
+use directory_core::store::prelude::*;
+
 use directory_aws::S3Target;
-use directory_core::audit::{Actor, AuditRecord};
+use directory_core::audit::AuditRecord;
 use directory_core::export::{self, EXPORT_KEY, ExportError, ObjectTarget};
 use directory_core::handlers::open_data_export;
 use directory_core::ids::{ClaimId, OrganisationId, ResourceId, ServerId};
 use directory_core::import;
 use directory_core::model::*;
-use directory_core::store::{ClaimDecision, ClaimWrite, Document, Store, StoreError, Versioned};
+use directory_core::store::{ClaimWrite, Document, StoreError, Versioned};
 use directory_tests::contract::demo;
 use directory_tests::*;
 use serde_json::Value;
@@ -169,28 +171,17 @@ struct FailingStore<S> {
     fail_at: usize,
 }
 
-impl<S: Store> Store for FailingStore<S> {
-    async fn put_reference(&self, r: &ReferenceData) -> Result<(), StoreError> {
-        self.inner.put_reference(r).await
-    }
-    async fn reference(&self) -> Result<ReferenceData, StoreError> {
-        self.inner.reference().await
-    }
-    async fn replace_organisation_as(&self, s: &OrganisationSnapshot, a: &Actor) -> Result<(), StoreError> {
-        self.inner.replace_organisation_as(s, a).await
-    }
+/// Only what an export needs: the export takes no more than its capabilities.
+impl<S: OrganisationReads> OrganisationReads for FailingStore<S> {
     async fn read_organisation(
         &self,
         id: &OrganisationId,
         public_only: bool,
     ) -> Result<Option<OrganisationSnapshot>, StoreError> {
-        self.inner.read_organisation(id, public_only).await
-    }
-    async fn public_snapshot(&self, id: &OrganisationId) -> Result<Option<OrganisationSnapshot>, StoreError> {
-        if self.reads.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_at {
+        if public_only && self.reads.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_at {
             return Err(StoreError::Backend("injected failure".into()));
         }
-        self.inner.public_snapshot(id).await
+        self.inner.read_organisation(id, public_only).await
     }
     async fn api_resource(
         &self,
@@ -203,14 +194,14 @@ impl<S: Store> Store for FailingStore<S> {
     async fn authority_claims(&self, o: &OrganisationId) -> Result<Option<Vec<AuthorityClaim>>, StoreError> {
         self.inner.authority_claims(o).await
     }
-    async fn update_authority_claim_as<E: Send + 'static, D: ClaimDecision<E> + 'static>(
-        &self,
-        o: &OrganisationId,
-        c: &ClaimId,
-        a: &Actor,
-        d: D,
-    ) -> Result<ClaimWrite<E>, StoreError> {
-        self.inner.update_authority_claim_as(o, c, a, d).await
+    async fn organisation_ids(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, StoreError> {
+        self.inner.organisation_ids(after, limit).await
+    }
+}
+
+impl<S: AuditLog> AuditLog for FailingStore<S> {
+    fn audit_retention_days(&self) -> u32 {
+        self.inner.audit_retention_days()
     }
     async fn put_audit(&self, r: &AuditRecord) -> Result<(), StoreError> {
         self.inner.put_audit(r).await
@@ -222,6 +213,9 @@ impl<S: Store> Store for FailingStore<S> {
     ) -> Result<Vec<AuditRecord>, StoreError> {
         self.inner.audit_records(o, since).await
     }
+}
+
+impl<S: ExportLease> ExportLease for FailingStore<S> {
     async fn acquire_export_lease(&self, holder: &str, ttl: std::time::Duration) -> Result<Option<u64>, StoreError> {
         self.inner.acquire_export_lease(holder, ttl).await
     }
@@ -231,14 +225,14 @@ impl<S: Store> Store for FailingStore<S> {
     async fn release_export_lease(&self, fence: u64) -> Result<(), StoreError> {
         self.inner.release_export_lease(fence).await
     }
+}
+
+impl<S: Documents> Documents for FailingStore<S> {
     async fn document(&self, d: Document) -> Result<Option<Versioned>, StoreError> {
         self.inner.document(d).await
     }
     async fn put_document(&self, d: Document, body: &str, expected: Option<u64>) -> Result<bool, StoreError> {
         self.inner.put_document(d, body, expected).await
-    }
-    async fn organisation_ids(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, StoreError> {
-        self.inner.organisation_ids(after, limit).await
     }
 }
 

@@ -5,6 +5,8 @@
 //! (so no decision is taken on, or lands in, a mix), and re-running the same import
 //! finishes it.
 
+use directory_core::store::prelude::*;
+
 use directory_core::ids::{ClaimId, OrganisationId, ResourceId, ServerId};
 use directory_core::import;
 use directory_core::model::{ApiResource, OrganisationSnapshot};

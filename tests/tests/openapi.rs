@@ -8,7 +8,7 @@ use directory_core::handlers::{Services, dispatch};
 use directory_core::ids::OrganisationId;
 use directory_core::import;
 use directory_core::routes::http_routes;
-use directory_core::store::Store;
+use directory_core::store::prelude::*;
 use directory_tests::schema::{Doc, Mode};
 use directory_tests::{demo_bytes, embedded_store, event_fixtures, repo_root};
 use serde_json::{Value, json};

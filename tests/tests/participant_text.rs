@@ -7,6 +7,7 @@
 use directory_core::ids::OrganisationId;
 use directory_core::import::{self, ImportError};
 use directory_core::store::Store;
+use directory_core::store::prelude::*;
 use directory_tests::{both_stores, demo_bytes, event_fixture};
 use serde_json::{Value, json};
 

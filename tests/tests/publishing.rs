@@ -4,6 +4,8 @@
 //! Interleavings are forced with a gate at the publish step, on both stacks
 //! (embedded + local directory, DynamoDB Local + the S3 emulator).
 
+use directory_core::store::prelude::*;
+
 use directory_aws::S3Target;
 use directory_core::export::local::LocalDirTarget;
 use directory_core::export::{self, ExportError, ObjectTarget, Upload};

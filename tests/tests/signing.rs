@@ -3,6 +3,8 @@
 //! with the key-file signer; one signer contract run on each; the HTTP route's header;
 //! and what a failing signer leaves behind.
 
+use directory_core::store::prelude::*;
+
 use directory_aws::{KmsSigner, S3Target};
 use directory_core::export::local::LocalDirTarget;
 use directory_core::export::{self, ObjectTarget};
@@ -11,7 +13,6 @@ use directory_core::import;
 use directory_core::routes;
 use directory_core::signature::local::LocalSigner;
 use directory_core::signature::{self, BoxFuture, Jwk, Jwks, SignError, Signer, VerifyError};
-use directory_core::store::Store;
 use directory_tests::*;
 use sha2::Digest;
 use std::sync::Arc;

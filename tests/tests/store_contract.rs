@@ -20,4 +20,5 @@ both_stores!(
     claim_update_outcomes,
     concurrent_updates_keep_the_exclusive_rule,
     documents_are_written_on_the_version_read,
+    write_primitives_land_only_on_the_version_read,
 );

@@ -3,6 +3,8 @@
 //! write leaves exactly one audit record written with it, a write that fails leaves
 //! neither change nor record, private flags stay private.
 
+use directory_core::store::prelude::*;
+
 use directory_core::audit::AuditRecord;
 use directory_core::export::local::LocalDirTarget;
 use directory_core::handlers::{organisation_snapshot, put_authority_claim};

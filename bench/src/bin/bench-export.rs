@@ -2,10 +2,11 @@
 //!   bench-export load TABLE N    create TABLE and fill it with N generated organisations
 //!   bench-export run TABLE BUCKET  export once; prints wall time, peak RSS, bytes, parts, RCUs, sha256
 
+use directory_core::store::prelude::*;
+
 use directory_aws::{CapacityMeter, DynamoStore, S3Target};
 use directory_bench::peak_rss_mib;
 use directory_core::export;
-use directory_core::store::Store;
 use std::time::Instant;
 
 #[tokio::main]

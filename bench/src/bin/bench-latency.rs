@@ -2,6 +2,8 @@
 //! store and on DynamoDB Local (AWS_ENDPOINT_URL_DYNAMODB): snapshot, API resource,
 //! claims list (500 claims, size 20 and 1000) and claim PUT with write units per PUT.
 
+use directory_core::store::prelude::*;
+
 use directory_aws::CapacityMeter;
 use directory_bench::summary;
 use directory_core::export::local::LocalDirTarget;

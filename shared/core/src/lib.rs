@@ -3,14 +3,13 @@
 //! and the local server call the same handler functions.
 
 pub use directory_domain::{audit, auth, claims, ids, keys, model, participants, routes, validate};
+pub use directory_usecases::{explorer, import};
 
 pub mod caller;
 pub mod error;
-pub mod explorer;
 pub mod export;
 pub mod handlers;
 pub mod http;
-pub mod import;
 pub mod logging;
 pub mod signature;
 pub mod store;

@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::ids::{self, ClaimId, OrganisationId};
 use crate::model::{AuthorityClaim, AuthorityClaimUpdate, ReferenceData};
 use crate::routes::PUT_AUTHORITY_CLAIM;
-use crate::store::{ClaimWrite, Store};
+use crate::store::{ClaimWrite, DirectoryWrites, Store};
 use crate::validate;
 use lambda_http::http::header;
 use lambda_http::{Body, Request, Response};

@@ -1,12 +1,15 @@
 //! The embedded on-disk store (redb): the local default. One file, one process at a
 //! time; every write is a single serialisable redb transaction.
 
-use super::items::{assemble, assemble_reference, organisation_items, parse, reference_items};
+use super::items::{assemble, assemble_reference, parse, reference_items};
 use super::snapshot_cache::SnapshotCache;
-use super::{ClaimDecision, ClaimWrite, Document, Store, StoreError, Versioned, lease};
-use crate::audit::{self, Actor, AuditRecord};
-use crate::ids::{ClaimId, OrganisationId, ResourceId, ServerId};
-use crate::keys;
+use super::{
+    AuditLog, ClaimContext, ClaimWrites, Commit, Document, Documents, ExportLease, OrganisationReads,
+    OrganisationWrites, ReferenceStore, StoreError, StoredOrganisation, Versioned, WriteEffects, lease,
+};
+use crate::audit::{self, AuditRecord};
+use crate::ids::{OrganisationId, ResourceId, ServerId};
+use crate::keys::{self, OrgItem};
 use crate::model::{ApiResource, AuthorityClaim, OrganisationSnapshot, ReferenceData};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::collections::HashSet;
@@ -22,7 +25,13 @@ const ORGS: TableDefinition<&str, ()> = TableDefinition::new("organisations");
 /// process past 500 MiB; the operating system's file cache serves re-reads anyway.
 const CACHE_BYTES: usize = 32 * 1024 * 1024;
 
-/// A redb-backed [`Store`].
+/// The body of an organisation's claim guard (`CLAIM`): the version every write moves on.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Guard {
+    version: u64,
+}
+
+/// A redb-backed store (every capability of [`super::Store`]).
 #[derive(Clone)]
 pub struct EmbeddedStore {
     db: Arc<Database>,
@@ -107,6 +116,23 @@ impl EmbeddedStore {
         outcome
     }
 
+    /// The organisation's claim-guard version (0 before its first write).
+    fn version(
+        table: &impl ReadableTable<(&'static str, &'static str), &'static str>,
+        pk: &str,
+    ) -> Result<u64, StoreError> {
+        match table.get((pk, keys::VERSION_SK)).map_err(backend)? {
+            Some(body) => Ok(parse::<Guard>(keys::VERSION_SK, body.value())?.version),
+            None => Ok(0),
+        }
+    }
+
+    fn set_version(table: &mut redb::Table<(&str, &str), &str>, pk: &str, version: u64) -> Result<(), StoreError> {
+        let body = serde_json::to_string(&Guard { version }).map_err(|e| StoreError::Backend(e.to_string()))?;
+        table.insert((pk, keys::VERSION_SK), body.as_str()).map_err(backend)?;
+        Ok(())
+    }
+
     fn read_partition(db: &Database, pk: &str, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
         let txn = db.begin_read().map_err(backend)?;
         let table = txn.open_table(ITEMS).map_err(backend)?;
@@ -130,7 +156,7 @@ impl EmbeddedStore {
     }
 }
 
-impl Store for EmbeddedStore {
+impl ReferenceStore for EmbeddedStore {
     async fn put_reference(&self, reference: &ReferenceData) -> Result<(), StoreError> {
         let items = reference_items(reference);
         self.blocking(move |db| {
@@ -152,56 +178,9 @@ impl Store for EmbeddedStore {
         let items = self.blocking(|db| Self::read_partition(db, keys::REF_PK, "")).await?;
         Ok(assemble_reference(items.iter().map(|(k, v)| (k.as_str(), v.as_str())))?)
     }
+}
 
-    async fn replace_organisation_as(&self, snapshot: &OrganisationSnapshot, actor: &Actor) -> Result<(), StoreError> {
-        let org_id = snapshot.id().to_owned();
-        let pk = keys::org_pk(&org_id);
-        let items: Vec<(String, String)> = organisation_items(snapshot)
-            .into_iter()
-            .map(|(kind, body)| (kind.sk(), body))
-            .collect();
-        let (actor, retention) = (actor.clone(), self.retention_days);
-        let record = self
-            .organisation_write(move |db| {
-                let txn = db.begin_write().map_err(backend)?;
-                let record = {
-                    let mut table = txn.open_table(ITEMS).map_err(backend)?;
-                    let end = keys::range_end("");
-                    let existing: Vec<(String, String)> = table
-                        .range((pk.as_str(), "")..(pk.as_str(), end.as_str()))
-                        .map_err(backend)?
-                        .filter_map(|e| e.ok().map(|(k, v)| (k.value().1.to_owned(), v.value().to_owned())))
-                        .collect();
-                    let Some(record) = audit::organisation_replace(&actor, &org_id, &existing, &items, retention)
-                    else {
-                        return Ok(None);
-                    };
-                    let keep: HashSet<&str> = items.iter().map(|(sk, _)| sk.as_str()).collect();
-                    for (sk, _) in existing.iter().filter(|(sk, _)| !keep.contains(sk.as_str())) {
-                        table.remove((pk.as_str(), sk.as_str())).map_err(backend)?;
-                    }
-                    for (sk, body) in &items {
-                        table
-                            .insert((pk.as_str(), sk.as_str()), body.as_str())
-                            .map_err(backend)?;
-                    }
-                    Self::insert_audit(&mut table, &record)?;
-                    txn.open_table(ORGS)
-                        .map_err(backend)?
-                        .insert(org_id.as_str(), ())
-                        .map_err(backend)?;
-                    record
-                };
-                txn.commit().map_err(backend)?;
-                Ok(Some(record))
-            })
-            .await?;
-        if let Some(record) = record {
-            record.log();
-        }
-        Ok(())
-    }
-
+impl OrganisationReads for EmbeddedStore {
     async fn read_organisation(
         &self,
         org_id: &OrganisationId,
@@ -276,69 +255,169 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn update_authority_claim_as<E: Send + 'static, D: ClaimDecision<E> + 'static>(
-        &self,
-        org_id: &OrganisationId,
-        claim_id: &ClaimId,
-        actor: &Actor,
-        decide: D,
-    ) -> Result<ClaimWrite<E>, StoreError> {
-        let org_id = org_id.as_str();
-        let claim_id = claim_id.as_str();
-        let pk = keys::org_pk(org_id);
-        let target = keys::claim_sk(claim_id);
-        let (org, claim, actor, retention) = (
-            org_id.to_owned(),
-            claim_id.to_owned(),
-            actor.clone(),
-            self.retention_days,
-        );
-        self.organisation_write(move |db| {
-            // redb write transactions are exclusive: read, decide and write are one
-            // serialisable step, so no other claim write can interleave.
-            let txn = db.begin_write().map_err(backend)?;
-            let mut written = None;
-            let outcome = {
-                let mut table = txn.open_table(ITEMS).map_err(backend)?;
-                let reference = Self::range_of(&table, keys::REF_PK, "")?;
-                let reference = assemble_reference(reference.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-                let mut claims: Vec<AuthorityClaim> = Vec::new();
-                let mut current = None;
-                for (sk, body) in Self::range_of(&table, &pk, keys::CLAIM_PREFIX)? {
-                    let claim: AuthorityClaim = parse(&sk, &body)?;
-                    if sk == target {
-                        current = Some(claim.clone());
-                    }
-                    claims.push(claim);
-                }
-                match current {
-                    None => ClaimWrite::NotFound,
-                    Some(current) => match decide(&reference, &claims, &current) {
-                        Err(e) => ClaimWrite::Rejected(e),
-                        Ok(updated) => {
-                            let body =
-                                serde_json::to_string(&updated).map_err(|e| StoreError::Backend(e.to_string()))?;
-                            table
-                                .insert((pk.as_str(), target.as_str()), body.as_str())
-                                .map_err(backend)?;
-                            let record = audit::claim_update(&actor, &org, &claim, &current, &updated, retention);
-                            Self::insert_audit(&mut table, &record)?;
-                            written = Some(record);
-                            ClaimWrite::Updated(Box::new(updated))
-                        }
-                    },
-                }
-            };
-            match written {
-                Some(record) => {
-                    txn.commit().map_err(backend)?;
-                    record.log();
-                }
-                None => txn.abort().map_err(backend)?,
+    async fn organisation_ids(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, StoreError> {
+        let after = after.map(str::to_owned);
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let table = txn.open_table(ORGS).map_err(backend)?;
+            let range = match &after {
+                Some(a) => table.range::<&str>((std::ops::Bound::Excluded(a.as_str()), std::ops::Bound::Unbounded)),
+                None => table.range::<&str>(..),
             }
-            Ok(outcome)
+            .map_err(backend)?;
+            let mut ids = Vec::with_capacity(limit.min(1024));
+            for entry in range.take(limit) {
+                ids.push(entry.map_err(backend)?.0.value().to_owned());
+            }
+            Ok(ids)
         })
         .await
+    }
+}
+
+impl ClaimWrites for EmbeddedStore {
+    async fn claim_context(&self, org_id: &OrganisationId) -> Result<ClaimContext, StoreError> {
+        let org = org_id.as_str().to_owned();
+        self.blocking(move |db| {
+            // One read transaction: the reference data, the guard and the claims as
+            // of one moment.
+            let txn = db.begin_read().map_err(backend)?;
+            if txn
+                .open_table(ORGS)
+                .map_err(backend)?
+                .get(org.as_str())
+                .map_err(backend)?
+                .is_none()
+            {
+                return Ok(ClaimContext::NoOrganisation);
+            }
+            let table = txn.open_table(ITEMS).map_err(backend)?;
+            let pk = keys::org_pk(&org);
+            let reference = Self::range_of(&table, keys::REF_PK, "")?;
+            let reference = assemble_reference(reference.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+            let claims = Self::range_of(&table, &pk, keys::CLAIM_PREFIX)?
+                .iter()
+                .map(|(sk, body)| parse(sk, body))
+                .collect::<Result<_, _>>()?;
+            let version = Self::version(&table, &pk)?;
+            Ok(ClaimContext::Ready {
+                reference,
+                claims,
+                version,
+            })
+        })
+        .await
+    }
+
+    async fn commit_claim(
+        &self,
+        org_id: &OrganisationId,
+        claim: &AuthorityClaim,
+        version: u64,
+        effects: &WriteEffects,
+    ) -> Result<Commit, StoreError> {
+        let pk = keys::org_pk(org_id.as_str());
+        let sk = keys::claim_sk(&claim.organisation_authority_claim_id);
+        let body = serde_json::to_string(claim).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let record = effects.audit.clone();
+        self.organisation_write(move |db| {
+            // redb write transactions are exclusive: the check and the write are one step.
+            let txn = db.begin_write().map_err(backend)?;
+            {
+                let mut table = txn.open_table(ITEMS).map_err(backend)?;
+                if Self::version(&table, &pk)? != version
+                    || table.get((pk.as_str(), sk.as_str())).map_err(backend)?.is_none()
+                {
+                    drop(table);
+                    txn.abort().map_err(backend)?;
+                    return Ok(Commit::Conflict);
+                }
+                table
+                    .insert((pk.as_str(), sk.as_str()), body.as_str())
+                    .map_err(backend)?;
+                Self::insert_audit(&mut table, &record)?;
+                Self::set_version(&mut table, &pk, version + 1)?;
+            }
+            txn.commit().map_err(backend)?;
+            Ok(Commit::Done)
+        })
+        .await
+    }
+}
+
+impl OrganisationWrites for EmbeddedStore {
+    /// The guard's version: a replace lands only if no write came in since its read.
+    type Read = u64;
+
+    async fn read_for_replace(&self, org_id: &OrganisationId) -> Result<StoredOrganisation<u64>, StoreError> {
+        let pk = keys::org_pk(org_id.as_str());
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let table = txn.open_table(ITEMS).map_err(backend)?;
+            let items = Self::range_of(&table, &pk, "")?
+                .into_iter()
+                .filter(|(sk, _)| !keys::is_version_sk(sk))
+                .collect();
+            Ok(StoredOrganisation {
+                items,
+                pending: false,
+                state: Self::version(&table, &pk)?,
+            })
+        })
+        .await
+    }
+
+    async fn replace_items(
+        &self,
+        org_id: &OrganisationId,
+        read: u64,
+        items: Vec<(OrgItem, String)>,
+        effects: &WriteEffects,
+    ) -> Result<Commit, StoreError> {
+        let org = org_id.as_str().to_owned();
+        let pk = keys::org_pk(&org);
+        let items: Vec<(String, String)> = items.into_iter().map(|(kind, body)| (kind.sk(), body)).collect();
+        let record = effects.audit.clone();
+        self.organisation_write(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            {
+                let mut table = txn.open_table(ITEMS).map_err(backend)?;
+                if Self::version(&table, &pk)? != read {
+                    drop(table);
+                    txn.abort().map_err(backend)?;
+                    return Ok(Commit::Conflict);
+                }
+                let keep: HashSet<&str> = items.iter().map(|(sk, _)| sk.as_str()).collect();
+                let stale: Vec<String> = Self::range_of(&table, &pk, "")?
+                    .into_iter()
+                    .map(|(sk, _)| sk)
+                    .filter(|sk| !keep.contains(sk.as_str()) && !keys::is_version_sk(sk))
+                    .collect();
+                for sk in &stale {
+                    table.remove((pk.as_str(), sk.as_str())).map_err(backend)?;
+                }
+                for (sk, body) in &items {
+                    table
+                        .insert((pk.as_str(), sk.as_str()), body.as_str())
+                        .map_err(backend)?;
+                }
+                Self::insert_audit(&mut table, &record)?;
+                Self::set_version(&mut table, &pk, read + 1)?;
+                txn.open_table(ORGS)
+                    .map_err(backend)?
+                    .insert(org.as_str(), ())
+                    .map_err(backend)?;
+            }
+            txn.commit().map_err(backend)?;
+            Ok(Commit::Done)
+        })
+        .await
+    }
+}
+
+impl AuditLog for EmbeddedStore {
+    fn audit_retention_days(&self) -> u32 {
+        self.retention_days
     }
 
     async fn put_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
@@ -364,7 +443,9 @@ impl Store for EmbeddedStore {
             since,
         )?)
     }
+}
 
+impl ExportLease for EmbeddedStore {
     async fn acquire_export_lease(&self, holder: &str, ttl: std::time::Duration) -> Result<Option<u64>, StoreError> {
         let holder = holder.to_owned();
         self.blocking(move |db| {
@@ -415,7 +496,9 @@ impl Store for EmbeddedStore {
         })
         .await
     }
+}
 
+impl Documents for EmbeddedStore {
     async fn document(&self, document: Document) -> Result<Option<Versioned>, StoreError> {
         let (pk, sk) = document.key();
         self.blocking(move |db| {
@@ -455,25 +538,6 @@ impl Store for EmbeddedStore {
             };
             txn.commit().map_err(backend)?;
             Ok(written)
-        })
-        .await
-    }
-
-    async fn organisation_ids(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, StoreError> {
-        let after = after.map(str::to_owned);
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(backend)?;
-            let table = txn.open_table(ORGS).map_err(backend)?;
-            let range = match &after {
-                Some(a) => table.range::<&str>((std::ops::Bound::Excluded(a.as_str()), std::ops::Bound::Unbounded)),
-                None => table.range::<&str>(..),
-            }
-            .map_err(backend)?;
-            let mut ids = Vec::with_capacity(limit.min(1024));
-            for entry in range.take(limit) {
-                ids.push(entry.map_err(backend)?.0.value().to_owned());
-            }
-            Ok(ids)
         })
         .await
     }

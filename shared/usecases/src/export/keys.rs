@@ -3,14 +3,14 @@
 //! participants file").
 
 use super::ExportError;
-use crate::signature::{Jwks, KeyHistory, Signer};
-use crate::store::{Document, MAX_WRITE_ATTEMPTS, Store, StoreError};
+use crate::ports::{Document, Documents, MAX_WRITE_ATTEMPTS, StoreError};
+use directory_domain::signature::{Jwks, KeyHistory, Signer};
 
 /// The history of the key that signs the participants file.
 pub const PARTICIPANTS_KEYS: Document = Document::KeyHistory("participants");
 
 /// The stored history and its version (`None`: never written).
-async fn read<S: Store>(store: &S, document: Document) -> Result<(KeyHistory, Option<u64>), ExportError> {
+async fn read<S: Documents>(store: &S, document: Document) -> Result<(KeyHistory, Option<u64>), ExportError> {
     match store.document(document).await? {
         None => Ok((KeyHistory::default(), None)),
         Some(stored) => {
@@ -26,7 +26,7 @@ async fn read<S: Store>(store: &S, document: Document) -> Result<(KeyHistory, Op
 /// Records the signer's key as the current one at `now` (the key it replaces is
 /// retired then) and returns the JWKS that verifies the directory's files from now
 /// on. Concurrent recorders retry on the version they read.
-pub async fn record<S: Store>(
+pub async fn record<S: Documents>(
     store: &S,
     document: Document,
     signer: &dyn Signer,
@@ -49,7 +49,7 @@ pub async fn record<S: Store>(
 
 /// The JWKS that verifies what the directory has published: the stored history, or
 /// before anything was signed, the signer's key alone. Records nothing.
-pub async fn published<S: Store>(
+pub async fn published<S: Documents>(
     store: &S,
     document: Document,
     signer: &dyn Signer,

@@ -7,11 +7,12 @@ pub mod stream;
 
 pub use stream::FileSource;
 
-use crate::audit::Actor;
-use crate::claims::{apply_role, resolve_role};
-use crate::model::{ImportFile, IndexedReference, OrganisationSnapshot, ReferenceData, ReferenceLookup};
-use crate::store::{Store, StoreError};
-use crate::validate;
+use crate::ports::{ReferenceStore, StoreError};
+use crate::writes::DirectoryWrites;
+use directory_domain::audit::Actor;
+use directory_domain::claims::{apply_role, resolve_role};
+use directory_domain::model::{ImportFile, IndexedReference, OrganisationSnapshot, ReferenceData, ReferenceLookup};
+use directory_domain::validate;
 use futures_util::StreamExt;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -69,7 +70,7 @@ impl Problems {
         }
         self.total += problems.len();
         self.records += 1;
-        for line in crate::error::cap_messages(problems) {
+        for line in directory_domain::messages::cap_messages(problems) {
             if self.lines.len() < MAX_PROBLEM_LINES {
                 self.lines.push(format!("{prefix}: {line}"));
             } else {
@@ -174,7 +175,7 @@ impl Record {
         validate::normalize_snapshot(&mut value);
         // No read ever returns a secret, so none is stored (docs/design.md, "Visibility").
         if let Some(statements) = value.get_mut("SoftwareStatements") {
-            crate::model::visibility::remove_secrets(statements);
+            directory_domain::model::visibility::remove_secrets(statements);
         }
         let id = value
             .pointer("/OrganisationDetails/OrganisationId")
@@ -461,29 +462,29 @@ impl From<FileSource> for ImportSource {
 }
 
 /// Imports a published participants file (the open-data export format) on behalf of
-/// `actor`: converted by [`crate::participants`] against the stored reference data
+/// `actor`: converted by [`directory_domain::participants`] against the stored reference data
 /// into a temporary import file (a stream in, a stream out), then imported like any
 /// import file (every rule checked, nothing written unless all is valid). Returns what
 /// was written and what had to be derived.
-pub async fn import_participants_as<S: Store>(
+pub async fn import_participants_as<S: ReferenceStore + DirectoryWrites>(
     store: &S,
     source: impl Into<ImportSource>,
     actor: &Actor,
     progress: impl FnMut(usize, usize),
-) -> Result<(ImportSummary, crate::participants::Derived), ImportError> {
+) -> Result<(ImportSummary, directory_domain::participants::Derived), ImportError> {
     let source = source.into();
     let stored = store.reference().await?;
     let converted = tempfile::NamedTempFile::new().map_err(|e| invalid(format!("a temporary file: {e}")))?;
     let reader = source.open().map_err(|e| invalid(format!("{}: {e}", source.name())))?;
     let writer = std::io::BufWriter::with_capacity(256 * 1024, converted.as_file());
-    let derived = crate::participants::to_import_file(reader, &stored, writer).map_err(invalid)?;
+    let derived = directory_domain::participants::to_import_file(reader, &stored, writer).map_err(invalid)?;
     let summary = import_as(store, FileSource(converted.path().to_owned()), actor, progress).await?;
     Ok((summary, derived))
 }
 
 /// Parses, validates and writes an import file. Nothing is written unless every
 /// record is valid. `progress` is told after each organisation is written.
-pub async fn import<S: Store>(
+pub async fn import<S: ReferenceStore + DirectoryWrites>(
     store: &S,
     source: impl Into<ImportSource>,
     progress: impl FnMut(usize, usize),
@@ -529,7 +530,7 @@ impl Visit for SendPass {
 /// audit record of `actor`. Three passes over the source: the reference data, the
 /// checks (every problem, nothing written if any), and the writes, whose records
 /// are read on a thread of their own and each matched to the digest its check saw.
-pub async fn import_as<S: Store>(
+pub async fn import_as<S: ReferenceStore + DirectoryWrites>(
     store: &S,
     source: impl Into<ImportSource>,
     actor: &Actor,

@@ -1,0 +1,295 @@
+//! The storage ports, sized to the capability: a handler or use case names the ones it
+//! uses (`S: OrganisationReads`, `S: ClaimWrites + AuditLog`). Adapters (`directory-
+//! embedded`'s redb store, `directory-aws`'s DynamoDB store) offer storage primitives
+//! and keep their own mechanics; the write policy (decide, audit, "unchanged → no
+//! write") is written once, in `crate::writes`. Both adapters pass one contract suite
+//! (`tests/`).
+
+use directory_domain::audit::AuditRecord;
+use directory_domain::ids::{OrganisationId, ResourceId, ServerId};
+use directory_domain::keys::OrgItem;
+use directory_domain::model::{ApiResource, AuthorityClaim, OrganisationSnapshot, ReferenceData};
+use std::future::Future;
+
+/// A storage failure: never the caller's fault (a 500 at the HTTP edge).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another process holds the embedded database.
+    #[error("{0}")]
+    Busy(String),
+    /// A stored item could not be read back.
+    #[error("corrupt item {key}: {reason}")]
+    Corrupt { key: String, reason: String },
+    /// The backend failed (I/O, network, service error).
+    #[error("storage backend error: {0}")]
+    Backend(String),
+    /// Too many concurrent writers kept invalidating an optimistic write.
+    #[error("write conflict persisted after {0} attempts")]
+    Contention(usize),
+}
+
+impl From<directory_domain::items::CorruptItem> for StoreError {
+    fn from(e: directory_domain::items::CorruptItem) -> Self {
+        Self::Corrupt {
+            key: e.key,
+            reason: e.reason,
+        }
+    }
+}
+
+/// How many times an optimistic write is tried before giving up.
+pub const MAX_WRITE_ATTEMPTS: usize = 25;
+
+/// Whether a conditional write landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commit {
+    /// Written, with its effects.
+    Done,
+    /// Another write came first: nothing was written; read again and retry.
+    Conflict,
+}
+
+/// What every accepted write stores with its change, in the same transaction: the
+/// one place a new write concern (the change feed) is added for every write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteEffects {
+    /// The audit record of the change.
+    pub audit: AuditRecord,
+}
+
+/// Reference data (authorities, domains, roles).
+pub trait ReferenceStore: Send + Sync {
+    /// Adds or replaces reference data items.
+    fn put_reference(&self, reference: &ReferenceData) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// All reference data.
+    fn reference(&self) -> impl Future<Output = Result<ReferenceData, StoreError>> + Send;
+}
+
+/// Reading organisations.
+pub trait OrganisationReads: Send + Sync {
+    /// The organisation's items assembled into a snapshot, `None` when it does not
+    /// exist; with `public_only`, private items (contacts, software statements,
+    /// certificates) are not read into it.
+    fn read_organisation(
+        &self,
+        org_id: &OrganisationId,
+        public_only: bool,
+    ) -> impl Future<Output = Result<Option<OrganisationSnapshot>, StoreError>> + Send;
+
+    /// The whole snapshot, or `None` when the organisation does not exist.
+    fn snapshot(
+        &self,
+        org_id: &OrganisationId,
+    ) -> impl Future<Output = Result<Option<OrganisationSnapshot>, StoreError>> + Send {
+        self.read_organisation(org_id, false)
+    }
+
+    /// The public part of the snapshot, for the export.
+    fn public_snapshot(
+        &self,
+        org_id: &OrganisationId,
+    ) -> impl Future<Output = Result<Option<OrganisationSnapshot>, StoreError>> + Send {
+        self.read_organisation(org_id, true)
+    }
+
+    /// One API resource of one authorisation server of one organisation.
+    fn api_resource(
+        &self,
+        org_id: &OrganisationId,
+        server_id: &ServerId,
+        resource_id: &ResourceId,
+    ) -> impl Future<Output = Result<Option<ApiResource>, StoreError>> + Send;
+
+    /// The organisation's role claims in claim-id order, `None` when the organisation
+    /// does not exist.
+    fn authority_claims(
+        &self,
+        org_id: &OrganisationId,
+    ) -> impl Future<Output = Result<Option<Vec<AuthorityClaim>>, StoreError>> + Send;
+
+    /// Up to `limit` organisation ids after `after`, in ascending byte order.
+    fn organisation_ids(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+}
+
+/// What a claim update reads: everything its decision needs, in one round trip where
+/// the store can (DynamoDB: two Queries sent together).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClaimContext {
+    /// The organisation does not exist.
+    NoOrganisation,
+    /// The organisation is being imported in several transactions (or such an import
+    /// stopped half-way and must be re-run): claim writes wait until it ends.
+    Importing,
+    /// The organisation's claims (all of them) and the reference data, read at
+    /// `version` of its claim guard.
+    Ready {
+        reference: ReferenceData,
+        claims: Vec<AuthorityClaim>,
+        version: u64,
+    },
+}
+
+/// Writing one claim under the organisation's claim guard.
+pub trait ClaimWrites: Send + Sync {
+    /// What an update of a claim of `org_id` needs to decide.
+    fn claim_context(&self, org_id: &OrganisationId) -> impl Future<Output = Result<ClaimContext, StoreError>> + Send;
+
+    /// Stores `claim` with `effects` in one transaction if the organisation's claim
+    /// guard is still at `version` (and moves it on); [`Commit::Conflict`] otherwise.
+    fn commit_claim(
+        &self,
+        org_id: &OrganisationId,
+        claim: &AuthorityClaim,
+        version: u64,
+        effects: &WriteEffects,
+    ) -> impl Future<Output = Result<Commit, StoreError>> + Send;
+}
+
+/// What an organisation replace reads: the organisation as readers see it now, and
+/// what the adapter needs to write over it.
+#[derive(Debug)]
+pub struct StoredOrganisation<T> {
+    /// Its items as (sort key, JSON body), in sort-key order (empty: no organisation).
+    pub items: Vec<(String, String)>,
+    /// A write is due even if nothing changes: the adapter must finish or migrate
+    /// what it holds (an import that stopped half-way, an older layout).
+    pub pending: bool,
+    /// The adapter's own view of what it read (versions, staged items).
+    pub state: T,
+}
+
+/// Replacing an organisation whole (the import).
+pub trait OrganisationWrites: Send + Sync {
+    /// What the adapter remembers between the read and the write.
+    type Read: Send;
+
+    /// The organisation as it is stored now.
+    fn read_for_replace(
+        &self,
+        org_id: &OrganisationId,
+    ) -> impl Future<Output = Result<StoredOrganisation<Self::Read>, StoreError>> + Send;
+
+    /// Replaces the organisation's items with `items` (items no longer present are
+    /// removed), with `effects`, atomically where it fits one transaction and in the
+    /// adapter's staged form otherwise (readers see the old organisation or the new
+    /// one, never a mix); [`Commit::Conflict`] when a write came in since the read.
+    fn replace_items(
+        &self,
+        org_id: &OrganisationId,
+        read: Self::Read,
+        items: Vec<(OrgItem, String)>,
+        effects: &WriteEffects,
+    ) -> impl Future<Output = Result<Commit, StoreError>> + Send;
+}
+
+/// The audit trail.
+pub trait AuditLog: Send + Sync {
+    /// How long audit records are kept (days).
+    fn audit_retention_days(&self) -> u32;
+
+    /// Stores one audit record on its own (a write outside the table: the export
+    /// publish). Its partition follows its target's `OrganisationId`, if any.
+    fn put_audit(&self, record: &AuditRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Audit records of one organisation (`None`: the directory-wide ones), newest
+    /// first, from `since` (a fixed-width time, see
+    /// [`directory_domain::audit::parse_time`]) on; expired records are left out.
+    fn audit_records(
+        &self,
+        org_id: Option<&OrganisationId>,
+        since: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<AuditRecord>, StoreError>> + Send;
+}
+
+/// The export lease, which serialises publishes.
+pub trait ExportLease: Send + Sync {
+    /// Takes the export lease as `holder` for `ttl` when it is free or expired, and
+    /// returns its fencing number (greater than every earlier holder's); `None` while
+    /// another holder has it. Publishes of the open-data export from every trigger
+    /// are serialised by it, so a run that read older data cannot publish last.
+    fn acquire_export_lease(
+        &self,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
+
+    /// Whether the lease is still held under `fence` and not expired (checked right
+    /// before publishing: a holder that outlived its lease must not publish).
+    fn holds_export_lease(&self, fence: u64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Gives the lease back; nothing happens when another holder has it since.
+    fn release_export_lease(&self, fence: u64) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// A small directory-wide document the store keeps with a version, written only if
+/// its version is still the one read (docs/design.md, "Single-table keys").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Document {
+    /// The history of the directory's own public signing keys for one purpose
+    /// (`participants`: the file and the feed).
+    KeyHistory(&'static str),
+}
+
+impl Document {
+    /// Its partition and sort key.
+    pub fn key(self) -> (&'static str, String) {
+        match self {
+            Self::KeyHistory(purpose) => (directory_domain::keys::DOCUMENTS_PK, purpose.to_owned()),
+        }
+    }
+}
+
+/// A document's body and the version it was read at.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Versioned {
+    pub version: u64,
+    pub body: String,
+}
+
+/// Versioned documents.
+pub trait Documents: Send + Sync {
+    /// The document, `None` when it was never written.
+    fn document(&self, document: Document) -> impl Future<Output = Result<Option<Versioned>, StoreError>> + Send;
+
+    /// Writes the document as version `expected + 1` (version 1 when `expected` is
+    /// `None`, which requires that it does not exist) if it is still at `expected`;
+    /// `false` when another write came first (nothing is written then).
+    fn put_document(
+        &self,
+        document: Document,
+        body: &str,
+        expected: Option<u64>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Every capability: what a whole store (an adapter) offers. Functions and use cases
+/// name the parts they use; the local server and the tests hold the whole.
+pub trait Store:
+    ReferenceStore + OrganisationReads + ClaimWrites + OrganisationWrites + AuditLog + ExportLease + Documents + 'static
+{
+}
+
+impl<T> Store for T where
+    T: ReferenceStore
+        + OrganisationReads
+        + ClaimWrites
+        + OrganisationWrites
+        + AuditLog
+        + ExportLease
+        + Documents
+        + 'static
+{
+}
+
+/// Every port trait and the write use cases, for callers that hold a whole store.
+pub mod prelude {
+    pub use super::{
+        AuditLog, ClaimWrites, Documents, ExportLease, OrganisationReads, OrganisationWrites, ReferenceStore, Store,
+    };
+    pub use crate::writes::DirectoryWrites;
+}
