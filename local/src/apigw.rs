@@ -178,7 +178,7 @@ mod tests {
                 .unwrap()
                 .starts_with("-----BEGIN CERTIFICATE-----")
         );
-        let caller = directory_core::caller::caller(&req).unwrap();
+        let caller = directory_http::caller::caller(&req).unwrap();
         assert_eq!(caller.organisation_id.as_deref(), Some("org-1"));
     }
 

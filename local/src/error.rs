@@ -1,7 +1,7 @@
 //! What can make a CLI command fail, each with the message the operator sees.
 
-use directory_core::export::ExportError;
-use directory_core::store::StoreError;
+use directory_usecases::export::ExportError;
+use directory_usecases::ports::StoreError;
 use std::path::PathBuf;
 
 /// A failed command; `main` prints it as `error: …` and exits non-zero.

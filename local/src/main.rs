@@ -4,11 +4,12 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use directory::error::CliError;
 use directory::{jwt, progress, server, tls};
-use directory_core::export::{self, ObjectTarget, local::LocalDirTarget};
-use directory_core::handlers::Services;
-use directory_core::import::{self, ImportError};
-use directory_core::store::Store;
-use directory_core::store::embedded::EmbeddedStore;
+use directory_embedded::EmbeddedStore;
+use directory_embedded::LocalDirTarget;
+use directory_http::handlers::Services;
+use directory_usecases::export::{self, ObjectTarget};
+use directory_usecases::import::{self, ImportError};
+use directory_usecases::ports::Store;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -196,13 +197,13 @@ fn main() -> ExitCode {
 /// Prints the route table: `name METHOD /path` or `name schedule` per line, then
 /// `authorizer authorizer` for the Lambda authorizer's function.
 fn routes_command() -> Result<(), CliError> {
-    for route in directory_core::routes::ROUTES {
+    for route in directory_domain::routes::ROUTES {
         match route.http() {
             Some(h) => println!("{} {} {}", route.name, h.method, h.path),
             None => println!("{} schedule", route.name),
         }
     }
-    println!("{0} {0}", directory_core::routes::AUTHORIZER_FUNCTION);
+    println!("{0} {0}", directory_domain::routes::AUTHORIZER_FUNCTION);
     Ok(())
 }
 
@@ -233,7 +234,7 @@ fn token_command(
 
 /// Verifies a participants file offline; the error names the failed check.
 fn verify_command(file: &Path, signature: &Path, jwks: &Path) -> Result<(), CliError> {
-    use directory_core::signature;
+    use directory_domain::signature;
     let jws = std::fs::read_to_string(signature).map_err(CliError::io(signature))?;
     let keys_bytes = std::fs::read(jwks).map_err(CliError::io(jwks))?;
     let keys: signature::Jwks = serde_json::from_slice(&keys_bytes)
@@ -243,7 +244,7 @@ fn verify_command(file: &Path, signature: &Path, jwks: &Path) -> Result<(), CliE
     let verified = signature::verify(&mut reader, &jws, &keys, now)
         .map_err(|e| CliError::Verify(format!("{}: {e}", file.display())))?;
     let signed_at = time::OffsetDateTime::from_unix_timestamp(verified.iat)
-        .map_or_else(|_| verified.iat.to_string(), directory_core::audit::format_time);
+        .map_or_else(|_| verified.iat.to_string(), directory_domain::audit::format_time);
     println!(
         "OK kid={} signed={} sha256={}",
         verified.kid, signed_at, verified.sha256
@@ -254,21 +255,20 @@ fn verify_command(file: &Path, signature: &Path, jwks: &Path) -> Result<(), CliE
 /// Replaces the local signing key and says what happens next.
 fn rotate_key_command(data_dir: &Path) -> Result<(), CliError> {
     private_data_dir(data_dir)?;
-    let signer =
-        directory_core::signature::local::LocalSigner::rotate(data_dir).map_err(|e| CliError::Token(e.to_string()))?;
+    let signer = directory_embedded::LocalSigner::rotate(data_dir).map_err(|e| CliError::Token(e.to_string()))?;
     println!("{}", signer.jwk().kid);
     eprintln!(
         "new signing key in place; the next export signs with it and keeps the old key in participants.jwks for {} days",
-        directory_core::signature::ROTATION_WINDOW_SECS / 86_400
+        directory_domain::signature::ROTATION_WINDOW_SECS / 86_400
     );
     Ok(())
 }
 
 /// The data dir's key that signs the participants file (created on first use).
-fn local_signer(data_dir: &Path) -> Result<std::sync::Arc<dyn directory_core::signature::Signer>, CliError> {
+fn local_signer(data_dir: &Path) -> Result<std::sync::Arc<dyn directory_domain::signature::Signer>, CliError> {
     private_data_dir(data_dir)?;
-    let signer = directory_core::signature::local::LocalSigner::open_or_create(data_dir)
-        .map_err(|e| CliError::Token(e.to_string()))?;
+    let signer =
+        directory_embedded::LocalSigner::open_or_create(data_dir).map_err(|e| CliError::Token(e.to_string()))?;
     Ok(std::sync::Arc::new(signer))
 }
 
@@ -308,18 +308,18 @@ fn restrict(_path: &Path, _mode: u32) -> Result<(), CliError> {
 }
 
 /// Who runs the command, for audit records (the operator's login name).
-fn operator(action: &str) -> directory_core::audit::Actor {
+fn operator(action: &str) -> directory_domain::audit::Actor {
     let user = std::env::var("USER").unwrap_or_else(|_| "operator".to_owned());
-    directory_core::audit::Actor::system(&format!("cli:{user}"), action)
+    directory_domain::audit::Actor::system(&format!("cli:{user}"), action)
 }
 
 async fn print_audit<S: Store>(store: &S, org: Option<&str>, since: Option<&str>) -> Result<(), CliError> {
     let since = since
-        .map(directory_core::audit::parse_time)
+        .map(directory_domain::audit::parse_time)
         .transpose()
         .map_err(|e| CliError::Usage(format!("--since: {e}")))?;
     let org = org
-        .map(|o| directory_core::ids::OrganisationId::parse(o).map_err(|p| CliError::Usage(p.join("; "))))
+        .map(|o| directory_domain::ids::OrganisationId::parse(o).map_err(|p| CliError::Usage(p.join("; "))))
         .transpose()?;
     let records = store.audit_records(org.as_ref(), since.as_deref()).await?;
     for r in &records {
@@ -359,7 +359,7 @@ async fn dynamodb(cli: &Cli) -> Result<(), CliError> {
         return Ok(());
     }
     store.warm_up().await.map_err(|e| {
-        CliError::Store(directory_core::store::StoreError::Backend(format!(
+        CliError::Store(directory_usecases::ports::StoreError::Backend(format!(
             "DynamoDB table {}: {e}",
             store.table()
         )))
@@ -403,7 +403,7 @@ fn bucket(cli: &Cli) -> Result<Option<String>, CliError> {
 async fn s3<S: Store>(cli: &Cli, store: S, bucket: String) -> Result<(), CliError> {
     let config = directory_aws::sdk_config().await;
     // The deployment's KMS key when SIGNING_KEY_ID names one, else the data dir's key.
-    let signer: std::sync::Arc<dyn directory_core::signature::Signer> =
+    let signer: std::sync::Arc<dyn directory_domain::signature::Signer> =
         match directory_aws::kms_signer_from_env(&config) {
             Ok(kms) => std::sync::Arc::new(kms),
             Err(_) => local_signer(&cli.data_dir)?,
@@ -470,7 +470,7 @@ async fn export_command<S: Store, T: ObjectTarget>(store: &S, target: &T) -> Res
     );
     eprintln!(
         "signature: {} ({})",
-        directory_core::signature::SIGNATURE_KEY,
+        directory_domain::signature::SIGNATURE_KEY,
         if report.signed {
             "signed by this run"
         } else {

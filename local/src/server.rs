@@ -6,12 +6,12 @@
 use crate::apigw::{self, Incoming};
 use bytes::Bytes;
 use directory_authz::{Authorizer, Deny, StaticKeys};
-use directory_core::error::ApiError;
-use directory_core::export::ObjectTarget;
-use directory_core::handlers::{self, Services};
-use directory_core::http::fapi;
-use directory_core::routes::{self, RouteMatch};
-use directory_core::store::Store;
+use directory_domain::routes::{self, RouteMatch};
+use directory_http::error::ApiError;
+use directory_http::fapi;
+use directory_http::handlers::{self, Services};
+use directory_usecases::export::ObjectTarget;
+use directory_usecases::ports::Store;
 use futures_util::FutureExt;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming as HyperBody;
@@ -101,7 +101,7 @@ async fn handle<S: Store, T: ObjectTarget>(
         Ok(reply) => reply,
         Err(_) => {
             tracing::error!(%method, %path, "request panicked");
-            to_hyper(directory_core::error::panic_response(&interaction_id))
+            to_hyper(directory_http::error::panic_response(&interaction_id))
         }
     };
     tracing::info!(%method, %path, status = reply.status().as_u16(), ms = started.elapsed().as_secs_f64() * 1e3, "request");
@@ -130,7 +130,7 @@ async fn route<S: Store, T: ObjectTarget>(
                 return published(&app.services.exports, parts.uri.path(), &parts.headers).await;
             }
             path => {
-                if let Some(asset) = directory_core::explorer::asset(path) {
+                if let Some(asset) = directory_usecases::explorer::asset(path) {
                     return page_asset(asset);
                 }
             }
@@ -223,7 +223,7 @@ fn declared_body_refusal(headers: &hyper::HeaderMap, max: usize) -> Option<ApiEr
 
 /// The keys that verify the participants file (public, like the file's own JWKS).
 async fn participants_jwks<S: Store, T: ObjectTarget>(store: &S, target: &T, headers: &hyper::HeaderMap) -> Reply {
-    match directory_core::export::participants_jwks(store, target).await {
+    match directory_usecases::export::participants_jwks(store, target).await {
         Ok(jwks) => match serde_json::to_string(&jwks) {
             Ok(body) => json_reply(body),
             Err(e) => error_reply(ApiError::Internal(e.to_string()), headers),
@@ -233,12 +233,12 @@ async fn participants_jwks<S: Store, T: ObjectTarget>(store: &S, target: &T, hea
 }
 
 /// One of the explorer page's files, under its content security policy.
-fn page_asset(asset: &directory_core::explorer::Asset) -> Reply {
+fn page_asset(asset: &directory_usecases::explorer::Asset) -> Reply {
     let mut reply = static_reply(Bytes::from_static(asset.body.as_bytes()), asset.content_type);
     let headers = reply.headers_mut();
     headers.insert(
         hyper::header::CONTENT_SECURITY_POLICY,
-        hyper::header::HeaderValue::from_static(directory_core::explorer::CONTENT_SECURITY_POLICY),
+        hyper::header::HeaderValue::from_static(directory_usecases::explorer::CONTENT_SECURITY_POLICY),
     );
     headers.insert(
         hyper::header::REFERRER_POLICY,
@@ -265,7 +265,7 @@ fn static_reply(body: Bytes, content_type: &'static str) -> Reply {
 
 /// The published file, its signature or its keys: public, as a static site serves them.
 async fn published<T: ObjectTarget>(target: &T, path: &str, headers: &hyper::HeaderMap) -> Reply {
-    use directory_core::signature::{JWKS_CONTENT_TYPE, JWKS_KEY, SIGNATURE_CONTENT_TYPE, SIGNATURE_KEY};
+    use directory_domain::signature::{JWKS_CONTENT_TYPE, JWKS_KEY, SIGNATURE_CONTENT_TYPE, SIGNATURE_KEY};
     let (read, content_type) = match path {
         "/participants.jws" => (target.get_beside(SIGNATURE_KEY).await, SIGNATURE_CONTENT_TYPE),
         "/participants.jwks" => (target.get_beside(JWKS_KEY).await, JWKS_CONTENT_TYPE),

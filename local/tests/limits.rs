@@ -234,7 +234,7 @@ fn an_import_of_a_million_bad_records_reports_a_bounded_page() {
     assert!(!ok, "{out}");
     let lines: Vec<&str> = err.lines().collect();
     assert!(
-        lines.len() <= directory_core::import::MAX_PROBLEM_LINES + 5,
+        lines.len() <= directory_usecases::import::MAX_PROBLEM_LINES + 5,
         "{} lines",
         lines.len()
     );

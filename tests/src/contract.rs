@@ -1,14 +1,14 @@
 //! The store contract: the same behaviour from every adapter. Each function takes a
 //! fresh, empty store.
 
-use directory_core::store::prelude::*;
+use directory_usecases::ports::prelude::*;
 
-use directory_core::ids::{ClaimId, OrganisationId, ResourceId, ServerId};
-use directory_core::import::{self, ImportError};
-use directory_core::model::*;
-use directory_core::store::{ClaimWrite, Store};
-use directory_core::validate::fields::FieldRule;
-use directory_core::validate::tables;
+use directory_domain::ids::{ClaimId, OrganisationId, ResourceId, ServerId};
+use directory_domain::model::*;
+use directory_domain::validate::fields::FieldRule;
+use directory_domain::validate::tables;
+use directory_usecases::import::{self, ImportError};
+use directory_usecases::ports::{ClaimWrite, Store};
 use std::sync::Arc;
 
 /// The demo data, parsed and prepared (roles resolved), as the import writes it.
@@ -240,8 +240,8 @@ pub async fn ids_with_separators<S: Store>(store: S) {
     twin.api_resources.truncate(1);
     org.authorisation_servers = vec![server.clone(), twin.clone()];
     org.authorisation_servers.sort_by(|x, y| {
-        directory_core::keys::server_sk(&x.fields.authorisation_server_id)
-            .cmp(&directory_core::keys::server_sk(&y.fields.authorisation_server_id))
+        directory_domain::keys::server_sk(&x.fields.authorisation_server_id)
+            .cmp(&directory_domain::keys::server_sk(&y.fields.authorisation_server_id))
     });
     store.replace_organisation(&org).await.unwrap();
     assert_eq!(
@@ -429,7 +429,7 @@ pub async fn real_file_quirks_are_accepted<S: Store>(store: S) {
 fn activate(_: &ReferenceData, claims: &[AuthorityClaim], current: &AuthorityClaim) -> Result<AuthorityClaim, String> {
     let mut updated = current.clone();
     updated.status = ResourceStatus::Active;
-    match directory_core::claims::exclusive_rule_after(claims, &updated) {
+    match directory_domain::claims::exclusive_rule_after(claims, &updated) {
         Some(rule) => Err(rule),
         None => Ok(updated),
     }
@@ -461,7 +461,7 @@ pub fn exclusive_org(reference: &ReferenceData, n: usize) -> OrganisationSnapsho
             c.organisation_id = Some("exclusive-org".into());
             c.organisation_authority_claim_id = format!("00000000-0000-4000-8000-{i:012}");
             c.status = ResourceStatus::Inactive;
-            directory_core::claims::apply_role(&mut c, reference, if i == 0 { exclusive } else { plain });
+            directory_domain::claims::apply_role(&mut c, reference, if i == 0 { exclusive } else { plain });
             c
         })
         .collect();
@@ -557,7 +557,7 @@ pub async fn concurrent_updates_keep_the_exclusive_rule<S: Store>(store: S) {
         .unwrap()
         .unwrap();
     assert_eq!(
-        directory_core::claims::exclusive_rule_violation(&claims),
+        directory_domain::claims::exclusive_rule_violation(&claims),
         None,
         "invariant broken: {claims:#?}"
     );
@@ -573,7 +573,7 @@ pub async fn concurrent_updates_keep_the_exclusive_rule<S: Store>(store: S) {
 /// of concurrent writers on one version exactly one lands; and no organisation read
 /// or export sees them.
 pub async fn documents_are_written_on_the_version_read<S: Store>(store: S) {
-    use directory_core::store::Document;
+    use directory_usecases::ports::Document;
     let doc = Document::KeyHistory("contract");
     assert_eq!(store.document(doc).await.unwrap(), None);
     assert!(
@@ -611,15 +611,15 @@ pub async fn documents_are_written_on_the_version_read<S: Store>(store: S) {
 /// version another write has moved on is a conflict that writes nothing (neither the
 /// change nor its audit record); on the version read it lands with its record.
 pub async fn write_primitives_land_only_on_the_version_read<S: Store>(store: S) {
-    use directory_core::audit::{Actor, AuditRecord};
-    use directory_core::store::{ClaimContext, Commit, WriteEffects};
+    use directory_domain::audit::{Actor, AuditRecord};
+    use directory_usecases::ports::{ClaimContext, Commit, WriteEffects};
     let (_, orgs) = load_demo(&store).await;
     let org = orgs.iter().find(|o| !o.org_domain_role_claims.is_empty()).unwrap();
     let id = OrganisationId::from(org.id());
     let effects = |note: &str| WriteEffects {
         audit: AuditRecord::new(
             &Actor::system("contract", note),
-            directory_core::audit::target(&[("OrganisationId", org.id())]),
+            directory_domain::audit::target(&[("OrganisationId", org.id())]),
             Vec::new(),
             1,
         ),
@@ -679,7 +679,7 @@ pub async fn write_primitives_land_only_on_the_version_read<S: Store>(store: S) 
             .unwrap(),
         Commit::Done
     );
-    let items = directory_core::store::items::organisation_items(org);
+    let items = directory_domain::items::organisation_items(org);
     assert_eq!(
         store
             .replace_items(&id, read.state, items.clone(), &effects("late"))

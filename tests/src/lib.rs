@@ -7,7 +7,7 @@ pub mod http;
 pub mod schema;
 
 use directory_aws::DynamoStore;
-use directory_core::store::embedded::EmbeddedStore;
+use directory_embedded::EmbeddedStore;
 use std::path::PathBuf;
 
 /// The repository root.
@@ -22,10 +22,9 @@ pub fn demo_bytes() -> Vec<u8> {
 
 /// The key every test export is signed with (one per test process, so repeated
 /// publishes in a test sign with the same key, as a deployment does).
-pub fn signer() -> std::sync::Arc<dyn directory_core::signature::Signer> {
-    static KEY: std::sync::OnceLock<std::sync::Arc<directory_core::signature::local::LocalSigner>> =
-        std::sync::OnceLock::new();
-    KEY.get_or_init(|| std::sync::Arc::new(directory_core::signature::local::LocalSigner::ephemeral()))
+pub fn signer() -> std::sync::Arc<dyn directory_domain::signature::Signer> {
+    static KEY: std::sync::OnceLock<std::sync::Arc<directory_embedded::LocalSigner>> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| std::sync::Arc::new(directory_embedded::LocalSigner::ephemeral()))
         .clone()
 }
 
@@ -177,7 +176,7 @@ pub async fn s3_object(client: &aws_sdk_s3::Client, bucket: &str) -> Option<Vec<
 }
 
 /// `n` valid organisations made from the demo ones with new ids.
-pub fn generated_organisations(n: usize) -> Vec<directory_core::model::OrganisationSnapshot> {
+pub fn generated_organisations(n: usize) -> Vec<directory_domain::model::OrganisationSnapshot> {
     let (_, demo) = contract::demo();
     (0..n)
         .map(|i| {

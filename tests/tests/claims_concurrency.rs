@@ -2,13 +2,13 @@
 //! the exclusive-role rule: every answer is 200 or 400, the invariant holds, and
 //! exactly the 200s are visible.
 
-use directory_core::store::prelude::*;
+use directory_usecases::ports::prelude::*;
 
-use directory_core::handlers::put_authority_claim;
-use directory_core::ids::OrganisationId;
-use directory_core::import;
+use directory_domain::ids::OrganisationId;
+use directory_http::handlers::put_authority_claim;
 use directory_tests::contract::{demo, exclusive_org};
 use directory_tests::{demo_bytes, dynamodb_store, event_fixtures};
+use directory_usecases::import;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -67,7 +67,7 @@ async fn twenty_four_simultaneous_puts_keep_the_exclusive_rule() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(directory_core::claims::exclusive_rule_violation(&claims), None);
+    assert_eq!(directory_domain::claims::exclusive_rule_violation(&claims), None);
     assert_eq!(claims.iter().filter(|c| c.is_active()).count(), ok);
     assert!(ok == 1 || ok == n - 1, "{ok}");
 }

@@ -1,18 +1,18 @@
 //! The open-data export on DynamoDB Local and the S3 emulator: exact public content,
 //! no private data, determinism, atomic abort, both triggers, the HTTP route.
 
-use directory_core::store::prelude::*;
+use directory_usecases::ports::prelude::*;
 
 use directory_aws::S3Target;
-use directory_core::audit::AuditRecord;
-use directory_core::export::{self, EXPORT_KEY, ExportError, ObjectTarget};
-use directory_core::handlers::open_data_export;
-use directory_core::ids::{ClaimId, OrganisationId, ResourceId, ServerId};
-use directory_core::import;
-use directory_core::model::*;
-use directory_core::store::{ClaimWrite, Document, StoreError, Versioned};
+use directory_domain::audit::AuditRecord;
+use directory_domain::ids::{ClaimId, OrganisationId, ResourceId, ServerId};
+use directory_domain::model::*;
+use directory_http::handlers::open_data_export;
 use directory_tests::contract::demo;
 use directory_tests::*;
+use directory_usecases::export::{self, EXPORT_KEY, ExportError, ObjectTarget};
+use directory_usecases::import;
+use directory_usecases::ports::{ClaimWrite, Document, StoreError, Versioned};
 use serde_json::Value;
 use sha2::Digest;
 use std::collections::BTreeSet;

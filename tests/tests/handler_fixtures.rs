@@ -3,16 +3,16 @@
 //! and on DynamoDB Local. The file name starts with the expected status. Rejected
 //! requests must leave the organisation unchanged; DynamoDB calls are counted.
 
-use directory_core::export::ObjectTarget;
-use directory_core::export::local::LocalDirTarget;
-use directory_core::handlers::{Services, dispatch};
-use directory_core::ids::OrganisationId;
-use directory_core::import;
-use directory_core::model::*;
-use directory_core::routes;
-use directory_core::store::Store;
+use directory_domain::ids::OrganisationId;
+use directory_domain::model::*;
+use directory_domain::routes;
+use directory_embedded::LocalDirTarget;
+use directory_http::handlers::{Services, dispatch};
 use directory_tests::calls::CallLog;
 use directory_tests::{counting_dynamodb_store, demo_bytes, embedded_store, event_fixtures};
+use directory_usecases::export::ObjectTarget;
+use directory_usecases::import;
+use directory_usecases::ports::Store;
 use lambda_http::{Body, Response};
 use serde_json::Value;
 

@@ -5,14 +5,14 @@
 //! (so no decision is taken on, or lands in, a mix), and re-running the same import
 //! finishes it.
 
-use directory_core::store::prelude::*;
+use directory_usecases::ports::prelude::*;
 
-use directory_core::ids::{ClaimId, OrganisationId, ResourceId, ServerId};
-use directory_core::import;
-use directory_core::model::{ApiResource, OrganisationSnapshot};
-use directory_core::store::{ClaimWrite, Store};
+use directory_domain::ids::{ClaimId, OrganisationId, ResourceId, ServerId};
+use directory_domain::model::{ApiResource, OrganisationSnapshot};
 use directory_tests::contract::demo;
 use directory_tests::{demo_bytes, dynamodb_store, stopping_dynamodb_store};
+use directory_usecases::import;
+use directory_usecases::ports::{ClaimWrite, Store};
 
 const VALE_VERDE: &str = "34e0b251-3677-5c59-8bc9-dc3a3e92a907";
 const VALE_VERDE_CLAIM: &str = "b55bd9a3-5b75-5205-b106-a82e8d437350";
@@ -158,13 +158,13 @@ async fn re_importing_migrates_a_table_of_the_old_guard_layout() {
     import::import(&store, &demo_bytes(), |_, _| {}).await.unwrap();
     let config = directory_aws::sdk_config().await;
     let client = directory_aws::dynamodb_client(&config);
-    let pk = directory_core::keys::org_pk(VALE_VERDE);
+    let pk = directory_domain::keys::org_pk(VALE_VERDE);
     // The old layout: the number on `VERSION`, nothing at `CLAIM`.
     client
         .delete_item()
         .table_name(store.table())
         .key("PK", AttributeValue::S(pk.clone()))
-        .key("SK", AttributeValue::S(directory_core::keys::VERSION_SK.into()))
+        .key("SK", AttributeValue::S(directory_domain::keys::VERSION_SK.into()))
         .send()
         .await
         .unwrap();
@@ -172,7 +172,7 @@ async fn re_importing_migrates_a_table_of_the_old_guard_layout() {
         .update_item()
         .table_name(store.table())
         .key("PK", AttributeValue::S(pk.clone()))
-        .key("SK", AttributeValue::S(directory_core::keys::VERSION_TAIL_SK.into()))
+        .key("SK", AttributeValue::S(directory_domain::keys::VERSION_TAIL_SK.into()))
         .update_expression("SET V = :v")
         .expression_attribute_values(":v", AttributeValue::N("7".into()))
         .send()

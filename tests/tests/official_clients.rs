@@ -3,10 +3,10 @@
 //! list without paging parameters is every claim, the PUT reads the document's
 //! `UniqueTechnicalIdenifier` spelling instead of silently clearing the identifiers.
 
-use directory_core::handlers::{authority_claims, put_authority_claim};
-use directory_core::import;
-use directory_core::store::Store;
+use directory_http::handlers::{authority_claims, put_authority_claim};
 use directory_tests::{both_stores, demo_bytes, event_fixture};
+use directory_usecases::import;
+use directory_usecases::ports::Store;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 

@@ -3,14 +3,14 @@
 //! the handlers give to the event fixtures (and every demo snapshot) conforms to the
 //! document in full — status, content type, properties, types, enums, patterns.
 
-use directory_core::export::local::LocalDirTarget;
-use directory_core::handlers::{Services, dispatch};
-use directory_core::ids::OrganisationId;
-use directory_core::import;
-use directory_core::routes::http_routes;
-use directory_core::store::prelude::*;
+use directory_domain::ids::OrganisationId;
+use directory_domain::routes::http_routes;
+use directory_embedded::LocalDirTarget;
+use directory_http::handlers::{Services, dispatch};
 use directory_tests::schema::{Doc, Mode};
 use directory_tests::{demo_bytes, embedded_store, event_fixtures, repo_root};
+use directory_usecases::import;
+use directory_usecases::ports::prelude::*;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
@@ -49,7 +49,7 @@ fn operations_are_the_route_table() {
                 .map(str::to_owned)
                 .collect();
             assert_eq!(params, placeholders, "{path}: path parameters");
-            if route.lists_400 {
+            if route.malformed == directory_domain::routes::Malformed::BadRequest {
                 assert!(op["responses"].get("400").is_some(), "{path}: lists 400");
             }
         }
@@ -167,11 +167,11 @@ fn fapi_header_patterns_match_the_code() {
     let components = &doc.root()["components"];
     assert_eq!(
         components["headers"]["InteractionId"]["schema"]["pattern"],
-        directory_core::http::fapi::INTERACTION_ID_PATTERN
+        directory_http::fapi::INTERACTION_ID_PATTERN
     );
     assert_eq!(
         components["parameters"]["XFapiAuthDate"]["schema"]["pattern"],
-        directory_core::http::fapi::AUTH_DATE_PATTERN
+        directory_http::fapi::AUTH_DATE_PATTERN
     );
 }
 
@@ -180,7 +180,7 @@ fn fapi_header_patterns_match_the_code() {
 /// bounds, and which routes check `x-fapi-auth-date` (the others ignore it and say so).
 #[test]
 fn request_inputs_are_documented_as_checked() {
-    use directory_core::validate::rules::{IDENTIFIER_PATTERN, LINE_PATTERN};
+    use directory_domain::validate::rules::{IDENTIFIER_PATTERN, LINE_PATTERN};
     let doc = Doc::load();
     let root = doc.root();
     let params = |path: &str, method: &str| root["paths"][path][method]["parameters"].as_array().unwrap().clone();
@@ -190,7 +190,7 @@ fn request_inputs_are_documented_as_checked() {
             None => p.clone(),
         }
     };
-    for (route, http) in directory_core::routes::http_routes() {
+    for (route, http) in directory_domain::routes::http_routes() {
         let method = http.method.to_ascii_lowercase();
         let params: Vec<Value> = params(http.path, &method).iter().map(resolve).collect();
         for p in params.iter().filter(|p| p["in"] == "path") {
@@ -203,7 +203,8 @@ fn request_inputs_are_documented_as_checked() {
         if let Some(h) = auth_date {
             let checked = h["schema"].get("pattern").is_some();
             assert_eq!(
-                checked, route.lists_400,
+                checked,
+                (route.malformed == directory_domain::routes::Malformed::BadRequest),
                 "{}: x-fapi-auth-date documented as checked",
                 route.name
             );
@@ -223,7 +224,7 @@ fn request_inputs_are_documented_as_checked() {
             .as_u64()
             .unwrap() as usize
     };
-    use directory_core::handlers::authority_claims::{MAX_PAGE, MAX_SIZE};
+    use directory_http::handlers::authority_claims::{MAX_PAGE, MAX_SIZE};
     assert_eq!(bound("page", "maximum"), MAX_PAGE);
     assert_eq!(bound("size", "maximum"), MAX_SIZE);
 }
@@ -261,8 +262,8 @@ fn the_validator_catches_drift() {
 /// silently check nothing.
 #[test]
 fn every_validation_table_key_names_a_documented_field() {
-    use directory_core::validate::fields::FieldRule;
-    use directory_core::validate::tables;
+    use directory_domain::validate::fields::FieldRule;
+    use directory_domain::validate::tables;
     fn check(doc: &Doc, path: &str, table: &[(&str, FieldRule)], schema: &Value, bad: &mut Vec<String>) {
         let schema = doc.resolve(schema);
         let props = &schema["properties"];
@@ -301,7 +302,7 @@ fn every_validation_table_key_names_a_documented_field() {
     for (table, fields) in [
         (
             tables::AUTHORITY,
-            serde_json::to_value(directory_core::model::Authority {
+            serde_json::to_value(directory_domain::model::Authority {
                 authority_name: Some("n".into()),
                 ..Default::default()
             })
@@ -309,7 +310,7 @@ fn every_validation_table_key_names_a_documented_field() {
         ),
         (
             tables::AUTHORISATION_DOMAIN,
-            serde_json::to_value(directory_core::model::AuthorisationDomain::default()).unwrap(),
+            serde_json::to_value(directory_domain::model::AuthorisationDomain::default()).unwrap(),
         ),
     ] {
         for (key, _) in table {

@@ -4,17 +4,17 @@
 //! or separator characters. `import`, `import --participants` and the claim PUT report
 //! each with its field path, and nothing is written. On both stores.
 
-use directory_core::ids::OrganisationId;
-use directory_core::import::{self, ImportError};
-use directory_core::store::Store;
-use directory_core::store::prelude::*;
+use directory_domain::ids::OrganisationId;
 use directory_tests::{both_stores, demo_bytes, event_fixture};
+use directory_usecases::import::{self, ImportError};
+use directory_usecases::ports::Store;
+use directory_usecases::ports::prelude::*;
 use serde_json::{Value, json};
 
 const AURORA: &str = "c5de3366-d2fb-5b13-9457-76244d8fd242";
 
-fn actor() -> directory_core::audit::Actor {
-    directory_core::audit::Actor::system("test", "import")
+fn actor() -> directory_domain::audit::Actor {
+    directory_domain::audit::Actor::system("test", "import")
 }
 
 /// The problems of an import that must fail, as one text.
@@ -81,8 +81,10 @@ async fn import_reports_every_poisoned_field_and_writes_nothing<S: Store>(store:
 async fn a_participants_file_is_held_to_the_same_rules<S: Store>(store: S) {
     import::import(&store, &demo_bytes(), |_, _| {}).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let target = directory_core::export::local::LocalDirTarget::new(dir.path(), directory_tests::signer());
-    directory_core::export::run(&store, &target, &mut |_| {}).await.unwrap();
+    let target = directory_embedded::LocalDirTarget::new(dir.path(), directory_tests::signer());
+    directory_usecases::export::run(&store, &target, &mut |_| {})
+        .await
+        .unwrap();
     let mut participants: Value = serde_json::from_slice(&std::fs::read(target.path()).unwrap()).unwrap();
     let entry = &mut participants.as_array_mut().unwrap()[0];
     let id = entry["OrganisationId"].as_str().unwrap().to_owned();
@@ -136,7 +138,7 @@ async fn a_claim_put_refuses_poisoned_identifiers<S: Store>(store: S) {
         let mut body: Value = serde_json::from_str(e["body"].as_str().unwrap()).unwrap();
         body[field] = value;
         e["body"] = json!(body.to_string());
-        let r = directory_core::handlers::put_authority_claim::handle(
+        let r = directory_http::handlers::put_authority_claim::handle(
             &store,
             lambda_http::request::from_str(&e.to_string()).unwrap(),
         )

@@ -3,15 +3,16 @@
 //! format may leave out reaches a fixed point after one round; re-importing changes
 //! nothing.
 
-use directory_core::export::{self, local::LocalDirTarget};
-use directory_core::import;
-use directory_core::store::Store;
+use directory_embedded::LocalDirTarget;
 use directory_tests::{demo_bytes, dynamodb_store, embedded_store};
+use directory_usecases::export;
+use directory_usecases::import;
+use directory_usecases::ports::Store;
 use proptest::prelude::*;
 use serde_json::Value;
 
-fn actor() -> directory_core::audit::Actor {
-    directory_core::audit::Actor::system("test", "import")
+fn actor() -> directory_domain::audit::Actor {
+    directory_domain::audit::Actor::system("test", "import")
 }
 
 /// Publishes the store's export into a fresh directory and returns the file.

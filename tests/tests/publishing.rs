@@ -4,16 +4,16 @@
 //! Interleavings are forced with a gate at the publish step, on both stacks
 //! (embedded + local directory, DynamoDB Local + the S3 emulator).
 
-use directory_core::store::prelude::*;
+use directory_usecases::ports::prelude::*;
 
 use directory_aws::S3Target;
-use directory_core::export::local::LocalDirTarget;
-use directory_core::export::{self, ExportError, ObjectTarget, Upload};
-use directory_core::ids::{ClaimId, OrganisationId};
-use directory_core::import;
-use directory_core::model::ResourceStatus;
-use directory_core::store::Store;
+use directory_domain::ids::{ClaimId, OrganisationId};
+use directory_domain::model::ResourceStatus;
+use directory_embedded::LocalDirTarget;
 use directory_tests::{demo_bytes, dynamodb_store, embedded_store, s3_bucket, s3_object};
+use directory_usecases::export::{self, ExportError, ObjectTarget, Upload};
+use directory_usecases::import;
+use directory_usecases::ports::Store;
 use sha2::Digest;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -126,7 +126,7 @@ impl<T: ObjectTarget> ObjectTarget for Gated<T> {
     fn location(&self) -> String {
         self.inner.location()
     }
-    fn signer(&self) -> &dyn directory_core::signature::Signer {
+    fn signer(&self) -> &dyn directory_domain::signature::Signer {
         self.inner.signer()
     }
     async fn read_published(&self, sink: &mut (dyn FnMut(&[u8]) + Send)) -> Result<(), ExportError> {
@@ -305,7 +305,7 @@ async fn a_run_that_cannot_get_the_lease_fails_clearly() {
     assert!(matches!(err, ExportError::Busy), "{err}");
     assert!(started.elapsed() >= export::LEASE_WAIT);
     assert!(!target.path().exists(), "nothing published");
-    let api: directory_core::error::ApiError = err.into();
+    let api: directory_http::error::ApiError = err.into();
     assert_eq!(api.status(), 429);
     // Given back, the lease is free for the next run.
     store.release_export_lease(fence).await.unwrap();
@@ -374,7 +374,7 @@ async fn embedded_exports_stopped_at_any_part_publish_nothing() {
     ]
     .into_iter()
     .map(str::to_owned)
-    .chain(directory_core::explorer::ASSETS.iter().map(|a| a.name.to_owned()))
+    .chain(directory_usecases::explorer::ASSETS.iter().map(|a| a.name.to_owned()))
     .collect();
     published.sort();
     assert_eq!(

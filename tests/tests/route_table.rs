@@ -3,7 +3,7 @@
 //! operation (openapi.rs) and its `cargo lambda watch` router entry — and nothing
 //! exists without its row. Adding an endpoint without one of them fails here.
 
-use directory_core::routes::{AUTHORIZER_FUNCTION, ROUTES, function_names, http_routes};
+use directory_domain::routes::{AUTHORIZER_FUNCTION, ROUTES, function_names, http_routes};
 use directory_tests::repo_root;
 use std::collections::BTreeSet;
 
@@ -45,7 +45,7 @@ fn function_packages_are_the_route_table() {
     let authorizer = std::fs::read_to_string(repo_root().join("functions/authorizer/src/main.rs")).unwrap();
     assert!(
         authorizer.contains("directory_authz::lambda::{decide, from_env, response}")
-            && authorizer.contains("directory_core::logging::init_lambda();")
+            && authorizer.contains("directory_http::logging::init_lambda();")
             && authorizer.lines().count() <= 25,
         "functions/{AUTHORIZER_FUNCTION}: main.rs stays wiring over directory_authz::lambda"
     );
@@ -62,36 +62,36 @@ fn function_packages_are_the_route_table() {
         let constant = main
             .lines()
             .find_map(|l| {
-                l.strip_prefix("use directory_core::routes::")?
+                l.strip_prefix("use directory_domain::routes::")?
                     .strip_suffix(" as ROUTE;")
             })
             .unwrap_or_else(|| panic!("functions/{}: main.rs takes its route row as ROUTE", route.name));
         let named = match constant {
-            "OPEN_DATA_EXPORT" => directory_core::routes::OPEN_DATA_EXPORT,
-            "ORGANISATION_SNAPSHOT" => directory_core::routes::ORGANISATION_SNAPSHOT,
-            "AUTHORITY_CLAIMS" => directory_core::routes::AUTHORITY_CLAIMS,
-            "PUT_AUTHORITY_CLAIM" => directory_core::routes::PUT_AUTHORITY_CLAIM,
-            "API_RESOURCE" => directory_core::routes::API_RESOURCE,
-            "SCHEDULED_EXPORT" => directory_core::routes::SCHEDULED_EXPORT,
+            "OPEN_DATA_EXPORT" => directory_domain::routes::OPEN_DATA_EXPORT,
+            "ORGANISATION_SNAPSHOT" => directory_domain::routes::ORGANISATION_SNAPSHOT,
+            "AUTHORITY_CLAIMS" => directory_domain::routes::AUTHORITY_CLAIMS,
+            "PUT_AUTHORITY_CLAIM" => directory_domain::routes::PUT_AUTHORITY_CLAIM,
+            "API_RESOURCE" => directory_domain::routes::API_RESOURCE,
+            "SCHEDULED_EXPORT" => directory_domain::routes::SCHEDULED_EXPORT,
             other => panic!("unknown route constant {other}"),
         };
         assert_eq!(named.name, route.name, "functions/{} wires another row", route.name);
-        // The export target it links is the one its row needs: S3 only where the
-        // route writes the export, so the other binaries carry no S3 code.
-        let target = if route.needs.exports { "S3Target" } else { "NoTarget" };
-        assert!(
-            main.contains(&format!("services_for::<{target}>(&ROUTE)")),
-            "functions/{}: builds its services with {target}",
-            route.name
-        );
+        // What it builds is what its row needs: the store alone, or the store and the
+        // S3 target, so the other binaries carry no S3 code.
+        let build = if route.needs.exports {
+            "directory_aws::store_and_exports_for(&ROUTE)"
+        } else {
+            "StoreOnly(directory_aws::store_for(&ROUTE)"
+        };
+        assert!(main.contains(build), "functions/{}: builds {build}", route.name);
         // Every function logs through the one subscriber; an HTTP one hands its response
         // over as built (lambda_http's own conversion links every legacy charset).
         assert!(
-            main.contains("directory_core::logging::init_lambda();"),
-            "functions/{}: logs through directory_core::logging",
+            main.contains("directory_http::logging::init_lambda();"),
+            "functions/{}: logs through directory_http::logging",
             route.name
         );
-        if matches!(route.trigger, directory_core::routes::Trigger::Http(_)) {
+        if matches!(route.trigger, directory_domain::routes::Trigger::Http(_)) {
             assert!(
                 main.contains("AsBuilt(dispatch(&ROUTE, &services, req).await)"),
                 "functions/{}: answers with AsBuilt(dispatch(..))",

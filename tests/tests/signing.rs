@@ -3,17 +3,17 @@
 //! with the key-file signer; one signer contract run on each; the HTTP route's header;
 //! and what a failing signer leaves behind.
 
-use directory_core::store::prelude::*;
+use directory_usecases::ports::prelude::*;
 
 use directory_aws::{KmsSigner, S3Target};
-use directory_core::export::local::LocalDirTarget;
-use directory_core::export::{self, ObjectTarget};
-use directory_core::handlers::{Services, dispatch};
-use directory_core::import;
-use directory_core::routes;
-use directory_core::signature::local::LocalSigner;
-use directory_core::signature::{self, BoxFuture, Jwk, Jwks, SignError, Signer, VerifyError};
+use directory_domain::routes;
+use directory_domain::signature::{self, BoxFuture, Jwk, Jwks, SignError, Signer, VerifyError};
+use directory_embedded::LocalDirTarget;
+use directory_embedded::LocalSigner;
+use directory_http::handlers::{Services, dispatch};
 use directory_tests::*;
+use directory_usecases::export::{self, ObjectTarget};
+use directory_usecases::import;
 use sha2::Digest;
 use std::sync::Arc;
 

@@ -4,12 +4,12 @@
 //! Local and the S3 emulator (plus its init calls).
 
 use directory_aws::{DynamoStore, S3Target};
-use directory_core::export::ObjectTarget;
-use directory_core::handlers::{Services, dispatch, dispatch_event};
-use directory_core::import;
-use directory_core::routes::{self, AUTHORIZER_FUNCTION, Trigger, function_names, http_routes};
+use directory_domain::routes::{self, AUTHORIZER_FUNCTION, Trigger, function_names, http_routes};
+use directory_http::handlers::{Services, dispatch, dispatch_event};
 use directory_tests::calls::IamLog;
 use directory_tests::{demo_bytes, event_fixtures, repo_root};
+use directory_usecases::export::ObjectTarget;
+use directory_usecases::import;
 use serde_yaml_ng::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -498,7 +498,7 @@ fn the_explorer_site_serves_only_the_public_objects_under_the_pages_policy() {
         ["ContentSecurityPolicy"];
     assert_eq!(
         policy.as_str(),
-        Some(directory_core::explorer::CONTENT_SECURITY_POLICY),
+        Some(directory_usecases::explorer::CONTENT_SECURITY_POLICY),
         "CloudFront sends the local server's policy"
     );
     // The distribution may read exactly what the export publishes for the public.
@@ -517,13 +517,13 @@ fn the_explorer_site_serves_only_the_public_objects_under_the_pages_policy() {
         .collect();
     objects.sort();
     let mut public: Vec<String> = [
-        directory_core::export::EXPORT_KEY,
-        directory_core::signature::SIGNATURE_KEY,
-        directory_core::signature::JWKS_KEY,
+        directory_usecases::export::EXPORT_KEY,
+        directory_domain::signature::SIGNATURE_KEY,
+        directory_domain::signature::JWKS_KEY,
     ]
     .into_iter()
     .map(str::to_owned)
-    .chain(directory_core::explorer::ASSETS.iter().map(|a| a.name.to_owned()))
+    .chain(directory_usecases::explorer::ASSETS.iter().map(|a| a.name.to_owned()))
     .collect();
     public.sort();
     assert_eq!(objects, public);

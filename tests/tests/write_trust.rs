@@ -3,16 +3,16 @@
 //! write leaves exactly one audit record written with it, a write that fails leaves
 //! neither change nor record, private flags stay private.
 
-use directory_core::store::prelude::*;
+use directory_usecases::ports::prelude::*;
 
-use directory_core::audit::AuditRecord;
-use directory_core::export::local::LocalDirTarget;
-use directory_core::handlers::{organisation_snapshot, put_authority_claim};
-use directory_core::ids::OrganisationId;
-use directory_core::import;
-use directory_core::model::{OrganisationSnapshot, ResourceStatus};
-use directory_core::store::Store;
+use directory_domain::audit::AuditRecord;
+use directory_domain::ids::OrganisationId;
+use directory_domain::model::{OrganisationSnapshot, ResourceStatus};
+use directory_embedded::LocalDirTarget;
+use directory_http::handlers::{organisation_snapshot, put_authority_claim};
 use directory_tests::{both_stores, demo_bytes, event_fixture};
+use directory_usecases::import;
+use directory_usecases::ports::Store;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 
@@ -150,7 +150,7 @@ async fn who_may_change_what<S: Store>(store: S) {
     assert_eq!(claim.status, ResourceStatus::Inactive);
     assert_eq!(audit_of(&store, AURORA).await.len(), 3, "import and two PUTs");
     // since: a time after both records finds none.
-    let later = directory_core::audit::parse_time("2999-01-01T00:00:00Z").unwrap();
+    let later = directory_domain::audit::parse_time("2999-01-01T00:00:00Z").unwrap();
     assert!(
         store
             .audit_records(Some(&OrganisationId::from(AURORA)), Some(&later))
@@ -184,8 +184,12 @@ async fn imports_and_exports_are_audited<S: Store>(store: S) {
 
     let dir = tempfile::tempdir().unwrap();
     let target = LocalDirTarget::new(dir.path().to_path_buf(), directory_tests::signer());
-    directory_core::export::run(&store, &target, &mut |_| {}).await.unwrap();
-    directory_core::export::run(&store, &target, &mut |_| {}).await.unwrap();
+    directory_usecases::export::run(&store, &target, &mut |_| {})
+        .await
+        .unwrap();
+    directory_usecases::export::run(&store, &target, &mut |_| {})
+        .await
+        .unwrap();
     let published = store.audit_records(None, None).await.unwrap();
     assert_eq!(published.len(), 1, "the unchanged second run leaves no record");
     assert_eq!(published[0].changes[0].field, "participants");
@@ -311,7 +315,9 @@ async fn flags_and_secrets_at_every_place<S: Store>(store: S) {
     // The file: Active level-0 flags only, at both places it has flags.
     let dir = tempfile::tempdir().unwrap();
     let target = LocalDirTarget::new(dir.path().to_owned(), directory_tests::signer());
-    directory_core::export::run(&store, &target, &mut |_| {}).await.unwrap();
+    directory_usecases::export::run(&store, &target, &mut |_| {})
+        .await
+        .unwrap();
     let published: Value = serde_json::from_slice(&std::fs::read(dir.path().join("participants")).unwrap()).unwrap();
     let entry = published
         .as_array()

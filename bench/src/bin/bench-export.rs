@@ -2,11 +2,11 @@
 //!   bench-export load TABLE N    create TABLE and fill it with N generated organisations
 //!   bench-export run TABLE BUCKET  export once; prints wall time, peak RSS, bytes, parts, RCUs, sha256
 
-use directory_core::store::prelude::*;
+use directory_usecases::ports::prelude::*;
 
 use directory_aws::{CapacityMeter, DynamoStore, S3Target};
 use directory_bench::peak_rss_mib;
-use directory_core::export;
+use directory_usecases::export;
 use std::time::Instant;
 
 #[tokio::main]
@@ -46,7 +46,7 @@ async fn main() {
             let target = S3Target::new(
                 s3,
                 bucket.clone(),
-                std::sync::Arc::new(directory_core::signature::local::LocalSigner::ephemeral()),
+                std::sync::Arc::new(directory_embedded::LocalSigner::ephemeral()),
             );
             let t = Instant::now();
             let report = export::run(&store, &target, &mut |_| {}).await.unwrap();

@@ -54,7 +54,7 @@ fn main() {
     );
     // One binary per row of the route table, and the authorizer (whose keys are
     // fetched on its first decision, not at init).
-    for f in directory_core::routes::function_names() {
+    for f in directory_domain::routes::function_names() {
         let d = median(&format!("{dir}/{f}"));
         println!(
             "{f}: init {:.1} ms, {:.1}x hello-world",

@@ -2,18 +2,17 @@
 //! store and on DynamoDB Local (AWS_ENDPOINT_URL_DYNAMODB): snapshot, API resource,
 //! claims list (500 claims, size 20 and 1000) and claim PUT with write units per PUT.
 
-use directory_core::store::prelude::*;
+use directory_usecases::ports::prelude::*;
 
 use directory_aws::CapacityMeter;
 use directory_bench::summary;
-use directory_core::export::local::LocalDirTarget;
-use directory_core::handlers::{Services, dispatch};
-use directory_core::import;
-use directory_core::routes;
-use directory_core::store::Store;
+use directory_domain::routes;
+use directory_http::{StoreOnly, dispatch};
 use directory_tests::calls::CallLog;
 use directory_tests::contract::{demo, exclusive_org};
 use directory_tests::{demo_bytes, embedded_store, event_fixtures};
+use directory_usecases::import;
+use directory_usecases::ports::Store;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -45,13 +44,8 @@ where
     samples
 }
 
-async fn run<S: Store>(
-    label: &str,
-    services: &Services<S, Option<LocalDirTarget>>,
-    log: Option<&CallLog>,
-    meter: Option<&CapacityMeter>,
-) {
-    let store = &services.store;
+async fn run<S: Store>(label: &str, services: &StoreOnly<S>, log: Option<&CallLog>, meter: Option<&CapacityMeter>) {
+    let store = &services.0;
     import::import(store, &demo_bytes(), |_, _| {}).await.unwrap();
     let (reference, _) = demo();
     let mut big = exclusive_org(&reference, 500);
@@ -153,12 +147,12 @@ async fn run<S: Store>(
 #[tokio::main]
 async fn main() {
     let (store, _dir) = embedded_store();
-    let services = Services { store, exports: None };
+    let services = StoreOnly(store);
     run("embedded", &services, None, None).await;
     if std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok() {
         let meter = CapacityMeter::default();
         let (store, log) = directory_tests::metered_dynamodb_store(Some(meter.clone())).await;
-        let services = Services { store, exports: None };
+        let services = StoreOnly(store);
         run("dynamodb-local", &services, Some(&log), Some(&meter)).await;
     } else {
         println!("(AWS_ENDPOINT_URL_DYNAMODB not set: DynamoDB Local figures skipped)");

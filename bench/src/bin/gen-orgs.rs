@@ -4,7 +4,7 @@
 fn main() {
     let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let (reference, _) = directory_tests::contract::demo();
-    let file = directory_core::model::ImportFile {
+    let file = directory_domain::model::ImportFile {
         reference,
         organisations: directory_tests::generated_organisations(n),
     };

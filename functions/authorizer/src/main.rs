@@ -8,7 +8,7 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    directory_core::logging::init_lambda();
+    directory_http::logging::init_lambda();
     let authorizer = &from_env()?;
     run(service_fn(move |event: LambdaEvent<Event>| async move {
         let decision = decide(authorizer, &event.payload).await;

@@ -14,10 +14,7 @@ pub const S3_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 /// A whole S3 operation, retries included.
 pub const S3_OPERATION_TIMEOUT: Duration = Duration::from_secs(90);
 
-use directory_core::export::{NoTarget, ObjectTarget};
-use directory_core::handlers::Services;
-use directory_core::routes::{Needs, Route};
-use std::future::Future;
+use directory_domain::routes::{Needs, Route};
 
 /// The environment a function with these needs reads (template.yaml must set
 /// exactly these for it): the table and the audit retention for the store, the
@@ -25,7 +22,7 @@ use std::future::Future;
 pub fn env_for(needs: Needs) -> Vec<&'static str> {
     let mut vars = Vec::new();
     if needs.table {
-        vars.extend(["TABLE_NAME", directory_core::audit::RETENTION_ENV]);
+        vars.extend(["TABLE_NAME", directory_domain::audit::RETENTION_ENV]);
     }
     if needs.exports {
         vars.extend(["BUCKET_NAME", "SIGNING_KEY_ID"]);
@@ -33,45 +30,32 @@ pub fn env_for(needs: Needs) -> Vec<&'static str> {
     vars
 }
 
-/// What a Lambda function of `route` runs against, built once at init from its row
-/// of the route table: the DynamoDB store and, where the route needs it, the S3
-/// export target (connections opened here, so the first request does not pay).
-///
-/// `T` is the export target type the function links: [`crate::S3Target`] for a
-/// route that needs the bucket, [`NoTarget`] otherwise (then no S3 code is in the
-/// binary). A function whose `T` cannot serve its route's needs fails at init.
-pub async fn services_for<T: ExportsFromEnv>(route: &Route) -> Result<Services<crate::DynamoStore, Option<T>>, String> {
+/// The store of a Lambda function of `route`, built once at init (its connection
+/// opened here, so the first request does not pay). Every row of the route table
+/// needs the table.
+pub async fn store_for(route: &Route) -> Result<crate::DynamoStore, String> {
     if !route.needs.table {
         return Err(format!(
             "{}: every function of the directory needs the table",
             route.name
         ));
     }
+    store_from_env(&lambda_sdk_config().await).await
+}
+
+/// The store and the S3 export target of a Lambda function whose row needs the
+/// export bucket; a row that does not is refused at init (its function builds with
+/// [`store_for`] and links no S3 code).
+pub async fn store_and_exports_for(route: &Route) -> Result<(crate::DynamoStore, crate::S3Target), String> {
+    if !route.needs.exports {
+        return Err(format!("{}: this route has no export target", route.name));
+    }
     let config = lambda_sdk_config().await;
     let store = store_from_env(&config).await?;
-    let exports = match route.needs.exports {
-        true => Some(T::from_env(&config).await.map_err(|e| format!("{}: {e}", route.name))?),
-        false => None,
-    };
-    Ok(Services { store, exports })
-}
-
-/// An export target a function can build from its environment at init.
-pub trait ExportsFromEnv: ObjectTarget + Sized {
-    /// The target named by the environment (`BUCKET_NAME`), or why not.
-    fn from_env(config: &aws_config::SdkConfig) -> impl Future<Output = Result<Self, String>> + Send;
-}
-
-impl ExportsFromEnv for crate::S3Target {
-    async fn from_env(config: &aws_config::SdkConfig) -> Result<Self, String> {
-        s3_target_from_env(config).await
-    }
-}
-
-impl ExportsFromEnv for NoTarget {
-    async fn from_env(_: &aws_config::SdkConfig) -> Result<Self, String> {
-        Err("the route needs the export bucket, but this function was built without an export target".to_owned())
-    }
+    let exports = s3_target_from_env(&config)
+        .await
+        .map_err(|e| format!("{}: {e}", route.name))?;
+    Ok((store, exports))
 }
 
 /// The shared SDK configuration: region, credentials and endpoints from the
@@ -162,7 +146,7 @@ pub fn dynamodb_client(config: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Clie
 pub async fn store_from_env(config: &aws_config::SdkConfig) -> Result<crate::DynamoStore, String> {
     let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set".to_owned())?;
     let store = crate::DynamoStore::new(dynamodb_client(config), table)
-        .with_audit_retention(directory_core::audit::retention_from_env());
+        .with_audit_retention(directory_domain::audit::retention_from_env());
     store.warm_up().await.map_err(|e| e.to_string())?;
     Ok(store)
 }
@@ -198,7 +182,7 @@ pub fn kms_signer_from_env(config: &aws_config::SdkConfig) -> Result<crate::KmsS
 /// the KMS key `SIGNING_KEY_ID` (both required: a function that would publish an
 /// unsigned file fails at init). Opens the connection at init like [`store_from_env`].
 pub async fn s3_target_from_env(config: &aws_config::SdkConfig) -> Result<crate::S3Target, String> {
-    use directory_core::export::ObjectTarget;
+    use directory_usecases::export::ObjectTarget;
     let bucket = std::env::var("BUCKET_NAME").map_err(|_| "BUCKET_NAME is not set".to_owned())?;
     let signer = std::sync::Arc::new(kms_signer_from_env(config)?);
     let target = crate::S3Target::new(s3_client(config), bucket, signer);

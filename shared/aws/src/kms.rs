@@ -9,7 +9,7 @@ use aws_sdk_kms::Client;
 use aws_sdk_kms::error::DisplayErrorContext;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
-use directory_core::signature::{BoxFuture, Jwk, SignError, Signer};
+use directory_domain::signature::{BoxFuture, Jwk, SignError, Signer};
 use p256::pkcs8::DecodePublicKey;
 use tokio::sync::OnceCell;
 

@@ -14,8 +14,8 @@ use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Tag, Tagging};
-use directory_core::export::{EXPORT_KEY, ExportError, ObjectTarget, Published, Upload};
-use directory_core::signature::Signer;
+use directory_domain::signature::Signer;
+use directory_usecases::export::{EXPORT_KEY, ExportError, ObjectTarget, Published, Upload};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinSet;
@@ -59,7 +59,7 @@ impl S3Target {
             client,
             signer,
             bucket: bucket.into(),
-            part_bytes: directory_core::export::DEFAULT_PART_BYTES,
+            part_bytes: directory_usecases::export::DEFAULT_PART_BYTES,
             response_limit: RESPONSE_LIMIT,
         }
     }

@@ -1,6 +1,6 @@
 //! The route table: every function of the directory — the five HTTP endpoints and
-//! the scheduled export — with its trigger, its handler, who may call it, which
-//! client errors its API reference lists and what it needs. Everything else is derived
+//! the scheduled export — with its trigger, its handler, who may call it, what a
+//! malformed request and an `Accept` without JSON get, and what it needs. Everything else is derived
 //! from it: `handlers::dispatch` (the only route → handler map), the local server's
 //! router and `Allow` header, each Lambda binary's wiring and environment, and the
 //! checks that hold the template, OpenAPI, fixtures and function packages to it.
@@ -26,6 +26,25 @@ pub struct HttpRoute {
     pub method: &'static str,
     /// The API Gateway path template, `{Param}` for path parameters.
     pub path: &'static str,
+}
+
+/// What a request whose headers, path ids, query or body break their rules gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Malformed {
+    /// 400 listing every violation, `x-fapi-auth-date` included.
+    BadRequest,
+    /// 404 for a path id that breaks its rule (no such thing can exist); malformed
+    /// headers are ignored.
+    NotFound,
+}
+
+/// How a route treats `Accept`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcceptRule {
+    /// An `Accept` that excludes JSON gets 406.
+    Json,
+    /// JSON is served whatever `Accept` says.
+    Any,
 }
 
 /// What invokes a function.
@@ -58,10 +77,11 @@ pub struct Route {
     pub handler: Handler,
     /// Who may call it.
     pub access: Access,
-    /// The API reference lists 400 (so bad headers/params are rejected, not ignored).
-    pub lists_400: bool,
-    /// The API reference lists 406 (so an `Accept` without JSON is refused).
-    pub lists_406: bool,
+    /// What a malformed request gets (its API reference decides: with a 400 listed,
+    /// a 400; without, a path id that breaks its rule cannot exist).
+    pub malformed: Malformed,
+    /// Whether an `Accept` without JSON is refused (its API reference lists 406).
+    pub accept: AcceptRule,
     /// What it needs at init.
     pub needs: Needs,
     /// The largest request body it takes, in bytes (0: it takes none, so a body is
@@ -112,8 +132,8 @@ pub const OPEN_DATA_EXPORT: Route = Route {
     }),
     handler: Handler::OpenDataExport,
     access: Access::Admin,
-    lists_400: false,
-    lists_406: false,
+    malformed: Malformed::NotFound,
+    accept: AcceptRule::Any,
     needs: STORE_AND_EXPORTS,
     max_body: NO_BODY,
 };
@@ -127,8 +147,8 @@ pub const ORGANISATION_SNAPSHOT: Route = Route {
     }),
     handler: Handler::OrganisationSnapshot,
     access: Access::OwnOrganisationRead,
-    lists_400: false,
-    lists_406: false,
+    malformed: Malformed::NotFound,
+    accept: AcceptRule::Any,
     needs: STORE_ONLY,
     max_body: NO_BODY,
 };
@@ -142,8 +162,8 @@ pub const AUTHORITY_CLAIMS: Route = Route {
     }),
     handler: Handler::AuthorityClaims,
     access: Access::OwnOrganisationRead,
-    lists_400: true,
-    lists_406: true,
+    malformed: Malformed::BadRequest,
+    accept: AcceptRule::Json,
     needs: STORE_ONLY,
     max_body: NO_BODY,
 };
@@ -157,8 +177,8 @@ pub const PUT_AUTHORITY_CLAIM: Route = Route {
     }),
     handler: Handler::PutAuthorityClaim,
     access: Access::OwnOrganisationWrite,
-    lists_400: true,
-    lists_406: true,
+    malformed: Malformed::BadRequest,
+    accept: AcceptRule::Json,
     needs: STORE_ONLY,
     max_body: CLAIM_BODY_BYTES,
 };
@@ -172,8 +192,8 @@ pub const API_RESOURCE: Route = Route {
     }),
     handler: Handler::ApiResource,
     access: Access::AnyRead,
-    lists_400: false,
-    lists_406: false,
+    malformed: Malformed::NotFound,
+    accept: AcceptRule::Any,
     needs: STORE_ONLY,
     max_body: NO_BODY,
 };
@@ -184,8 +204,8 @@ pub const SCHEDULED_EXPORT: Route = Route {
     trigger: Trigger::Schedule,
     handler: Handler::ScheduledExport,
     access: Access::Internal,
-    lists_400: false,
-    lists_406: false,
+    malformed: Malformed::NotFound,
+    accept: AcceptRule::Any,
     needs: STORE_AND_EXPORTS,
     max_body: NO_BODY,
 };

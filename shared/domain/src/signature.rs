@@ -48,19 +48,6 @@ pub trait Signer: Send + Sync {
     fn sign_digest(&self, digest: [u8; 32]) -> BoxFuture<'_, Result<[u8; 64], SignError>>;
 }
 
-/// The signer of a function that publishes nothing: every use fails clearly.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoSigner;
-
-impl Signer for NoSigner {
-    fn public_jwk(&self) -> BoxFuture<'_, Result<Jwk, SignError>> {
-        Box::pin(async { Err(SignError("this function has no signing key".into())) })
-    }
-    fn sign_digest(&self, _: [u8; 32]) -> BoxFuture<'_, Result<[u8; 64], SignError>> {
-        Box::pin(async { Err(SignError("this function has no signing key".into())) })
-    }
-}
-
 /// One public key of the JWKS (RFC 7517), P-256 only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Jwk {

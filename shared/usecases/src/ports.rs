@@ -11,6 +11,8 @@ use directory_domain::keys::OrgItem;
 use directory_domain::model::{ApiResource, AuthorityClaim, OrganisationSnapshot, ReferenceData};
 use std::future::Future;
 
+pub use crate::writes::{ClaimDecision, ClaimWrite, DirectoryWrites, Replaced};
+
 /// A storage failure: never the caller's fault (a 500 at the HTTP edge).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

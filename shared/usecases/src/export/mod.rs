@@ -8,7 +8,7 @@ use crate::ports::{AuditLog, Documents, ExportLease, OrganisationReads, StoreErr
 use directory_domain::audit::{self, Actor, AuditRecord, Change};
 use directory_domain::ids::OrganisationId;
 use directory_domain::model::ExportOrganisation;
-use directory_domain::signature::{self, JWKS_KEY, Jwks, NoSigner, SIGNATURE_KEY, Signer};
+use directory_domain::signature::{self, JWKS_KEY, Jwks, SIGNATURE_KEY, Signer};
 use futures_util::{Stream, TryStreamExt, stream};
 use sha2::{Digest, Sha256};
 use std::future::Future;
@@ -114,132 +114,6 @@ pub trait ObjectTarget: Send + Sync {
     ) -> impl Future<Output = Result<(), ExportError>> + Send;
     /// The small object `name` beside the file, if there is one.
     fn get_beside(&self, name: &'static str) -> impl Future<Output = Result<Option<Vec<u8>>, ExportError>> + Send;
-}
-
-/// A function without an export target (its route does not need one): every
-/// operation fails clearly instead of writing anywhere.
-impl<T: ObjectTarget> ObjectTarget for Option<T> {
-    type Upload = T::Upload;
-
-    async fn begin(&self) -> Result<Self::Upload, ExportError> {
-        match self {
-            Some(t) => t.begin().await,
-            None => Err(no_target()),
-        }
-    }
-
-    async fn published_sha256(&self) -> Result<Option<String>, ExportError> {
-        match self {
-            Some(t) => t.published_sha256().await,
-            None => Err(no_target()),
-        }
-    }
-
-    async fn presigned_url(&self) -> Result<Option<String>, ExportError> {
-        match self {
-            Some(t) => t.presigned_url().await,
-            None => Err(no_target()),
-        }
-    }
-
-    fn response_limit(&self) -> Option<usize> {
-        self.as_ref().and_then(ObjectTarget::response_limit)
-    }
-
-    fn location(&self) -> String {
-        self.as_ref()
-            .map_or_else(|| "(no export target)".to_owned(), ObjectTarget::location)
-    }
-
-    fn part_bytes(&self) -> usize {
-        self.as_ref().map_or(DEFAULT_PART_BYTES, ObjectTarget::part_bytes)
-    }
-
-    fn signer(&self) -> &dyn Signer {
-        match self {
-            Some(t) => t.signer(),
-            None => &NoSigner,
-        }
-    }
-
-    async fn read_published(&self, sink: &mut (dyn FnMut(&[u8]) + Send)) -> Result<(), ExportError> {
-        match self {
-            Some(t) => t.read_published(sink).await,
-            None => Err(no_target()),
-        }
-    }
-
-    async fn put_beside(
-        &self,
-        name: &'static str,
-        bytes: Vec<u8>,
-        content_type: &'static str,
-    ) -> Result<(), ExportError> {
-        match self {
-            Some(t) => t.put_beside(name, bytes, content_type).await,
-            None => Err(no_target()),
-        }
-    }
-
-    async fn get_beside(&self, name: &'static str) -> Result<Option<Vec<u8>>, ExportError> {
-        match self {
-            Some(t) => t.get_beside(name).await,
-            None => Err(no_target()),
-        }
-    }
-}
-
-/// The export target of a function whose route needs none (`Option<NoTarget>` is
-/// always `None`): naming it instead of a real target keeps that target's SDK out of
-/// the function's binary.
-#[derive(Debug, Clone, Copy)]
-pub enum NoTarget {}
-
-impl Upload for NoTarget {
-    async fn put_part(&mut self, _: Vec<u8>) -> Result<(), ExportError> {
-        match *self {}
-    }
-    async fn complete(self, _: &Published) -> Result<(), ExportError> {
-        match self {}
-    }
-    async fn abort(self) -> Result<(), ExportError> {
-        match self {}
-    }
-}
-
-impl ObjectTarget for NoTarget {
-    type Upload = NoTarget;
-    async fn begin(&self) -> Result<NoTarget, ExportError> {
-        match *self {}
-    }
-    async fn published_sha256(&self) -> Result<Option<String>, ExportError> {
-        match *self {}
-    }
-    async fn presigned_url(&self) -> Result<Option<String>, ExportError> {
-        match *self {}
-    }
-    fn response_limit(&self) -> Option<usize> {
-        match *self {}
-    }
-    fn location(&self) -> String {
-        match *self {}
-    }
-    fn signer(&self) -> &dyn Signer {
-        match *self {}
-    }
-    async fn read_published(&self, _: &mut (dyn FnMut(&[u8]) + Send)) -> Result<(), ExportError> {
-        match *self {}
-    }
-    async fn put_beside(&self, _: &'static str, _: Vec<u8>, _: &'static str) -> Result<(), ExportError> {
-        match *self {}
-    }
-    async fn get_beside(&self, _: &'static str) -> Result<Option<Vec<u8>>, ExportError> {
-        match *self {}
-    }
-}
-
-fn no_target() -> ExportError {
-    ExportError::Target("this function has no export target".to_owned())
 }
 
 /// What one run did.

@@ -2,8 +2,8 @@
 //! fsynced and renamed over the old one (atomic), with its SHA-256 beside it; both
 //! world-readable (0644), being public data.
 
-use super::{EXPORT_KEY, ExportError, ObjectTarget, Upload};
-use crate::signature::Signer;
+use directory_domain::signature::Signer;
+use directory_usecases::export::{EXPORT_KEY, ExportError, ObjectTarget, Published, Upload};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -61,7 +61,7 @@ impl Upload for LocalUpload {
         temp.write_all(&part).map_err(|e| io(temp.path(), e))
     }
 
-    async fn complete(mut self, published: &super::Published) -> Result<(), ExportError> {
+    async fn complete(mut self, published: &Published) -> Result<(), ExportError> {
         let sha256 = &published.sha256;
         let temp = self
             .temp

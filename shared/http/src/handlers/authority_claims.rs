@@ -3,12 +3,12 @@
 //! is given (the official operation promises "all authority claims" and has no
 //! paging parameters), otherwise one page (`size` 20 when only `page` is given).
 
-use super::Call;
 use crate::error::ApiError;
-use crate::ids::OrganisationId;
-use crate::model::AuthorityClaim;
-use crate::routes::AUTHORITY_CLAIMS;
-use crate::store::Store;
+use crate::input::{Admitted, RouteInput, both, path, serve};
+use directory_domain::ids::OrganisationId;
+use directory_domain::model::AuthorityClaim;
+use directory_domain::routes::{AUTHORITY_CLAIMS, Route};
+use directory_usecases::ports::OrganisationReads;
 use lambda_http::{Body, Request, RequestExt, Response};
 use std::borrow::Cow;
 
@@ -59,7 +59,7 @@ const ECHO_CHARS: usize = 64;
 
 /// A query value as an error message quotes it: at most 64 characters, then `…`.
 fn echo(value: &str) -> String {
-    format!("{:?}", crate::error::clip(value, ECHO_CHARS))
+    format!("{:?}", directory_domain::messages::clip(value, ECHO_CHARS))
 }
 
 fn single<'a>(values: Option<Vec<&'a str>>, name: &str, problems: &mut Vec<String>) -> Option<&'a str> {
@@ -161,40 +161,43 @@ pub fn page_of(claims: Vec<AuthorityClaim>, q: &ListQuery) -> Vec<AuthorityClaim
     wanted.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
-/// The organisation's claims: all of them, or one page.
-pub async fn handle<S: Store>(store: &S, req: Request) -> Response<Body> {
-    let call = Call::start(&req, AUTHORITY_CLAIMS);
-    let outcome = run(store, &req, &call).await;
-    call.finish(outcome)
+/// The route's input: the organisation and the list parameters.
+pub struct ClaimsInput {
+    pub org: OrganisationId,
+    pub query: ListQuery,
 }
 
-async fn run<S: Store>(store: &S, req: &Request, call: &Call) -> Result<Response<Body>, ApiError> {
-    let org = call.path(req, "OrganisationId")?;
-    call.admit(req, Some(org))?;
-    let params = req.query_string_parameters_ref();
-    let parsed = parse_query(|name| params.and_then(|p| p.all(name)));
-    let mut problems = Vec::new();
-    let org = crate::ids::collect(OrganisationId::parse(org), &mut problems);
-    let query = match parsed {
-        Ok(q) => Some(q),
-        Err(e) => {
-            problems.extend(e);
-            None
-        }
-    };
-    call.reject_if_any(problems)?;
-    let org = Call::id(org)?;
-    let claims = store
-        .authority_claims(&org)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("organisation {org} not found")))?;
-    call.ok(&page_of(claims, &query.unwrap_or_default()))
+impl RouteInput for ClaimsInput {
+    const ROUTE: Route = AUTHORITY_CLAIMS;
+
+    fn read(req: &Request) -> Result<Self, Vec<String>> {
+        let org = path(req, OrganisationId::PARAM)
+            .map_err(|e| e.messages())
+            .and_then(OrganisationId::parse);
+        let params = req.query_string_parameters_ref();
+        let query = parse_query(|name| params.and_then(|p| p.all(name)));
+        let (org, query) = both(org, query)?;
+        Ok(Self { org, query })
+    }
+}
+
+/// The organisation's claims: all of them, or one page.
+pub async fn handle<S: OrganisationReads>(store: &S, req: Request) -> Response<Body> {
+    serve(req, |a: Admitted<ClaimsInput>| async move {
+        let org = &a.input.org;
+        let claims = store
+            .authority_claims(org)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("organisation {org} not found")))?;
+        a.call.ok(&page_of(claims, &a.input.query))
+    })
+    .await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ResourceStatus;
+    use directory_domain::model::ResourceStatus;
 
     fn q(pairs: &[(&'static str, &'static str)]) -> Result<ListQuery, Vec<String>> {
         parse_query(|name| {

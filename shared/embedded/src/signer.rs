@@ -1,7 +1,7 @@
 //! The local signer: a P-256 key in a PKCS#8 PEM file of the data directory (owner-only,
 //! never inside the published directory), created on first use.
 
-use super::{BoxFuture, Jwk, SignError, Signer};
+use directory_domain::signature::{BoxFuture, Jwk, SignError, Signer};
 use p256::ecdsa::SigningKey;
 use p256::ecdsa::signature::hazmat::PrehashSigner;
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
@@ -111,10 +111,10 @@ impl Signer for LocalSigner {
 
 #[cfg(test)]
 mod tests {
-    use super::super::*;
     use super::*;
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use directory_domain::signature::*;
     use sha2::Digest;
 
     async fn sign(signer: &LocalSigner, file: &[u8], iat: i64) -> String {

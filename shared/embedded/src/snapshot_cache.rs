@@ -3,7 +3,7 @@
 //! Every committed write empties it. The database file is held by one process
 //! (redb refuses a second), so no write can bypass that.
 
-use crate::model::OrganisationSnapshot;
+use directory_domain::model::OrganisationSnapshot;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 

@@ -1,11 +1,11 @@
 //! Property tests: any input yields a validated value or a list of 4xx messages,
 //! never a panic; the key grammar round-trips and never lets two ids share a key.
 
-use directory_core::http::{accept, fapi};
-use directory_core::keys::{self, OrgItem};
-use directory_core::model::OrganisationSnapshot;
-use directory_core::routes;
-use directory_core::validate::{self, rules};
+use directory_domain::keys::{self, OrgItem};
+use directory_domain::model::OrganisationSnapshot;
+use directory_domain::routes;
+use directory_domain::validate::{self, rules};
+use directory_http::{accept, fapi};
 use lambda_http::http::{HeaderMap, HeaderValue};
 use proptest::prelude::*;
 use serde_json::{Map, Value};

@@ -1,16 +1,17 @@
 //! The embedded on-disk store (redb): the local default. One file, one process at a
 //! time; every write is a single serialisable redb transaction.
 
-use super::items::{assemble, assemble_reference, parse, reference_items};
-use super::snapshot_cache::SnapshotCache;
-use super::{
+use crate::snapshot_cache::SnapshotCache;
+use directory_domain::audit::{self, AuditRecord};
+use directory_domain::ids::{OrganisationId, ResourceId, ServerId};
+use directory_domain::items::{assemble, assemble_reference, parse, reference_items};
+use directory_domain::keys::{self, OrgItem};
+use directory_domain::lease;
+use directory_domain::model::{ApiResource, AuthorityClaim, OrganisationSnapshot, ReferenceData};
+use directory_usecases::ports::{
     AuditLog, ClaimContext, ClaimWrites, Commit, Document, Documents, ExportLease, OrganisationReads,
-    OrganisationWrites, ReferenceStore, StoreError, StoredOrganisation, Versioned, WriteEffects, lease,
+    OrganisationWrites, ReferenceStore, StoreError, StoredOrganisation, Versioned, WriteEffects,
 };
-use crate::audit::{self, AuditRecord};
-use crate::ids::{OrganisationId, ResourceId, ServerId};
-use crate::keys::{self, OrgItem};
-use crate::model::{ApiResource, AuthorityClaim, OrganisationSnapshot, ReferenceData};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::collections::HashSet;
 use std::path::Path;
@@ -31,7 +32,7 @@ struct Guard {
     version: u64,
 }
 
-/// A redb-backed store (every capability of [`super::Store`]).
+/// A redb-backed store (every capability of [`directory_usecases::ports::Store`]).
 #[derive(Clone)]
 pub struct EmbeddedStore {
     db: Arc<Database>,
@@ -438,7 +439,7 @@ impl AuditLog for EmbeddedStore {
         let org_id = org_id.map(OrganisationId::as_str);
         let pk = keys::audit_partition(org_id);
         let items = self.blocking(move |db| Self::read_partition(db, &pk, "")).await?;
-        Ok(super::items::audit_records(
+        Ok(directory_domain::items::audit_records(
             items.iter().rev().map(|(k, v)| (k.as_str(), v.as_str())),
             since,
         )?)

@@ -4,12 +4,11 @@
 //! presigned URL of the object just written. `ETag` is the file's SHA-256 and
 //! `x-jws-signature` its detached signature.
 
-use super::Call;
+use crate::accept::accepts_gzip;
 use crate::error::ApiError;
-use crate::export::{self, ObjectTarget};
-use crate::http::accept::accepts_gzip;
-use crate::routes::OPEN_DATA_EXPORT;
-use crate::store::Store;
+use crate::input::{Admitted, RouteInput, serve};
+use directory_domain::routes::{OPEN_DATA_EXPORT, Route};
+use directory_usecases::export::{self, ExportStore, ObjectTarget};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use lambda_http::http::{StatusCode, header};
@@ -19,11 +18,27 @@ use std::io::Write;
 /// The response header carrying the file's detached JWS.
 pub const SIGNATURE_HEADER: &str = "x-jws-signature";
 
+/// The route's input: how the caller wants the file.
+pub struct ExportInput {
+    pub gzip: bool,
+    pub if_none_match: Option<String>,
+}
+
+impl RouteInput for ExportInput {
+    const ROUTE: Route = OPEN_DATA_EXPORT;
+
+    fn read(req: &Request) -> Result<Self, Vec<String>> {
+        let text = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+        Ok(Self {
+            gzip: accepts_gzip(text(header::ACCEPT_ENCODING)),
+            if_none_match: text(header::IF_NONE_MATCH).map(str::to_owned),
+        })
+    }
+}
+
 /// Runs the export for an admin and answers with the file.
-pub async fn handle<S: Store, T: ObjectTarget>(store: &S, target: &T, req: Request) -> Response<Body> {
-    let call = Call::start(&req, OPEN_DATA_EXPORT);
-    let outcome = run(store, target, &req, &call).await;
-    call.finish(outcome)
+pub async fn handle<S: ExportStore, T: ObjectTarget>(store: &S, target: &T, req: Request) -> Response<Body> {
+    serve(req, |a: Admitted<ExportInput>| run(store, target, a)).await
 }
 
 /// Whether `If-None-Match` matches `etag` (weak comparison, `*` matches all).
@@ -73,36 +88,29 @@ impl Capture {
     }
 }
 
-async fn run<S: Store, T: ObjectTarget>(
+async fn run<S: ExportStore, T: ObjectTarget>(
     store: &S,
     target: &T,
-    req: &Request,
-    call: &Call,
+    a: Admitted<ExportInput>,
 ) -> Result<Response<Body>, ApiError> {
-    let caller = call.admit(req, None)?;
-    call.reject_if_any(Vec::new())?;
-    let header_text = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
-    let gzip = accepts_gzip(header_text(header::ACCEPT_ENCODING));
+    let (call, gzip) = (&a.call, a.input.gzip);
     let limit = target.response_limit();
     let mut capture = if gzip {
         Capture::Gzip(GzEncoder::new(Vec::new(), Compression::fast()))
     } else {
         Capture::Raw(Vec::new())
     };
-    let report = export::run_as(store, target, &call.actor_of(&caller), &mut |bytes| {
-        capture.push(bytes, limit)
-    })
-    .await?;
+    let report = export::run_as(store, target, &a.actor(), &mut |bytes| capture.push(bytes, limit)).await?;
     let etag = format!("\"{}\"", report.sha256);
     let builder = Response::builder()
-        .header(crate::http::fapi::INTERACTION_ID, &call.interaction_id)
+        .header(crate::fapi::INTERACTION_ID, &call.interaction_id)
         .header(header::ETAG, &etag)
         // The detached JWS of exactly these bytes (`participants.jws`), so a caller of
         // the route can verify without a second download.
         .header(SIGNATURE_HEADER, &report.signature)
         .header(header::VARY, "Accept-Encoding")
         .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    let response = if none_match(header_text(header::IF_NONE_MATCH), &etag) {
+    let response = if none_match(a.input.if_none_match.as_deref(), &etag) {
         builder.status(StatusCode::NOT_MODIFIED).body(Body::Empty)
     } else if let Some(bytes) = capture.finish(limit) {
         let builder = builder

@@ -1,8 +1,8 @@
 //! The one error type of the handlers and its single mapping to an HTTP response.
 
-use crate::http::fapi::INTERACTION_ID;
-use crate::model::ErrorBody;
-use crate::store::StoreError;
+use crate::fapi::INTERACTION_ID;
+use directory_domain::model::ErrorBody;
+use directory_usecases::ports::StoreError;
 use lambda_http::http::{StatusCode, header};
 use lambda_http::{Body, Response};
 
@@ -112,10 +112,10 @@ fn fallback() -> Response<Body> {
     r
 }
 
-impl From<crate::export::ExportError> for ApiError {
-    fn from(e: crate::export::ExportError) -> Self {
+impl From<directory_usecases::export::ExportError> for ApiError {
+    fn from(e: directory_usecases::export::ExportError) -> Self {
         match e {
-            crate::export::ExportError::Busy => Self::Busy(e.to_string()),
+            directory_usecases::export::ExportError::Busy => Self::Busy(e.to_string()),
             other => Self::Internal(other.to_string()),
         }
     }

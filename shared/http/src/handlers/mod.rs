@@ -1,30 +1,75 @@
 //! One handler per endpoint: plain async fns from a `lambda_http::Request` to a
-//! response, called by the Lambda binaries and the local server alike. Every client
-//! error is a normal response; nothing here returns `Err` or panics on input.
+//! response, each naming the store capabilities it uses, called by the Lambda
+//! binaries and the local server alike. Every client error is a normal response;
+//! nothing here returns `Err` or panics on input.
 
 pub mod api_resource;
 pub mod authority_claims;
-pub mod call;
 pub mod open_data_export;
 pub mod organisation_snapshot;
 pub mod put_authority_claim;
 
-pub use call::Call;
-
-use crate::export::ObjectTarget;
-use crate::routes::{Handler, Route};
-use crate::store::Store;
+use directory_domain::routes::{Handler, Route};
+use directory_usecases::export::ObjectTarget;
+use directory_usecases::ports::Store;
 use futures_util::FutureExt;
 use lambda_http::{Body, Request, Response};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 
-/// What the handlers run against: the store and the export target (`None` for a
-/// function whose route does not need one, see [`crate::routes::Needs`]).
+/// A boxed response future.
+pub type Answer<'a> = Pin<Box<dyn Future<Output = Response<Body>> + Send + 'a>>;
+
+/// What a function was built with, by what its route row needs
+/// ([`directory_domain::routes::Needs`]): every function has the store; only the
+/// export functions have an export target, and a function without one links no
+/// target code at all.
+pub trait Deps: Send + Sync {
+    /// The store.
+    type Store: Store;
+    /// The store.
+    fn store(&self) -> &Self::Store;
+    /// The open-data export route's answer, with this function's target.
+    fn open_data_export(&self, req: Request) -> Answer<'_>;
+}
+
+/// The dependencies of a function whose route needs only the table.
+pub struct StoreOnly<S>(pub S);
+
+impl<S: Store> Deps for StoreOnly<S> {
+    type Store = S;
+
+    fn store(&self) -> &S {
+        &self.0
+    }
+
+    fn open_data_export(&self, req: Request) -> Answer<'_> {
+        let response = crate::error::ApiError::NotFound("this function was built without an export target".to_owned())
+            .into_response(&crate::fapi::read(req.headers()).interaction_id);
+        Box::pin(std::future::ready(response))
+    }
+}
+
+/// The dependencies of a function (or the local server) that publishes the export:
+/// the store and the export target.
 pub struct Services<S, T> {
     pub store: S,
     pub exports: T,
+}
+
+impl<S: Store, T: ObjectTarget> Deps for Services<S, T> {
+    type Store = S;
+
+    fn store(&self) -> &S {
+        &self.store
+    }
+
+    fn open_data_export(&self, req: Request) -> Answer<'_> {
+        Box::pin(guard(req, move |req| {
+            open_data_export::handle(&self.store, &self.exports, req)
+        }))
+    }
 }
 
 /// Dispatches an HTTP request for `route` to its handler: the only route → handler
@@ -35,23 +80,17 @@ pub struct Services<S, T> {
 /// one): a Lambda binary passes its route constant, so the optimiser keeps only that
 /// route's handler instead of all five (README, Benchmarks: artifact size).
 #[inline]
-pub fn dispatch<'a, S: Store, T: ObjectTarget>(
-    route: &'a Route,
-    services: &'a Services<S, T>,
-    req: Request,
-) -> Pin<Box<dyn Future<Output = Response<Body>> + Send + 'a>> {
-    let store = &services.store;
+pub fn dispatch<'a, D: Deps>(route: &'a Route, deps: &'a D, req: Request) -> Answer<'a> {
+    let store = deps.store();
     match route.handler {
         Handler::OrganisationSnapshot => Box::pin(guard(req, move |req| organisation_snapshot::handle(store, req))),
         Handler::ApiResource => Box::pin(guard(req, move |req| api_resource::handle(store, req))),
         Handler::AuthorityClaims => Box::pin(guard(req, move |req| authority_claims::handle(store, req))),
         Handler::PutAuthorityClaim => Box::pin(guard(req, move |req| put_authority_claim::handle(store, req))),
-        Handler::OpenDataExport => Box::pin(guard(req, move |req| {
-            open_data_export::handle(store, &services.exports, req)
-        })),
+        Handler::OpenDataExport => deps.open_data_export(req),
         Handler::ScheduledExport => {
             let response = crate::error::ApiError::NotFound(format!("{} has no HTTP route", route.name))
-                .into_response(&crate::http::fapi::read(req.headers()).interaction_id);
+                .into_response(&crate::fapi::read(req.headers()).interaction_id);
             Box::pin(std::future::ready(response))
         }
     }
@@ -76,7 +115,7 @@ pub async fn dispatch_event<S: Store, T: ObjectTarget>(
     event: &serde_json::Value,
 ) -> Result<serde_json::Value, String> {
     match route.handler {
-        Handler::ScheduledExport => crate::export::scheduled(&services.store, &services.exports, event)
+        Handler::ScheduledExport => directory_usecases::export::scheduled(&services.store, &services.exports, event)
             .await
             .map_err(|e| e.to_string()),
         Handler::OpenDataExport
@@ -95,7 +134,7 @@ where
     F: FnOnce(Request) -> Fut,
     Fut: Future<Output = Response<Body>>,
 {
-    let interaction_id = crate::http::fapi::read(req.headers()).interaction_id;
+    let interaction_id = crate::fapi::read(req.headers()).interaction_id;
     match AssertUnwindSafe(handler(req)).catch_unwind().await {
         Ok(response) => response,
         Err(panic) => {
@@ -118,7 +157,7 @@ mod tests {
     async fn a_panicking_handler_answers_500_with_the_interaction_id() {
         let mut req = Request::default();
         req.headers_mut()
-            .insert(crate::http::fapi::INTERACTION_ID, "abc-123".parse().unwrap());
+            .insert(crate::fapi::INTERACTION_ID, "abc-123".parse().unwrap());
         let resp = guard(req, |_| async {
             if true {
                 panic!("on purpose");
@@ -127,7 +166,7 @@ mod tests {
         })
         .await;
         assert_eq!(resp.status(), 500);
-        assert_eq!(resp.headers()[crate::http::fapi::INTERACTION_ID], "abc-123");
+        assert_eq!(resp.headers()[crate::fapi::INTERACTION_ID], "abc-123");
         assert_eq!(resp.body().as_ref(), br#"{"errors":["internal error"]}"#);
         // And a handler that does not panic is untouched.
         let ok = guard(Request::default(), |_| async { Response::new(Body::from("fine")) }).await;

@@ -36,7 +36,9 @@ pub fn init_lambda() {
 pub fn guard() -> Targets {
     Targets::new()
         .with_default(LevelFilter::DEBUG)
-        .with_target("directory_core", LevelFilter::TRACE)
+        .with_target("directory_domain", LevelFilter::TRACE)
+        .with_target("directory_usecases", LevelFilter::TRACE)
+        .with_target("directory_http", LevelFilter::TRACE)
         .with_target("directory_aws", LevelFilter::TRACE)
         .with_target("directory_authz", LevelFilter::TRACE)
 }
@@ -63,14 +65,14 @@ mod tests {
 
     #[test]
     fn lambda_levels_and_rust_log_directives() {
-        assert!(allows(None, "directory_core", Level::INFO));
-        assert!(!allows(None, "directory_core", Level::DEBUG));
+        assert!(allows(None, "directory_http", Level::INFO));
+        assert!(!allows(None, "directory_http", Level::DEBUG));
         assert!(allows(Some("DEBUG"), "any", Level::DEBUG));
         assert!(!allows(Some("WARN"), "any", Level::INFO));
         assert!(allows(Some("FATAL"), "any", Level::ERROR));
         assert!(!allows(Some("FATAL"), "any", Level::WARN));
-        let directives = Some("warn,directory_core=debug");
-        assert!(allows(directives, "directory_core::export", Level::DEBUG));
+        let directives = Some("warn,directory_usecases=debug");
+        assert!(allows(directives, "directory_usecases::export", Level::DEBUG));
         assert!(!allows(directives, "aws_smithy_runtime", Level::INFO));
         assert!(allows(Some("not a level=="), "any", Level::INFO));
         assert!(!allows(Some("not a level=="), "any", Level::DEBUG));
@@ -94,7 +96,7 @@ mod tests {
                 assert!(!shown, "{directives}: {target} at TRACE");
             }
         }
-        assert!(guard().would_enable("directory_core::export", &Level::TRACE));
+        assert!(guard().would_enable("directory_usecases::export", &Level::TRACE));
         assert!(guard().would_enable(raw_event, &Level::DEBUG));
     }
 }
