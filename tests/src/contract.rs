@@ -1,14 +1,15 @@
 //! The store contract: the same behaviour from every adapter. Each function takes a
 //! fresh, empty store.
 
-use directory_usecases::ports::prelude::*;
+use directory_usecases::prelude::*;
 
 use directory_domain::ids::{ClaimId, OrganisationId, ResourceId, ServerId};
 use directory_domain::model::*;
 use directory_domain::validate::fields::FieldRule;
 use directory_domain::validate::tables;
 use directory_usecases::import::{self, ImportError};
-use directory_usecases::ports::{ClaimWrite, Store};
+use directory_usecases::ports::Store;
+use directory_usecases::writes::ClaimWrite;
 use std::sync::Arc;
 
 /// The demo data, parsed and prepared (roles resolved), as the import writes it.

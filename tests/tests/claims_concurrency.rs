@@ -2,7 +2,7 @@
 //! the exclusive-role rule: every answer is 200 or 400, the invariant holds, and
 //! exactly the 200s are visible.
 
-use directory_usecases::ports::prelude::*;
+use directory_usecases::prelude::*;
 
 use directory_domain::ids::OrganisationId;
 use directory_http::handlers::put_authority_claim;

@@ -1,7 +1,7 @@
 //! The open-data export on DynamoDB Local and the S3 emulator: exact public content,
 //! no private data, determinism, atomic abort, both triggers, the HTTP route.
 
-use directory_usecases::ports::prelude::*;
+use directory_usecases::prelude::*;
 
 use directory_aws::S3Target;
 use directory_domain::audit::AuditRecord;
@@ -12,7 +12,8 @@ use directory_tests::contract::demo;
 use directory_tests::*;
 use directory_usecases::export::{self, EXPORT_KEY, ExportError, ObjectTarget};
 use directory_usecases::import;
-use directory_usecases::ports::{ClaimWrite, Document, StoreError, Versioned};
+use directory_usecases::ports::{Document, StoreError, Versioned};
+use directory_usecases::writes::ClaimWrite;
 use serde_json::Value;
 use sha2::Digest;
 use std::collections::BTreeSet;

@@ -5,14 +5,15 @@
 //! (so no decision is taken on, or lands in, a mix), and re-running the same import
 //! finishes it.
 
-use directory_usecases::ports::prelude::*;
+use directory_usecases::prelude::*;
 
 use directory_domain::ids::{ClaimId, OrganisationId, ResourceId, ServerId};
 use directory_domain::model::{ApiResource, OrganisationSnapshot};
 use directory_tests::contract::demo;
 use directory_tests::{demo_bytes, dynamodb_store, stopping_dynamodb_store};
 use directory_usecases::import;
-use directory_usecases::ports::{ClaimWrite, Store};
+use directory_usecases::ports::Store;
+use directory_usecases::writes::ClaimWrite;
 
 const VALE_VERDE: &str = "34e0b251-3677-5c59-8bc9-dc3a3e92a907";
 const VALE_VERDE_CLAIM: &str = "b55bd9a3-5b75-5205-b106-a82e8d437350";

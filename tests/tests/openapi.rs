@@ -10,7 +10,7 @@ use directory_http::handlers::{Services, dispatch};
 use directory_tests::schema::{Doc, Mode};
 use directory_tests::{demo_bytes, embedded_store, event_fixtures, repo_root};
 use directory_usecases::import;
-use directory_usecases::ports::prelude::*;
+use directory_usecases::prelude::*;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 

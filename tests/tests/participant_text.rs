@@ -8,7 +8,7 @@ use directory_domain::ids::OrganisationId;
 use directory_tests::{both_stores, demo_bytes, event_fixture};
 use directory_usecases::import::{self, ImportError};
 use directory_usecases::ports::Store;
-use directory_usecases::ports::prelude::*;
+use directory_usecases::prelude::*;
 use serde_json::{Value, json};
 
 const AURORA: &str = "c5de3366-d2fb-5b13-9457-76244d8fd242";

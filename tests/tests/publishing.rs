@@ -4,7 +4,7 @@
 //! Interleavings are forced with a gate at the publish step, on both stacks
 //! (embedded + local directory, DynamoDB Local + the S3 emulator).
 
-use directory_usecases::ports::prelude::*;
+use directory_usecases::prelude::*;
 
 use directory_aws::S3Target;
 use directory_domain::ids::{ClaimId, OrganisationId};

@@ -3,7 +3,7 @@
 //! with the key-file signer; one signer contract run on each; the HTTP route's header;
 //! and what a failing signer leaves behind.
 
-use directory_usecases::ports::prelude::*;
+use directory_usecases::prelude::*;
 
 use directory_aws::{KmsSigner, S3Target};
 use directory_domain::routes;

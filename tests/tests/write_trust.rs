@@ -3,7 +3,7 @@
 //! write leaves exactly one audit record written with it, a write that fails leaves
 //! neither change nor record, private flags stay private.
 
-use directory_usecases::ports::prelude::*;
+use directory_usecases::prelude::*;
 
 use directory_domain::audit::AuditRecord;
 use directory_domain::ids::OrganisationId;

@@ -2,7 +2,7 @@
 //!   bench-export load TABLE N    create TABLE and fill it with N generated organisations
 //!   bench-export run TABLE BUCKET  export once; prints wall time, peak RSS, bytes, parts, RCUs, sha256
 
-use directory_usecases::ports::prelude::*;
+use directory_usecases::prelude::*;
 
 use directory_aws::{CapacityMeter, DynamoStore, S3Target};
 use directory_bench::peak_rss_mib;

@@ -2,7 +2,7 @@
 //! store and on DynamoDB Local (AWS_ENDPOINT_URL_DYNAMODB): snapshot, API resource,
 //! claims list (500 claims, size 20 and 1000) and claim PUT with write units per PUT.
 
-use directory_usecases::ports::prelude::*;
+use directory_usecases::prelude::*;
 
 use directory_aws::CapacityMeter;
 use directory_bench::summary;

@@ -7,3 +7,11 @@ pub mod export;
 pub mod import;
 pub mod ports;
 pub mod writes;
+
+/// Every port trait and the write use cases, for callers that hold a whole store.
+pub mod prelude {
+    pub use crate::ports::{
+        AuditLog, ClaimWrites, Documents, ExportLease, OrganisationReads, OrganisationWrites, ReferenceStore, Store,
+    };
+    pub use crate::writes::DirectoryWrites;
+}

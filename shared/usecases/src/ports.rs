@@ -11,8 +11,6 @@ use directory_domain::keys::OrgItem;
 use directory_domain::model::{ApiResource, AuthorityClaim, OrganisationSnapshot, ReferenceData};
 use std::future::Future;
 
-pub use crate::writes::{ClaimDecision, ClaimWrite, DirectoryWrites, Replaced};
-
 /// A storage failure: never the caller's fault (a 500 at the HTTP edge).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -286,12 +284,4 @@ impl<T> Store for T where
         + Documents
         + 'static
 {
-}
-
-/// Every port trait and the write use cases, for callers that hold a whole store.
-pub mod prelude {
-    pub use super::{
-        AuditLog, ClaimWrites, Documents, ExportLease, OrganisationReads, OrganisationWrites, ReferenceStore, Store,
-    };
-    pub use crate::writes::DirectoryWrites;
 }

@@ -3,15 +3,17 @@
 //! number of organisations. One core for the schedule and the HTTP route.
 
 pub mod keys;
+mod sign;
+mod stream;
+mod target;
+
+pub use sign::participants_jwks;
+pub use stream::Written;
+pub use target::{ObjectTarget, Published, Upload};
 
 use crate::ports::{AuditLog, Documents, ExportLease, OrganisationReads, StoreError};
 use directory_domain::audit::{self, Actor, AuditRecord, Change};
-use directory_domain::ids::OrganisationId;
-use directory_domain::model::ExportOrganisation;
-use directory_domain::signature::{self, JWKS_KEY, Jwks, SIGNATURE_KEY, Signer};
-use futures_util::{Stream, TryStreamExt, stream};
-use sha2::{Digest, Sha256};
-use std::future::Future;
+use directory_domain::signature;
 use std::time::{Duration, Instant};
 
 /// What a publish needs of the store: the organisations, the lease, the audit trail
@@ -56,64 +58,6 @@ pub enum ExportError {
     /// This run's lease expired before it could publish; a later run owns it now.
     #[error("the export lease expired before publishing; nothing was published by this run")]
     LeaseLost,
-}
-
-/// What is recorded with a published object, so a consumer can tell what it holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Published {
-    /// SHA-256 of the bytes (lowercase hex).
-    pub sha256: String,
-    /// When the run started reading (RFC 3339): the file holds no change made later.
-    pub read_started: String,
-    /// How many organisations it holds.
-    pub organisations: usize,
-}
-
-/// An object being written; it replaces the published one only at `complete`.
-pub trait Upload: Send {
-    /// Sends one part (every part but the last is at least the target's minimum).
-    fn put_part(&mut self, part: Vec<u8>) -> impl Future<Output = Result<(), ExportError>> + Send;
-    /// Publishes the object atomically, recording what [`Published`] says of it.
-    fn complete(self, published: &Published) -> impl Future<Output = Result<(), ExportError>> + Send;
-    /// Discards everything sent; the published object is untouched.
-    fn abort(self) -> impl Future<Output = Result<(), ExportError>> + Send;
-}
-
-/// Where the export is published: S3, or a local directory.
-pub trait ObjectTarget: Send + Sync {
-    /// The upload type.
-    type Upload: Upload;
-    /// Starts writing a new version of the object.
-    fn begin(&self) -> impl Future<Output = Result<Self::Upload, ExportError>> + Send;
-    /// The SHA-256 recorded for the published object, if any.
-    fn published_sha256(&self) -> impl Future<Output = Result<Option<String>, ExportError>> + Send;
-    /// A short-lived URL of the published object, for responses too large to send.
-    fn presigned_url(&self) -> impl Future<Output = Result<Option<String>, ExportError>> + Send;
-    /// Largest response the HTTP route may send inline (`None`: no limit).
-    fn response_limit(&self) -> Option<usize>;
-    /// Where the object is published, for people (a path or an `s3://` URL).
-    fn location(&self) -> String;
-    /// Part size to use.
-    fn part_bytes(&self) -> usize {
-        DEFAULT_PART_BYTES
-    }
-    /// The key the published file is signed with.
-    fn signer(&self) -> &dyn Signer;
-    /// Hands the published object's bytes to `sink`, in order (signing reads back
-    /// what was stored, not what was meant to be).
-    fn read_published(
-        &self,
-        sink: &mut (dyn FnMut(&[u8]) + Send),
-    ) -> impl Future<Output = Result<(), ExportError>> + Send;
-    /// Publishes a small object `name` beside the file (signature, keys), atomically.
-    fn put_beside(
-        &self,
-        name: &'static str,
-        bytes: Vec<u8>,
-        content_type: &'static str,
-    ) -> impl Future<Output = Result<(), ExportError>> + Send;
-    /// The small object `name` beside the file, if there is one.
-    fn get_beside(&self, name: &'static str) -> impl Future<Output = Result<Option<Vec<u8>>, ExportError>> + Send;
 }
 
 /// What one run did.
@@ -187,8 +131,13 @@ async fn publish<S: ExportStore, T: ObjectTarget>(
 ) -> Result<ExportReport, ExportError> {
     let mut upload = target.begin().await?;
     let read_started = directory_domain::audit::format_time(time::OffsetDateTime::now_utc());
-    match write_all(store, &mut upload, target.part_bytes(), tap).await {
-        Ok((organisations, bytes, parts, sha256)) => {
+    match stream::write_all(store, &mut upload, target.part_bytes(), tap).await {
+        Ok(Written {
+            organisations,
+            bytes,
+            parts,
+            sha256,
+        }) => {
             let previous = target.published_sha256().await.ok().flatten();
             let unchanged = previous.as_deref() == Some(sha256.as_str());
             if unchanged {
@@ -222,8 +171,8 @@ async fn publish<S: ExportStore, T: ObjectTarget>(
                     }
                 }
             }
-            let (signature, signed) = ensure_signed(store, target, &sha256, unchanged).await?;
-            publish_explorer(target).await?;
+            let (signature, signed) = sign::ensure_signed(store, target, &sha256, unchanged).await?;
+            sign::publish_explorer(target).await?;
             let report = ExportReport {
                 organisations,
                 bytes,
@@ -254,220 +203,6 @@ async fn publish<S: ExportStore, T: ObjectTarget>(
             Err(e)
         }
     }
-}
-
-/// The published file's signature: the stored one when the file was left as it was and
-/// that signature is for these bytes by the current key (no re-sign), else a new one,
-/// published after the file and after the JWKS holding its key, so a reader that finds
-/// it finds its key. The JWKS comes from the store's key history, never from the
-/// published `participants.jwks`.
-async fn ensure_signed<S: ExportStore, T: ObjectTarget>(
-    store: &S,
-    target: &T,
-    sha256: &str,
-    unchanged: bool,
-) -> Result<(String, bool), ExportError> {
-    let signer = target.signer();
-    let kid = signer.public_jwk().await?.kid;
-    if unchanged
-        && let Some(stored) = target.get_beside(SIGNATURE_KEY).await?
-        && let Ok(stored) = String::from_utf8(stored)
-        && signature::header_of(&stored).is_some_and(|h| h.sha256 == sha256 && h.kid == kid)
-    {
-        return Ok((stored, false));
-    }
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let jws = signature::sign_file(signer, sha256, now, |mut input| async move {
-        target.read_published(&mut |bytes| input.update(bytes)).await?;
-        Ok::<_, ExportError>(input)
-    })
-    .await?;
-    let jwks = keys::record(store, keys::PARTICIPANTS_KEYS, signer, now).await?;
-    let body = serde_json::to_vec_pretty(&jwks).map_err(|e| ExportError::Target(e.to_string()))?;
-    if target.get_beside(JWKS_KEY).await?.as_deref() != Some(body.as_slice()) {
-        target.put_beside(JWKS_KEY, body, signature::JWKS_CONTENT_TYPE).await?;
-    }
-    target
-        .put_beside(
-            SIGNATURE_KEY,
-            jws.clone().into_bytes(),
-            signature::SIGNATURE_CONTENT_TYPE,
-        )
-        .await?;
-    Ok((jws, true))
-}
-
-/// Publishes the explorer page's files beside the file, each only when it differs from
-/// what is there (so an unchanged run writes nothing). The stored copies are read
-/// together: this runs on every export, the HTTP route's included.
-async fn publish_explorer<T: ObjectTarget>(target: &T) -> Result<(), ExportError> {
-    let assets = &crate::explorer::ASSETS;
-    let stored = futures_util::future::try_join_all(assets.iter().map(|a| target.get_beside(a.name))).await?;
-    for (asset, stored) in assets.iter().zip(stored) {
-        if stored.as_deref() != Some(asset.body.as_bytes()) {
-            target
-                .put_beside(asset.name, asset.body.as_bytes().to_vec(), asset.content_type)
-                .await?;
-        }
-    }
-    Ok(())
-}
-
-/// The keys that verify the directory's published files (the store's key history, or
-/// before the first signed publish the current key alone).
-pub async fn participants_jwks<S: ExportStore, T: ObjectTarget>(store: &S, target: &T) -> Result<Jwks, ExportError> {
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    keys::published(store, keys::PARTICIPANTS_KEYS, target.signer(), now).await
-}
-
-/// Cuts the output into parts and hands each, full, to the uploader (the channel).
-struct PartWriter {
-    parts: tokio::sync::mpsc::Sender<Vec<u8>>,
-    buffer: Vec<u8>,
-    part_bytes: usize,
-    hasher: Sha256,
-    bytes: u64,
-    sent: bool,
-}
-
-/// The uploader stopped (its error is the one reported).
-struct UploadStopped;
-
-impl PartWriter {
-    async fn write(&mut self, chunk: &[u8], tap: &mut (dyn FnMut(&[u8]) + Send)) -> Result<(), UploadStopped> {
-        let start = self.buffer.len();
-        self.buffer.extend_from_slice(chunk);
-        self.written(start, tap).await
-    }
-
-    /// Serialises `item` straight into the part (no per-organisation buffer to copy).
-    async fn write_json<T: serde::Serialize>(
-        &mut self,
-        item: &T,
-        tap: &mut (dyn FnMut(&[u8]) + Send),
-    ) -> Result<Result<(), UploadStopped>, serde_json::Error> {
-        let start = self.buffer.len();
-        if let Err(e) = serde_json::to_writer(&mut self.buffer, item) {
-            self.buffer.truncate(start);
-            return Err(e);
-        }
-        Ok(self.written(start, tap).await)
-    }
-
-    /// Counts, hashes and taps the bytes the buffer holds from `start`, and sends the
-    /// part once it is full.
-    async fn written(&mut self, start: usize, tap: &mut (dyn FnMut(&[u8]) + Send)) -> Result<(), UploadStopped> {
-        let chunk = &self.buffer[start..];
-        tap(chunk);
-        self.hasher.update(chunk);
-        self.bytes += chunk.len() as u64;
-        if self.buffer.len() >= self.part_bytes {
-            let part = std::mem::replace(&mut self.buffer, Vec::with_capacity(self.part_bytes + 64 * 1024));
-            self.parts.send(part).await.map_err(|_| UploadStopped)?;
-            self.sent = true;
-        }
-        Ok(())
-    }
-
-    /// Sends the last part (an empty one if nothing was sent: the object exists).
-    async fn finish(self) -> Result<(u64, String), UploadStopped> {
-        if !self.buffer.is_empty() || !self.sent {
-            self.parts.send(self.buffer).await.map_err(|_| UploadStopped)?;
-        }
-        Ok((self.bytes, hex::encode(self.hasher.finalize())))
-    }
-}
-
-/// Every organisation id, page by page until an empty one (the port promises up to
-/// a page, so a short page is not the end); the next page is asked for only when the
-/// reads ahead of it need it, while they are still in flight.
-fn organisation_ids<S: OrganisationReads>(store: &S) -> impl Stream<Item = Result<String, StoreError>> + Send + '_ {
-    stream::try_unfold((None::<String>, store), |(after, store)| async move {
-        let ids = store.organisation_ids(after.as_deref(), ID_PAGE).await?;
-        let Some(last) = ids.last().cloned() else {
-            return Ok::<_, StoreError>(None);
-        };
-        Ok(Some((stream::iter(ids.into_iter().map(Ok)), (Some(last), store))))
-    })
-    .try_flatten()
-}
-
-/// Reads every organisation's public snapshot, in id order, keeping
-/// [`READ_CONCURRENCY`] reads in flight across id pages, and writes the export while
-/// the previous part uploads (one part queued at most).
-async fn write_all<S: ExportStore, U: Upload>(
-    store: &S,
-    upload: &mut U,
-    part_bytes: usize,
-    tap: &mut (dyn FnMut(&[u8]) + Send),
-) -> Result<(usize, u64, usize, String), ExportError> {
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<u8>>(1);
-    // Owns the receiver: when it stops on an error the channel closes, so the reader
-    // stops too instead of waiting to send.
-    let uploader = async move {
-        let mut parts = 0usize;
-        while let Some(part) = receiver.recv().await {
-            upload.put_part(part).await?;
-            parts += 1;
-        }
-        Ok::<_, ExportError>(parts)
-    };
-    let reader = async {
-        let mut out = PartWriter {
-            parts: sender,
-            buffer: Vec::with_capacity(part_bytes + 64 * 1024),
-            part_bytes,
-            hasher: Sha256::new(),
-            bytes: 0,
-            sent: false,
-        };
-        let mut count = 0usize;
-        if out.write(b"[", tap).await.is_err() {
-            return Ok(None);
-        }
-        let snapshots = organisation_ids(store)
-            .map_ok(|id| read_public(store, id))
-            .try_buffered(READ_CONCURRENCY);
-        let mut snapshots = std::pin::pin!(snapshots);
-        while let Some(snapshot) = snapshots.try_next().await? {
-            // An organisation deleted between the listing and the read is skipped.
-            let Some(snapshot) = snapshot else { continue };
-            if count > 0 && out.write(b",", tap).await.is_err() {
-                return Ok(None);
-            }
-            if out
-                .write_json(&ExportOrganisation::from(snapshot), tap)
-                .await
-                .map_err(|e| ExportError::Target(format!("serialising: {e}")))?
-                .is_err()
-            {
-                return Ok(None);
-            }
-            count += 1;
-        }
-        if out.write(b"]", tap).await.is_err() {
-            return Ok(None);
-        }
-        Ok::<_, ExportError>(out.finish().await.ok().map(|(bytes, sha)| (count, bytes, sha)))
-    };
-    let (read, uploaded) = tokio::join!(reader, uploader);
-    // The uploader's error first: a reader that stopped early stopped because of it.
-    let parts = uploaded?;
-    match read? {
-        Some((count, bytes, sha256)) => Ok((count, bytes, parts, sha256)),
-        None => Err(ExportError::Target(
-            "the upload stopped before the export was written".to_owned(),
-        )),
-    }
-}
-
-/// One organisation's public snapshot (a named function: a closure's future here
-/// trips the compiler's `Send` check on higher-ranked lifetimes).
-async fn read_public<S: OrganisationReads>(
-    store: &S,
-    id: String,
-) -> Result<Option<directory_domain::model::OrganisationSnapshot>, StoreError> {
-    store.public_snapshot(&OrganisationId::stored(id)).await
 }
 
 /// The scheduled trigger: runs the export for an EventBridge event and returns the
