@@ -36,9 +36,9 @@ fn verify(dir: &Path, file: &Path, jws: &Path, jwks: &Path) -> (bool, String, St
     )
 }
 
-/// The README's Python snippet, between its markers.
+/// The relying-party Python snippet of docs/signing.md, between its markers.
 fn readme_snippet() -> String {
-    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(repo().join("docs/signing.md")).unwrap();
     let start = readme
         .find("<!-- relying-party-snippet -->")
         .expect("snippet start marker");

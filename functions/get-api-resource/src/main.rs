@@ -1,9 +1,12 @@
 //! Lambda entry point of `get-api-resource`: builds what its route row needs once, at init,
 //! and hands every request to the shared dispatcher. No logic lives here.
 
-use directory_domain::routes::API_RESOURCE as ROUTE;
 use directory_http::{AsBuilt, StoreOnly, dispatch};
+use directory_domain::routes::{Route, row};
 use lambda_http::{Error, run, service_fn};
+
+/// This function's row of the route table.
+const ROUTE: Route = row("get-api-resource");
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -1,9 +1,12 @@
 //! Lambda entry point of `get-authority-claims`: builds what its route row needs once, at init,
 //! and hands every request to the shared dispatcher. No logic lives here.
 
-use directory_domain::routes::AUTHORITY_CLAIMS as ROUTE;
 use directory_http::{AsBuilt, StoreOnly, dispatch};
+use directory_domain::routes::{Route, row};
 use lambda_http::{Error, run, service_fn};
+
+/// This function's row of the route table.
+const ROUTE: Route = row("get-authority-claims");
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -1,10 +1,13 @@
 //! Lambda entry point of the scheduled export: an EventBridge event runs the same
 //! export core as the HTTP route. A failure fails the invocation (so it is retried).
 
-use directory_domain::routes::SCHEDULED_EXPORT as ROUTE;
 use directory_http::{Services, dispatch_event};
+use directory_domain::routes::{Route, row};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
+
+/// This function's row of the route table.
+const ROUTE: Route = row("scheduled-open-data-export");
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -243,6 +243,28 @@ pub fn by_route_key(key: &str) -> Option<Route> {
         .map(|(r, _)| r)
 }
 
+/// The row of the function called `name`, at compile time: a function binary names
+/// its own row (`const ROUTE: Route = routes::row("get-organisation-snapshot");`), and
+/// a name with no row does not compile.
+pub const fn row(name: &str) -> Route {
+    let mut i = 0;
+    while i < ROUTES.len() {
+        let candidate = ROUTES[i].name.as_bytes();
+        let wanted = name.as_bytes();
+        if candidate.len() == wanted.len() {
+            let mut j = 0;
+            while j < wanted.len() && candidate[j] == wanted[j] {
+                j += 1;
+            }
+            if j == wanted.len() {
+                return ROUTES[i];
+            }
+        }
+        i += 1;
+    }
+    panic!("no route row of that name")
+}
+
 /// The row of the function called `name`.
 pub fn by_name(name: &str) -> Option<Route> {
     ROUTES.into_iter().find(|r| r.name == name)
@@ -374,6 +396,8 @@ mod tests {
         assert_eq!(names.len(), ROUTES.len());
         assert_eq!(http_routes().count(), ROUTES.len() - 1);
         assert_eq!(by_name("scheduled-open-data-export"), Some(SCHEDULED_EXPORT));
+        const EXPORT: Route = row("get-open-data-export");
+        assert_eq!(EXPORT, OPEN_DATA_EXPORT);
         assert_eq!(SCHEDULED_EXPORT.path(), "");
         assert_eq!(SCHEDULED_EXPORT.access.scopes(), &[] as &[&str]);
     }
