@@ -114,7 +114,7 @@ impl Keys {
 
     /// The required members of the EC public key, in RFC 7638 order.
     fn public_members(&self) -> Map<String, Value> {
-        let point = self.verifying.to_encoded_point(false);
+        let point = self.verifying.to_sec1_point(false);
         let coordinate = |c: Option<&p256::FieldBytes>| Value::String(c.map(|b| B64.encode(b)).unwrap_or_default());
         let mut m = Map::new();
         m.insert("crv".into(), Value::String("P-256".into()));

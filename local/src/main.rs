@@ -11,6 +11,7 @@ use commands::{StoreJob, keys};
 use directory::error::CliError;
 use directory::server;
 use std::process::ExitCode;
+use tracing_subscriber::prelude::*;
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
@@ -19,10 +20,15 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .with_target(false)
+    // `level` or `target=level` directives, read as the functions read them (no regex engine).
+    let filter = directory_http::logging::filter_of(std::env::var("RUST_LOG").ok().as_deref());
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_target(false)
+                .with_filter(filter),
+        )
         .init();
     let data_dir = cli.data_dir.clone();
     // Commands that need neither a store nor a runtime run here; the others are jobs.

@@ -1,8 +1,8 @@
 //! Lambda entry point of `get-api-resource`: builds what its route row needs once, at init,
 //! and hands every request to the shared dispatcher. No logic lives here.
 
-use directory_http::{AsBuilt, StoreOnly, dispatch};
 use directory_domain::routes::{Route, row};
+use directory_http::{AsBuilt, StoreOnly, dispatch};
 use lambda_http::{Error, run, service_fn};
 
 /// This function's row of the route table.

@@ -1,8 +1,8 @@
 //! Lambda entry point of the scheduled export: an EventBridge event runs the same
 //! export core as the HTTP route. A failure fails the invocation (so it is retried).
 
-use directory_http::{Services, dispatch_event};
 use directory_domain::routes::{Route, row};
+use directory_http::{Services, dispatch_event};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
 

@@ -27,7 +27,7 @@ fn ec_key(seed: u8) -> SigningKey {
 }
 
 fn ec_jwk(key: &SigningKey, kid: &str) -> Value {
-    let point = key.verifying_key().to_encoded_point(false);
+    let point = key.verifying_key().to_sec1_point(false);
     json!({"kty": "EC", "crv": "P-256", "kid": kid, "use": "sig", "alg": "ES256",
            "x": B64.encode(point.x().unwrap()), "y": B64.encode(point.y().unwrap())})
 }
@@ -44,7 +44,7 @@ fn jwks(keys: &[Value]) -> JwkSet {
 fn es256_with(key: &SigningKey, header: Value, claims: &Value, high_s: bool) -> String {
     let input = format!("{}.{}", B64.encode(header.to_string()), B64.encode(claims.to_string()));
     let sig: Signature = key.sign(input.as_bytes());
-    let sig = sig.normalize_s().unwrap_or(sig);
+    let sig = sig.normalize_s();
     let bytes = if high_s {
         // The other valid encoding of the same signature: (r, n - s).
         let (r, s) = sig.split_scalars();

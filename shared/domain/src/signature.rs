@@ -68,7 +68,7 @@ pub struct Jwk {
 impl Jwk {
     /// The JWK of a P-256 public key, `kid` = its RFC 7638 thumbprint.
     pub fn from_key(key: &p256::PublicKey) -> Self {
-        let point = p256::EncodedPoint::from(key);
+        let point = p256::Sec1Point::from(key);
         // An uncompressed point of a valid public key always has both coordinates.
         let x = B64.encode(point.x().map(|x| &x[..]).unwrap_or_default());
         let y = B64.encode(point.y().map(|y| &y[..]).unwrap_or_default());
@@ -93,8 +93,8 @@ impl Jwk {
         let x = B64.decode(&self.x).ok()?;
         let y = B64.decode(&self.y).ok()?;
         let (x, y) = (<[u8; 32]>::try_from(x).ok()?, <[u8; 32]>::try_from(y).ok()?);
-        let point = p256::EncodedPoint::from_affine_coordinates(&x.into(), &y.into(), false);
-        p256::ecdsa::VerifyingKey::from_encoded_point(&point).ok()
+        let point = p256::Sec1Point::from_affine_coordinates(&x.into(), &y.into(), false);
+        p256::ecdsa::VerifyingKey::from_sec1_point(&point).ok()
     }
 }
 
