@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The real Lambda runtime loop, locally: the function binaries run under
-# `cargo lambda watch` (the Runtime API emulator) against DynamoDB Local and the S3
-# emulator (and its KMS: the export functions sign), and `cargo lambda invoke` sends each tests/events fixture; the expected
+# The real Lambda runtime loop, locally: the function binaries run against
+# `cargo lambda watch --only-lambda-apis` (the Runtime API emulator; the binaries are
+# built here and started by this script, one process per function, as Lambda starts a
+# bootstrap), against DynamoDB Local and the S3 emulator (and its KMS: the export
+# functions sign), and `cargo lambda invoke` sends each tests/events fixture; the expected
 # status is the file name's prefix (for the authorizer: allow or deny, its keys
 # fetched over HTTP from a loopback server of tests/fixtures/authorizer). Needs the
 # services (scripts/test.sh starts them).
@@ -41,30 +43,35 @@ port=$(free_port)
 # source the authorizer accepts).
 jwks_port=$(free_port)
 log=$(mktemp)
-watch_pid=""
+watch_pid=""; function_pids=()
 cleanup() {
+  for pid in "${function_pids[@]}"; do kill "$pid" 2>/dev/null; done
   [ -n "$watch_pid" ] && { kill "$watch_pid" 2>/dev/null; pkill -P "$watch_pid" 2>/dev/null; }
   kill "$jwks_pid" 2>/dev/null
-  wait $watch_pid "$jwks_pid" 2>/dev/null; rm -f "$log"
+  wait $watch_pid "$jwks_pid" "${function_pids[@]}" 2>/dev/null; rm -f "$log"
 }
 trap cleanup EXIT
 $py -m http.server "$jwks_port" --bind 127.0.0.1 --directory tests/fixtures/authorizer >/dev/null 2>&1 &
 jwks_pid=$!
-env_args=()
-for v in TABLE_NAME="$table" BUCKET_NAME="$bucket" AWS_ENDPOINT_URL_DYNAMODB="$AWS_ENDPOINT_URL_DYNAMODB" \
-         AWS_ENDPOINT_URL_S3="$AWS_ENDPOINT_URL_S3" AWS_ENDPOINT_URL_KMS="$AWS_ENDPOINT_URL_KMS" \
-         SIGNING_KEY_ID="$signing_key" AWS_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" \
-         AWS_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY" AWS_REGION="$AWS_REGION" AWS_EC2_METADATA_DISABLED=true \
-         ISSUER=https://auth.directory.example.com AUDIENCE=directory-api MTLS_REQUIRED=true \
-         JWKS_URL="http://127.0.0.1:$jwks_port/jwks.json"; do
-  env_args+=(--env-var "$v")
-done
-cargo lambda watch --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$port" "${env_args[@]}" >"$log" 2>&1 &
+# The functions are not default workspace members (`cargo run --release` at the root
+# builds the local CLI alone, without the functions' features), so the emulator does not
+# start them with `cargo run --bin`: each runs as its built binary, as Lambda runs a
+# bootstrap, polling the emulator's Runtime API at its own path.
+cargo lambda watch --only-lambda-apis --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$port" >"$log" 2>&1 &
 watch_pid=$!
 for _ in $(seq 1 240); do
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
   kill -0 "$watch_pid" 2>/dev/null || { echo "cargo lambda watch died:"; cat "$log"; exit 1; }
   sleep 0.25
+done
+for fn in "${functions[@]}"; do
+  env TABLE_NAME="$table" BUCKET_NAME="$bucket" SIGNING_KEY_ID="$signing_key" AWS_EC2_METADATA_DISABLED=true \
+      ISSUER=https://auth.directory.example.com AUDIENCE=directory-api MTLS_REQUIRED=true \
+      JWKS_URL="http://127.0.0.1:$jwks_port/jwks.json" \
+      AWS_LAMBDA_FUNCTION_NAME="$fn" AWS_LAMBDA_FUNCTION_VERSION=1 AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024 \
+      AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$port/.rt/$fn" \
+      "target/debug/$fn" >>"$log" 2>&1 &
+  function_pids+=($!)
 done
 
 passed=0; failed=0
@@ -87,6 +94,6 @@ for fn in "${functions[@]}"; do
     fi
   done
 done
-if [ "$failed" -gt 0 ]; then echo "--- cargo lambda watch log"; tail -50 "$log"; fi
+if [ "$failed" -gt 0 ]; then echo "--- cargo lambda watch and function log"; tail -50 "$log"; fi
 echo "lambda runtime: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
