@@ -117,6 +117,31 @@ pub enum Command {
     /// Replace the local key that signs the participants file (<data-dir>/participants-signing-key.pem);
     /// the next export publishes the new key and keeps the old one for the rotation window.
     RotateSigningKey,
+    /// Remove an organisation from the directory (every item of it, audited); the
+    /// change feed carries its removal.
+    Remove {
+        /// The organisation's id.
+        #[arg(long)]
+        org: String,
+    },
+    /// Keep a verified copy of a directory's participants file current: the whole file
+    /// once (checked against its signature), then the signed changes after its
+    /// revision. Anything that does not verify is refused and nothing of it applied.
+    Sync {
+        /// Where the file, its signature and keys are published (`participants`,
+        /// `participants.jws`, `participants.jwks`), e.g. http://127.0.0.1:3000.
+        #[arg(long)]
+        from: String,
+        /// Where `/participants/changes` is (default: --from).
+        #[arg(long)]
+        api: Option<String>,
+        /// The directory that holds the copy (`participants`, `participants.revision`).
+        #[arg(long)]
+        into: PathBuf,
+        /// Keep polling: seconds between polls (without it: once, then exit).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        every: Option<u64>,
+    },
     /// Create the DynamoDB table (with `--store dynamodb`).
     CreateTable,
     /// List the functions: one per line, `name METHOD /path`, `name schedule` or

@@ -34,6 +34,9 @@ pub enum CliError {
     /// A participants file that does not verify (the check that failed).
     #[error("verification failed: {0}")]
     Verify(String),
+    /// `sync` stopped (the copy is left as it was before the failing step).
+    #[error("sync: {0}")]
+    Sync(String),
     /// A feature this build was compiled without.
     #[error("this build has no AWS support: use `cargo run --release --features aws -- {0} ...`")]
     NoAws(&'static str),

@@ -3,7 +3,9 @@
 
 pub mod apigw;
 pub mod error;
+pub mod fetch;
 pub mod jwt;
 pub mod progress;
 pub mod server;
+pub mod sync;
 pub mod tls;

@@ -64,13 +64,25 @@ fn main() -> ExitCode {
         Command::Import { file, participants } => StoreJob::Import { file, participants },
         Command::Export { out } => StoreJob::Export { out },
         Command::Audit { org, since } => StoreJob::Audit { org, since },
+        Command::Remove { org } => StoreJob::Remove { org },
+        Command::Sync { from, api, into, every } => {
+            let source = directory::sync::Source {
+                api: api.unwrap_or_else(|| from.clone()),
+                files: from,
+            };
+            return runtime_for(|| commands::sync_command(source, into, every));
+        }
         Command::CreateTable => StoreJob::CreateTable,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => return fail(CliError::Usage(format!("cannot start the runtime: {e}"))),
-    };
-    runtime.block_on(async { done(job.start(&cli).await) })
+    runtime_for(|| job.start(&cli))
+}
+
+/// Runs a command's future on a new multi-threaded runtime.
+fn runtime_for<F: std::future::Future<Output = Result<(), CliError>>>(command: impl FnOnce() -> F) -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime.block_on(async { done(command().await) }),
+        Err(e) => fail(CliError::Usage(format!("cannot start the runtime: {e}"))),
+    }
 }
 
 fn done(outcome: Result<(), CliError>) -> ExitCode {

@@ -64,6 +64,8 @@ pub struct App<S, T> {
     pub tls: Option<tokio_rustls::TlsAcceptor>,
     /// Connection and time limits.
     pub limits: Limits,
+    /// Wakes the worker (the sequencer and requested exports) after a write.
+    pub wake: Arc<tokio::sync::Notify>,
 }
 
 type Reply = hyper::Response<Full<Bytes>>;
@@ -153,17 +155,22 @@ async fn route<S: Store, T: ObjectTarget>(
         return error_reply(refusal, &parts.headers);
     }
     // The authorizer runs before the function: an unverified token never reaches it.
-    let token = directory_authz::lambda::bearer(&parts.headers);
-    let identity = match app
-        .authorizer
-        .decide_for(token, client_cert.as_deref(), route.access)
-        .await
-    {
-        Ok(identity) => identity,
-        Err(Deny::Scope(scopes)) => {
-            return error_reply(ApiError::Forbidden(format!("scope {scopes} required")), &parts.headers);
+    // A public route has none (as in the template): no token is read.
+    let identity = if route.access == directory_domain::auth::Access::Public {
+        None
+    } else {
+        let token = directory_authz::lambda::bearer(&parts.headers);
+        match app
+            .authorizer
+            .decide_for(token, client_cert.as_deref(), route.access)
+            .await
+        {
+            Ok(identity) => Some(identity),
+            Err(Deny::Scope(scopes)) => {
+                return error_reply(ApiError::Forbidden(format!("scope {scopes} required")), &parts.headers);
+            }
+            Err(reason) => return error_reply(ApiError::Unauthorized(reason.to_string()), &parts.headers),
         }
-        Err(reason) => return error_reply(ApiError::Unauthorized(reason.to_string()), &parts.headers),
     };
     let timeout = app.limits.request_timeout;
     let body = match tokio::time::timeout(timeout, Limited::new(body, route.max_body).collect()).await {
@@ -191,14 +198,21 @@ async fn route<S: Store, T: ObjectTarget>(
         body: &body,
         route_key: format!("{} {}", route.method(), route.path()),
         path_parameters: params,
-        authorizer: Some(identity.context()),
+        authorizer: identity.map(|i| i.context()),
         client_cert_pem: client_cert.as_deref(),
         source_ip: peer.ip().to_string(),
         request_id: uuid::Uuid::new_v4().to_string(),
     };
     let event = apigw::event(&incoming).to_string();
     match lambda_http::request::from_str(&event) {
-        Ok(request) => to_hyper(handlers::dispatch(&route, &app.services, request).await),
+        Ok(request) => {
+            let reply = to_hyper(handlers::dispatch(&route, &app.services, request).await);
+            if route.access.writes() {
+                // The change is committed with its outbox item: the sequencer runs now.
+                app.wake.notify_one();
+            }
+            reply
+        }
         Err(e) => error_reply(
             ApiError::Internal(format!("event conversion failed: {e}")),
             &parts.headers,
@@ -266,6 +280,13 @@ fn static_reply(body: Bytes, content_type: &'static str) -> Reply {
 /// The published file, its signature or its keys: public, as a static site serves them.
 async fn published<T: ObjectTarget>(target: &T, path: &str, headers: &hyper::HeaderMap) -> Reply {
     use directory_domain::signature::{JWKS_CONTENT_TYPE, JWKS_KEY, SIGNATURE_CONTENT_TYPE, SIGNATURE_KEY};
+    let revision = match target.get_beside(SIGNATURE_KEY).await {
+        Ok(Some(jws)) => String::from_utf8(jws)
+            .ok()
+            .and_then(|j| directory_domain::signature::header_of(&j))
+            .and_then(|h| h.revision),
+        _ => None,
+    };
     let (read, content_type) = match path {
         "/participants.jws" => (target.get_beside(SIGNATURE_KEY).await, SIGNATURE_CONTENT_TYPE),
         "/participants.jwks" => (target.get_beside(JWKS_KEY).await, JWKS_CONTENT_TYPE),
@@ -276,7 +297,17 @@ async fn published<T: ObjectTarget>(target: &T, path: &str, headers: &hyper::Hea
         }
     };
     match read {
-        Ok(Some(bytes)) => static_reply(Bytes::from(bytes), content_type),
+        Ok(Some(bytes)) => {
+            let mut reply = static_reply(Bytes::from(bytes), content_type);
+            // The revision the published file reflects (as the S3 object's tag says).
+            if let Some(r) = revision.filter(|_| path == "/participants") {
+                reply.headers_mut().insert(
+                    directory_domain::feed::REVISION_HEADER,
+                    hyper::header::HeaderValue::from(r),
+                );
+            }
+            reply
+        }
         Ok(None) => error_reply(ApiError::NotFound(format!("{path} is not published yet")), headers),
         Err(e) => {
             tracing::warn!(error = %e, path, "reading a published object");
@@ -373,6 +404,44 @@ impl Default for AcceptBackoff {
     }
 }
 
+/// How often the worker looks for queued changes and export requests without being woken.
+pub const WORKER_TICK: Duration = Duration::from_secs(1);
+
+/// The local stand-in for the stream-triggered functions: gives queued changes their
+/// revisions (woken by every write, and every [`WORKER_TICK`]) and runs the export
+/// runs the export route requests, until `stop` says so.
+pub async fn worker<S: Store, T: ObjectTarget + 'static>(
+    app: Arc<App<S, T>>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut handled: Option<i64> = app.services.store.export_requested().await.ok().flatten();
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = app.wake.notified() => {}
+            _ = tokio::time::sleep(WORKER_TICK) => {}
+        }
+        if let Err(e) = directory_usecases::feed::sequence(&app.services.store).await {
+            tracing::error!(error = %e, "sequencing the change feed failed; retried on the next tick");
+        }
+        let requested = app.services.store.export_requested().await.ok().flatten();
+        if requested.is_some() && requested != handled {
+            handled = requested;
+            let actor = directory_domain::audit::Actor::system("local-worker", "requested-export");
+            match directory_usecases::export::run_as(&app.services.store, &app.services.exports, &actor, &mut |_| {})
+                .await
+            {
+                Ok(report) => tracing::info!(
+                    revision = report.revision,
+                    organisations = report.organisations,
+                    "requested export published"
+                ),
+                Err(e) => tracing::error!(error = %e, "requested export failed"),
+            }
+        }
+    }
+}
+
 /// Serves until `shutdown` resolves; in-flight requests are finished first and idle
 /// keep-alive connections are closed. At most `limits.max_connections` connections are
 /// served at once (the next is accepted when one closes), and a failing accept is
@@ -383,6 +452,7 @@ pub async fn serve<S: Store, T: ObjectTarget + 'static>(
     shutdown: impl Future<Output = ()>,
 ) {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(worker(app.clone(), stop_rx.clone()));
     let mut connections = tokio::task::JoinSet::new();
     let slots = Arc::new(tokio::sync::Semaphore::new(app.limits.max_connections.max(1)));
     let mut backoff = AcceptBackoff::default();
@@ -446,6 +516,7 @@ pub async fn serve<S: Store, T: ObjectTarget + 'static>(
     let _ = stop_tx.send(true);
     let drain = async { while connections.join_next().await.is_some() {} };
     let _ = tokio::time::timeout(Duration::from_secs(10), drain).await;
+    let _ = tokio::time::timeout(Duration::from_secs(10), worker).await;
 }
 
 #[cfg(test)]

@@ -109,8 +109,6 @@ impl IamLog {
                     ("Update", "UpdateItem"),
                     ("Delete", "DeleteItem"),
                     ("ConditionCheck", "ConditionCheckItem"),
-                    ("PutRequest", "PutItem"),
-                    ("DeleteRequest", "DeleteItem"),
                 ] {
                     if item.get(kind).is_some() {
                         out.push(format!("dynamodb:{action}"));
@@ -121,14 +119,8 @@ impl IamLog {
         };
         match operation {
             "TransactWriteItems" => item_actions(body["TransactItems"].as_array().map(Vec::as_slice).unwrap_or(&[])),
-            "BatchWriteItem" => body["RequestItems"]
-                .as_object()
-                .map(|m| {
-                    m.values()
-                        .flat_map(|v| item_actions(v.as_array().map(Vec::as_slice).unwrap_or(&[])))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            // One action for the whole batch (IAM does not check the items' own).
+            "BatchWriteItem" => vec!["dynamodb:BatchWriteItem".to_owned()],
             "Query" if body.get("IndexName").is_some() => vec!["dynamodb:Query@index".to_owned()],
             op => vec![format!("dynamodb:{op}")],
         }

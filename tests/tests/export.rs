@@ -5,6 +5,7 @@ use directory_usecases::prelude::*;
 
 use directory_aws::S3Target;
 use directory_domain::audit::AuditRecord;
+use directory_domain::feed::{Current, Entry, Head, Record, Revision};
 use directory_domain::ids::{ClaimId, OrganisationId, ResourceId, ServerId};
 use directory_domain::model::*;
 use directory_http::handlers::open_data_export;
@@ -12,7 +13,7 @@ use directory_tests::contract::demo;
 use directory_tests::*;
 use directory_usecases::export::{self, EXPORT_KEY, ExportError, ObjectTarget};
 use directory_usecases::import;
-use directory_usecases::ports::{Document, StoreError, Versioned};
+use directory_usecases::ports::{Commit, Document, Pending, Sequenced, StoreError, Versioned};
 use directory_usecases::writes::ClaimWrite;
 use serde_json::Value;
 use sha2::Digest;
@@ -165,7 +166,8 @@ async fn runs_are_deterministic_and_an_unchanged_run_leaves_the_object_alone() {
     assert!(uploads.uploads().is_empty(), "no upload left open");
 }
 
-/// A store that fails the n-th organisation read, to break an export midway.
+/// A store that fails the read of the file's records once `fail_at` have been read,
+/// to break an export midway.
 struct FailingStore<S> {
     inner: S,
     reads: AtomicUsize,
@@ -179,9 +181,6 @@ impl<S: OrganisationReads> OrganisationReads for FailingStore<S> {
         id: &OrganisationId,
         public_only: bool,
     ) -> Result<Option<OrganisationSnapshot>, StoreError> {
-        if public_only && self.reads.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_at {
-            return Err(StoreError::Backend("injected failure".into()));
-        }
         self.inner.read_organisation(id, public_only).await
     }
     async fn api_resource(
@@ -197,6 +196,50 @@ impl<S: OrganisationReads> OrganisationReads for FailingStore<S> {
     }
     async fn organisation_ids(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>, StoreError> {
         self.inner.organisation_ids(after, limit).await
+    }
+}
+
+impl<S: ChangeFeed> ChangeFeed for FailingStore<S> {
+    async fn feed_head(&self) -> Result<Option<Head>, StoreError> {
+        self.inner.feed_head().await
+    }
+    async fn pending(&self, limit: usize) -> Result<Vec<Pending>, StoreError> {
+        self.inner.pending(limit).await
+    }
+    async fn enqueue(&self, p: &[Pending]) -> Result<(), StoreError> {
+        self.inner.enqueue(p).await
+    }
+    async fn public_record(&self, o: &OrganisationId) -> Result<(Option<Record>, u64), StoreError> {
+        self.inner.public_record(o).await
+    }
+    async fn current_records(&self, ids: &[String]) -> Result<Vec<Current>, StoreError> {
+        self.inner.current_records(ids).await
+    }
+    async fn keep_superseded(&self, r: &[Current], now: i64) -> Result<(), StoreError> {
+        self.inner.keep_superseded(r, now).await
+    }
+    async fn commit_sequence(&self, e: Option<&Head>, b: &Sequenced) -> Result<Commit, StoreError> {
+        self.inner.commit_sequence(e, b).await
+    }
+    async fn entries_after(&self, s: Revision, l: usize, now: i64) -> Result<(Vec<Entry>, Option<Head>), StoreError> {
+        self.inner.entries_after(s, l, now).await
+    }
+    async fn current_page(&self, after: Option<&str>, limit: usize) -> Result<Vec<Current>, StoreError> {
+        if self.reads.load(Ordering::SeqCst) >= self.fail_at {
+            return Err(StoreError::Backend("injected failure".into()));
+        }
+        let page = self.inner.current_page(after, limit).await?;
+        self.reads.fetch_add(page.len(), Ordering::SeqCst);
+        Ok(page)
+    }
+    async fn superseded(&self, o: &str, at: Revision, now: i64) -> Result<Option<Current>, StoreError> {
+        self.inner.superseded(o, at, now).await
+    }
+    fn settle_time(&self) -> std::time::Duration {
+        self.inner.settle_time()
+    }
+    fn feed_retention_days(&self) -> u32 {
+        self.inner.feed_retention_days()
     }
 }
 
@@ -225,6 +268,12 @@ impl<S: ExportLease> ExportLease for FailingStore<S> {
     }
     async fn release_export_lease(&self, fence: u64) -> Result<(), StoreError> {
         self.inner.release_export_lease(fence).await
+    }
+    async fn request_export(&self, at: i64) -> Result<(), StoreError> {
+        self.inner.request_export(at).await
+    }
+    async fn export_requested(&self) -> Result<Option<i64>, StoreError> {
+        self.inner.export_requested().await
     }
 }
 
@@ -259,7 +308,7 @@ async fn a_failure_mid_upload_aborts_and_keeps_the_previous_file() {
     let failing = FailingStore {
         inner: store,
         reads: AtomicUsize::new(0),
-        fail_at: 300,
+        fail_at: 250,
     };
     let mut seen = 0usize;
     let err = export::run(&failing, &target, &mut |b| seen += b.len())

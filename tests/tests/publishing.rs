@@ -114,8 +114,8 @@ impl<T: ObjectTarget> ObjectTarget for Gated<T> {
     fn part_bytes(&self) -> usize {
         self.part_bytes
     }
-    async fn published_sha256(&self) -> Result<Option<String>, ExportError> {
-        self.inner.published_sha256().await
+    async fn published(&self) -> Result<Option<export::Published>, ExportError> {
+        self.inner.published().await
     }
     async fn presigned_url(&self) -> Result<Option<String>, ExportError> {
         self.inner.presigned_url().await
@@ -371,6 +371,8 @@ async fn embedded_exports_stopped_at_any_part_publish_nothing() {
         "participants.jwks",
         "participants.jws",
         "participants.sha256",
+        // What was published (sha256, organisations, revision): the route's answer.
+        ".participants.published.json",
     ]
     .into_iter()
     .map(str::to_owned)
@@ -379,7 +381,7 @@ async fn embedded_exports_stopped_at_any_part_publish_nothing() {
     published.sort();
     assert_eq!(
         leftovers, published,
-        "only the file, its hash, signature and keys and the explorer page: no temporary file is left"
+        "only the file, its hash, signature, keys and record and the explorer page: no temporary file is left"
     );
 }
 

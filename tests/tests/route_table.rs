@@ -64,12 +64,17 @@ fn function_packages_are_the_route_table() {
             "functions/{}: main.rs takes its own row, by name",
             route.name
         );
-        // What it builds is what its row needs: the store alone, or the store and the
-        // S3 target, so the other binaries carry no S3 code.
+        // What it builds is what its row needs: the store alone, the store and the
+        // signing key, or the store and the S3 target, so the other binaries carry no
+        // S3 or KMS code.
         let build = if route.needs.exports {
             "directory_aws::store_and_exports_for(&ROUTE)"
-        } else {
+        } else if route.needs.signing {
+            "directory_aws::store_and_signer_for(&ROUTE)"
+        } else if route.http().is_some() {
             "StoreOnly(directory_aws::store_for(&ROUTE)"
+        } else {
+            "directory_aws::store_for(&ROUTE)"
         };
         assert!(main.contains(build), "functions/{}: builds {build}", route.name);
         // Every function logs through the one subscriber; an HTTP one hands its response
@@ -79,7 +84,7 @@ fn function_packages_are_the_route_table() {
             "functions/{}: logs through directory_http::logging",
             route.name
         );
-        if matches!(route.trigger, directory_domain::routes::Trigger::Http(_)) {
+        if route.http().is_some() {
             assert!(
                 main.contains("AsBuilt(dispatch(&ROUTE, &services, req).await)"),
                 "functions/{}: answers with AsBuilt(dispatch(..))",

@@ -45,10 +45,15 @@ async fn signer_contract(signer: &dyn Signer) {
     );
     let file = b"[{\"OrganisationId\":\"contract\"}]";
     let sha = hex::encode(sha2::Sha256::digest(file));
-    let jws = signature::sign_file(signer, &sha, 1_700_000_000, |mut input| async move {
-        input.update(file);
-        Ok::<_, String>(input)
-    })
+    let jws = signature::sign_file(
+        signer,
+        &signature::Subject::file(&sha, None),
+        1_700_000_000,
+        |mut input| async move {
+            input.update(file);
+            Ok::<_, String>(input)
+        },
+    )
     .await
     .unwrap();
     let jwks = Jwks::of(jwk.clone());

@@ -4,12 +4,13 @@
 //! Local and the S3 emulator (plus its init calls).
 
 use directory_aws::{DynamoStore, S3Target};
-use directory_domain::routes::{self, AUTHORIZER_FUNCTION, Trigger, function_names, http_routes};
+use directory_domain::routes::{self, AUTHORIZER_FUNCTION, StreamItems, Trigger, function_names, http_routes};
 use directory_http::handlers::{Services, dispatch, dispatch_event};
 use directory_tests::calls::IamLog;
 use directory_tests::{demo_bytes, event_fixtures, repo_root};
 use directory_usecases::export::ObjectTarget;
 use directory_usecases::import;
+use directory_usecases::prelude::*;
 use serde_yaml_ng::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -97,23 +98,53 @@ fn routes_methods_and_scopes_equal_the_route_table() {
             "{name}"
         );
         assert_eq!(f["Properties"]["LoggingConfig"]["LogFormat"], "JSON", "{name}");
+        // Its events are exactly its row's non-HTTP triggers (routes are
+        // AWS::ApiGatewayV2::Route resources, checked below).
+        let mut events: Vec<Trigger> = Vec::new();
         for (_, event) in f["Properties"]["Events"].as_mapping().into_iter().flatten() {
-            assert_eq!(
-                event["Type"], "ScheduleV2",
-                "{name}: routes are AWS::ApiGatewayV2::Route resources"
-            );
-            assert_eq!(
-                routes::by_name(name).map(|r| r.trigger),
-                Some(Trigger::Schedule),
-                "{name}: scheduled in the route table"
-            );
+            match event["Type"].as_str() {
+                Some("ScheduleV2") => events.push(Trigger::Schedule),
+                Some("DynamoDB") => {
+                    let p = &event["Properties"];
+                    assert_eq!(target(&p["Stream"]), "DirectoryTable", "{name}: the table's stream");
+                    assert_eq!(p["StartingPosition"], "LATEST", "{name}");
+                    let filters = p["FilterCriteria"]["Filters"].as_sequence().unwrap();
+                    assert_eq!(filters.len(), 1, "{name}: one filter");
+                    let pattern: serde_json::Value =
+                        serde_json::from_str(filters[0]["Pattern"].as_str().unwrap()).unwrap();
+                    let keys = &pattern["dynamodb"]["Keys"];
+                    let items = [StreamItems::Outbox, StreamItems::ExportRequests]
+                        .into_iter()
+                        .find(|items| {
+                            let (pk, sk) = items.keys();
+                            keys["PK"]["S"] == serde_json::json!([pk])
+                                && sk.is_none_or(|sk| keys["SK"]["S"] == serde_json::json!([sk]))
+                        })
+                        .unwrap_or_else(|| panic!("{name}: a filter on no known items: {pattern}"));
+                    let inserts = pattern["eventName"].as_array().unwrap();
+                    assert!(inserts.contains(&serde_json::json!("INSERT")), "{name}: inserts");
+                    events.push(Trigger::Stream(items));
+                }
+                other => panic!("{name}: an event of type {other:?}"),
+            }
         }
+        let row: Vec<Trigger> = routes::by_name(name)
+            .map(|r| {
+                r.triggers
+                    .iter()
+                    .copied()
+                    .filter(|t| !matches!(t, Trigger::Http(_)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(events, row, "{name}: the template's events are the row's triggers");
     }
     // Every route resource: its key, the function its integration invokes, its
     // authorizer in both modes and its scopes (JWT mode; the Lambda authorizer checks
     // the row's scopes itself).
     let resources = t["Resources"].as_mapping().unwrap();
     let mut seen = Vec::new();
+    let mut public = Vec::new();
     for (id, r) in resources
         .iter()
         .filter(|(_, r)| r["Type"] == "AWS::ApiGatewayV2::Route")
@@ -129,6 +160,29 @@ fn routes_methods_and_scopes_equal_the_route_table() {
         assert_eq!(integration["IntegrationType"], "AWS_PROXY", "{id}");
         assert_eq!(integration["PayloadFormatVersion"], "2.0", "{id}");
         let function = target(&integration["IntegrationUri"]);
+        // API Gateway may invoke the function (and nothing else is granted).
+        let permitted = resources.values().any(|r| {
+            r["Type"] == "AWS::Lambda::Permission"
+                && target(&r["Properties"]["FunctionName"]) == function
+                && r["Properties"]["Principal"] == "apigateway.amazonaws.com"
+        });
+        assert!(permitted, "{id}: invoke permission for {function}");
+        let (method, path) = key.split_once(' ').unwrap();
+        // A public row's route has no authorizer in either mode, and no scopes.
+        if p["AuthorizationType"] == "NONE" {
+            assert!(
+                p["AuthorizerId"].is_null() && p["AuthorizationScopes"].is_null(),
+                "{id}"
+            );
+            seen.push((
+                package_of(&t, &function),
+                method.to_owned(),
+                path.to_owned(),
+                Vec::new(),
+            ));
+            public.push(key.clone());
+            continue;
+        }
         let (cond, custom, jwt) = if_args(&p["AuthorizationType"]);
         assert_eq!(
             (cond.as_str(), custom.as_str(), jwt.as_str()),
@@ -151,14 +205,6 @@ fn routes_methods_and_scopes_equal_the_route_table() {
         );
         let mut scopes = strings(&scopes);
         scopes.sort();
-        // API Gateway may invoke the function (and nothing else is granted).
-        let permitted = resources.values().any(|r| {
-            r["Type"] == "AWS::Lambda::Permission"
-                && target(&r["Properties"]["FunctionName"]) == function
-                && r["Properties"]["Principal"] == "apigateway.amazonaws.com"
-        });
-        assert!(permitted, "{id}: invoke permission for {function}");
-        let (method, path) = key.split_once(' ').unwrap();
         seen.push((package_of(&t, &function), method.to_owned(), path.to_owned(), scopes));
     }
     let mut expected: Vec<_> = http_routes()
@@ -171,6 +217,21 @@ fn routes_methods_and_scopes_equal_the_route_table() {
     expected.sort();
     seen.sort();
     assert_eq!(seen, expected);
+    // Exactly the public rows have public routes, each with its own throttling.
+    let mut public_rows: Vec<String> = http_routes()
+        .filter(|(r, _)| r.access == directory_domain::auth::Access::Public)
+        .map(|(_, h)| format!("{} {}", h.method, h.path))
+        .collect();
+    public_rows.sort();
+    public.sort();
+    assert_eq!(public, public_rows, "public routes");
+    let settings = &t["Resources"]["DirectoryStage"]["Properties"]["RouteSettings"];
+    for key in &public {
+        assert!(
+            !settings[key.as_str()]["ThrottlingRateLimit"].is_null(),
+            "{key}: throttled on its own"
+        );
+    }
     let names: Vec<&str> = fns.keys().map(String::as_str).collect();
     let mut rows: Vec<&str> = function_names().collect();
     rows.sort_unstable();
@@ -375,7 +436,7 @@ async fn observe(name: &str) -> (BTreeSet<String>, BTreeSet<String>) {
         log.record("s3:ListBucket");
     }
     let services = Services { store, exports: target };
-    if route.trigger == Trigger::Schedule {
+    if route.http().is_none() {
         for entry in std::fs::read_dir(repo_root().join("tests/events").join(name)).unwrap() {
             let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
             let event: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -404,6 +465,17 @@ async fn observe(name: &str) -> (BTreeSet<String>, BTreeSet<String>) {
         let resp = dispatch(route, &small, lambda_http::request::from_str(&admin).unwrap()).await;
         assert_eq!(resp.status(), 303);
         log.record("s3:GetObject");
+        // A change and its reversal (through the unlogged client): the route
+        // sequences them (keeping the replaced record for exports under way) and
+        // exports bytes equal to the published file's, so it aborts its upload.
+        let (_, demo) = directory_tests::contract::demo();
+        let mut changed = demo[0].clone();
+        changed.organisation_details.organisation_name = Some("Changed and changed back".into());
+        loader.replace_organisation(&changed).await.unwrap();
+        directory_usecases::feed::sequence(&loader).await.unwrap();
+        loader.replace_organisation(&demo[0]).await.unwrap();
+        let resp = dispatch(route, &services, lambda_http::request::from_str(&admin).unwrap()).await;
+        assert_eq!(resp.status(), 200);
     }
     (log.take(), log.take_written_keys())
 }
@@ -433,7 +505,7 @@ async fn each_function_may_do_exactly_what_it_does() {
         assert!(!leading.iter().any(|p| like(p, "REF")), "{name}: may write REF items");
     }
     let put = &functions(&t)["put-authority-claim"];
-    assert_eq!(policy("put", put).2, ["ORG#*", "AUDIT#*"]);
+    assert_eq!(policy("put", put).2, ["ORG#*", "AUDIT#*", "OUTBOX"]);
 }
 
 #[test]

@@ -92,7 +92,7 @@ pub(crate) async fn import_from<S: Store>(
                 "imported {} organisations ({} authorities, {} domains, {} roles) from {what}",
                 s.organisations, s.authorities, s.domains, s.roles
             );
-            Ok(())
+            sequence_after(store).await
         }
         Err(ImportError::Invalid(problems)) => {
             for p in &problems.lines {
@@ -108,6 +108,35 @@ pub(crate) async fn import_from<S: Store>(
             source,
         }),
     }
+}
+
+/// `remove --org ID`: the organisation leaves the directory, then the change feed
+/// gives its removal a revision.
+pub(crate) async fn remove_command<S: Store>(store: &S, org: &str) -> Result<(), CliError> {
+    use directory_usecases::writes::{DirectoryWrites, Replaced};
+    let org_id = directory_domain::ids::OrganisationId::parse(org)
+        .map_err(|p| CliError::Usage(format!("--org: {}", p.join("; "))))?;
+    match store.remove_organisation_as(&org_id, &operator("remove")).await? {
+        Replaced::Written => {
+            let done = directory_usecases::feed::sequence(store).await?;
+            eprintln!("removed {org}; the change feed is at revision {}", done.head);
+            Ok(())
+        }
+        Replaced::Unchanged => Err(CliError::Usage(format!("no organisation {org}"))),
+    }
+}
+
+/// Gives every queued change its revision, and says so.
+pub(crate) async fn sequence_after<S: Store>(store: &S) -> Result<(), CliError> {
+    let started = std::time::Instant::now();
+    let done = directory_usecases::feed::sequence(store).await?;
+    eprintln!(
+        "change feed: {} new revision(s) in {:.1} s, at revision {}",
+        done.revisions,
+        started.elapsed().as_secs_f64(),
+        done.head
+    );
+    Ok(())
 }
 
 /// Imports a file as a stream (each pass reads it again, so memory holds no copy).

@@ -15,17 +15,43 @@ use directory_usecases::export::ObjectTarget;
 use directory_usecases::ports::Store;
 use std::path::PathBuf;
 
-/// Prints the route table: `name METHOD /path` or `name schedule` per line, then
+/// Prints the route table: `name METHOD /path`, `name schedule` or `name stream` per line, then
 /// `authorizer authorizer` for the Lambda authorizer's function.
 pub fn routes() -> Result<(), CliError> {
     for route in directory_domain::routes::ROUTES {
         match route.http() {
             Some(h) => println!("{} {} {}", route.name, h.method, h.path),
-            None => println!("{} schedule", route.name),
+            None if route.scheduled() => println!("{} schedule", route.name),
+            None => println!("{} stream", route.name),
         }
     }
     println!("{0} {0}", directory_domain::routes::AUTHORIZER_FUNCTION);
     Ok(())
+}
+
+/// `sync`: brings the copy current, once or every `every` seconds.
+pub async fn sync_command(source: directory::sync::Source, into: PathBuf, every: Option<u64>) -> Result<(), CliError> {
+    let http = directory::fetch::Http::new().map_err(CliError::Usage)?;
+    let copy = directory::sync::Copy::new(&into);
+    loop {
+        let synced = directory::sync::sync(&http, &source, &copy)
+            .await
+            .map_err(|e| CliError::Sync(e.to_string()))?;
+        println!(
+            "{} at revision {}: {} organisations ({} page(s), {} change(s), {} bytes{})",
+            copy.file().display(),
+            synced.revision,
+            synced.organisations,
+            synced.pages,
+            synced.changes,
+            synced.bytes,
+            if synced.downloaded_file { ", the whole file" } else { "" }
+        );
+        match every {
+            Some(secs) => tokio::time::sleep(std::time::Duration::from_secs(secs)).await,
+            None => return Ok(()),
+        }
+    }
 }
 
 /// A command that runs against the store (and the export target).
@@ -48,6 +74,9 @@ pub enum StoreJob {
         org: Option<String>,
         since: Option<String>,
     },
+    Remove {
+        org: String,
+    },
     CreateTable,
 }
 
@@ -64,6 +93,7 @@ impl StoreJob {
             Self::Import { file, participants } => data::import_file(&store, &file, participants).await,
             Self::Export { .. } => data::export_command(&store, &target).await,
             Self::Audit { org, since } => data::print_audit(&store, org.as_deref(), since.as_deref()).await,
+            Self::Remove { org } => data::remove_command(&store, &org).await,
             Self::CreateTable => Err(CliError::Usage("create-table is for --store dynamodb".into())),
         }
     }

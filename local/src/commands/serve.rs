@@ -92,6 +92,7 @@ pub(crate) async fn serve<S: Store, T: ObjectTarget + 'static>(
         jwks: keys.jwks(),
         tls,
         limits,
+        wake: Arc::default(),
     });
     server::serve(listener, app, shutdown_signal()).await;
     eprintln!("stopped");

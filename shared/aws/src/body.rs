@@ -71,6 +71,18 @@ fn inflate(z: &mut Decompress, input: &[u8]) -> Option<String> {
     }
 }
 
+/// The compressed bytes of a JSON body (what [`encode`] stores as binary).
+pub fn compress(json: &str) -> Vec<u8> {
+    DEFLATE
+        .with_borrow_mut(|z| deflate(z, json.as_bytes()))
+        .unwrap_or_default()
+}
+
+/// The JSON of compressed bytes, `None` when they do not inflate to UTF-8.
+pub fn inflate_bytes(bytes: &[u8]) -> Option<String> {
+    INFLATE.with_borrow_mut(|z| inflate(z, bytes))
+}
+
 /// The JSON of a body attribute: inflated from binary, as is from a string; `None`
 /// for any other attribute type.
 pub fn decode(value: &AttributeValue) -> Option<Cow<'_, str>> {

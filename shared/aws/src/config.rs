@@ -22,10 +22,17 @@ use directory_domain::routes::{Needs, Route};
 pub fn env_for(needs: Needs) -> Vec<&'static str> {
     let mut vars = Vec::new();
     if needs.table {
-        vars.extend(["TABLE_NAME", directory_domain::audit::RETENTION_ENV]);
+        vars.extend([
+            "TABLE_NAME",
+            directory_domain::audit::RETENTION_ENV,
+            directory_domain::feed::RETENTION_ENV,
+        ]);
     }
     if needs.exports {
         vars.extend(["BUCKET_NAME", "SIGNING_KEY_ID"]);
+    }
+    if needs.signing {
+        vars.push("SIGNING_KEY_ID");
     }
     vars
 }
@@ -56,6 +63,18 @@ pub async fn store_and_exports_for(route: &Route) -> Result<(crate::DynamoStore,
         .await
         .map_err(|e| format!("{}: {e}", route.name))?;
     Ok((store, exports))
+}
+
+/// The store and the signing key of a Lambda function whose row needs the key but no
+/// bucket (the changes feed); others are refused at init.
+pub async fn store_and_signer_for(route: &Route) -> Result<(crate::DynamoStore, crate::KmsSigner), String> {
+    if !route.needs.signing {
+        return Err(format!("{}: this route signs nothing", route.name));
+    }
+    let config = lambda_sdk_config().await;
+    let store = store_from_env(&config).await?;
+    let signer = kms_signer_from_env(&config).map_err(|e| format!("{}: {e}", route.name))?;
+    Ok((store, signer))
 }
 
 /// The shared SDK configuration: region, credentials and endpoints from the
@@ -146,7 +165,8 @@ pub fn dynamodb_client(config: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Clie
 pub async fn store_from_env(config: &aws_config::SdkConfig) -> Result<crate::DynamoStore, String> {
     let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set".to_owned())?;
     let store = crate::DynamoStore::new(dynamodb_client(config), table)
-        .with_audit_retention(directory_domain::audit::retention_from_env());
+        .with_audit_retention(directory_domain::audit::retention_from_env())
+        .with_feed_retention(directory_domain::feed::retention_from_env());
     store.warm_up().await.map_err(|e| e.to_string())?;
     Ok(store)
 }

@@ -3,7 +3,8 @@
 //! bytes equal the published object's, so it and its `Last-Modified` stay put).
 //!
 //! The SHA-256 is kept in the object tag `sha256` (beside `read-started`, when the
-//! run began reading, and `organisations`, how many it holds): S3 fixes user metadata when the
+//! run began reading, `organisations`, how many it holds, and `revision`, the
+//! revision it reflects): S3 fixes user metadata when the
 //! multipart upload starts, before the bytes (and so their hash) exist, while a tag
 //! can be set after completion without touching the bytes or `Last-Modified`. It is
 //! set on the version the completion returned (versioned buckets), and publishes are
@@ -157,10 +158,16 @@ impl Upload for S3Upload {
             }
         };
         let tag = |key: &str, value: &str| Tag::builder().key(key).value(value).build().map_err(target_error);
+        let mut tags = vec![
+            tag("sha256", &published.sha256)?,
+            tag("read-started", &published.read_started)?,
+            tag("organisations", &published.organisations.to_string())?,
+        ];
+        if let Some(revision) = published.revision {
+            tags.push(tag("revision", &revision.to_string())?);
+        }
         let tagging = Tagging::builder()
-            .tag_set(tag("sha256", &published.sha256)?)
-            .tag_set(tag("read-started", &published.read_started)?)
-            .tag_set(tag("organisations", &published.organisations.to_string())?)
+            .set_tag_set(Some(tags))
             .build()
             .map_err(target_error)?;
         // On a versioned bucket the tag goes on the version this upload created, so
@@ -223,7 +230,7 @@ impl ObjectTarget for S3Target {
         })
     }
 
-    async fn published_sha256(&self) -> Result<Option<String>, ExportError> {
+    async fn published(&self) -> Result<Option<Published>, ExportError> {
         let tags = self
             .client
             .get_object_tagging()
@@ -232,11 +239,20 @@ impl ObjectTarget for S3Target {
             .send()
             .await;
         match tags {
-            Ok(out) => Ok(out
-                .tag_set()
-                .iter()
-                .find(|t| t.key() == "sha256")
-                .map(|t| t.value().to_owned())),
+            Ok(out) => {
+                let tag = |name: &str| {
+                    out.tag_set()
+                        .iter()
+                        .find(|t| t.key() == name)
+                        .map(|t| t.value().to_owned())
+                };
+                Ok(tag("sha256").map(|sha256| Published {
+                    sha256,
+                    read_started: tag("read-started").unwrap_or_default(),
+                    organisations: tag("organisations").and_then(|o| o.parse().ok()).unwrap_or(0),
+                    revision: tag("revision").and_then(|r| r.parse().ok()),
+                }))
+            }
             Err(e) if e.as_service_error().and_then(|s| s.code()) == Some("NoSuchKey") => Ok(None),
             Err(e) => Err(target_error(e)),
         }

@@ -24,6 +24,9 @@ pub enum Access {
     AnyRead,
     /// No HTTP caller: invoked by the platform (the schedule); every token is refused.
     Internal,
+    /// Anyone, with or without a token: public data the ecosystem downloads (the
+    /// changes feed, like the participants file). No token is read.
+    Public,
 }
 
 impl Access {
@@ -39,7 +42,7 @@ impl Access {
             Self::Admin => &[SCOPE_ADMIN],
             Self::OwnOrganisationRead | Self::AnyRead => &[SCOPE_READ, SCOPE_ADMIN],
             Self::OwnOrganisationWrite => &[SCOPE_WRITE, SCOPE_ADMIN],
-            Self::Internal => &[],
+            Self::Internal | Self::Public => &[],
         }
     }
 }
@@ -162,6 +165,9 @@ pub fn authorize(caller: &Caller, access: Access, target_org: Option<&str>) -> R
             "token without sub: a write must name who makes it".to_owned(),
         ));
     }
+    if access == Access::Public {
+        return Ok(());
+    }
     // Admin may do everything callable over HTTP; an internal route refuses it too.
     if caller.has(SCOPE_ADMIN) && access != Access::Internal {
         return Ok(());
@@ -182,6 +188,7 @@ pub fn authorize(caller: &Caller, access: Access, target_org: Option<&str>) -> R
         Access::AnyRead if caller.has(SCOPE_READ) => Ok(()),
         Access::AnyRead => Err(Refusal::Forbidden(format!("scope {SCOPE_READ} required"))),
         Access::Internal => Err(Refusal::Forbidden("not callable over HTTP".to_owned())),
+        Access::Public => Ok(()),
     }
 }
 

@@ -97,6 +97,70 @@ pub fn audit_partition(org_id: Option<&str>) -> String {
     org_id.map_or_else(|| AUDIT_DIRECTORY_PK.to_owned(), audit_pk)
 }
 
+/// Partition of the changes outbox: one item per accepted write of an organisation,
+/// put in that write's own transaction and removed by the sequencer once the change
+/// has its revision (or needs none). Sort key [`outbox_sk`].
+pub const OUTBOX_PK: &str = "OUTBOX";
+
+/// `{OrganisationId}#{version}`: the outbox item of the write that took the
+/// organisation's guard to `version` (20 digits, so one organisation's items sort by
+/// version).
+pub fn outbox_sk(org_id: &str, version: u64) -> String {
+    format!("{}#{version:020}", encode(org_id))
+}
+
+/// The organisation and version of an outbox sort key; `None` for anything else.
+pub fn parse_outbox_sk(sk: &str) -> Option<(String, u64)> {
+    let (org, version) = sk.rsplit_once('#')?;
+    (version.len() == 20).then_some(())?;
+    Some((decode(org)?, version.parse().ok()?))
+}
+
+/// Partition of the changes feed: one item per revision ([`feed_sk`]) and the head
+/// ([`FEED_HEAD_SK`]), which sorts after every revision.
+pub const FEED_PK: &str = "FEED";
+/// Sort key of the feed's head: the last revision, moved on only by the sequencer's
+/// transaction that adds the revisions after it.
+pub const FEED_HEAD_SK: &str = "HEAD";
+
+/// A revision's sort key: 20 digits, so revisions sort as numbers and before the head.
+pub fn feed_sk(revision: u64) -> String {
+    format!("{revision:020}")
+}
+
+/// The revision of a feed sort key; `None` for the head or anything else.
+pub fn parse_feed_sk(sk: &str) -> Option<u64> {
+    (sk.len() == 20 && sk.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| sk.parse().ok())
+        .flatten()
+}
+
+/// Partition of every organisation's current public record (what the file holds for
+/// it), the sort key its raw `OrganisationId`: read in sort-key order, it is the file.
+pub const PUBLIC_PK: &str = "PUBLIC";
+
+/// Partition of public records a newer revision replaced, kept for an hour so an
+/// export under way can still read the record of the revision it states.
+pub const SUPERSEDED_PK: &str = "SUPERSEDED";
+
+/// `{OrganisationId}#{revision}`: a superseded record (20 digits, so one
+/// organisation's sort by revision).
+pub fn superseded_sk(org_id: &str, revision: u64) -> String {
+    format!("{}#{revision:020}", encode(org_id))
+}
+
+/// The first sort key of an organisation's superseded records.
+pub fn superseded_prefix(org_id: &str) -> String {
+    format!("{}#", encode(org_id))
+}
+
+/// Partition of export requests: an item here starts an asynchronous export run
+/// (AWS: through the table's stream). Apart from the lease's partition, so a function
+/// that may ask for an export cannot touch the lease (IAM conditions see only the PK).
+pub const EXPORT_REQUEST_PK: &str = "EXPORT_REQUEST";
+/// The one export request item's sort key.
+pub const EXPORT_REQUEST_SK: &str = "REQUEST";
+
 /// `PRIVATE#CONTACT#{ContactId}`
 pub fn contact_sk(id: &str) -> String {
     format!("{PRIVATE_PREFIX}CONTACT#{}", encode(id))
@@ -321,6 +385,35 @@ mod tests {
         }
         assert_eq!(OrgItem::parse("BOGUS#x"), None);
         assert_eq!(decode("%2"), None);
+    }
+
+    #[test]
+    fn feed_keys_sort_as_numbers_and_before_the_head() {
+        let mut keys = [
+            feed_sk(10),
+            feed_sk(9),
+            FEED_HEAD_SK.to_owned(),
+            feed_sk(u64::MAX),
+            feed_sk(0),
+        ];
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                feed_sk(0),
+                feed_sk(9),
+                feed_sk(10),
+                feed_sk(u64::MAX),
+                FEED_HEAD_SK.to_owned()
+            ]
+        );
+        assert_eq!(parse_feed_sk(&feed_sk(42)), Some(42));
+        assert_eq!(parse_feed_sk(FEED_HEAD_SK), None);
+        assert_eq!(parse_outbox_sk(&outbox_sk("o#1", 7)), Some(("o#1".to_owned(), 7)));
+        assert!(outbox_sk("o", 9) < outbox_sk("o", 10));
+        assert_eq!(parse_outbox_sk("o#12"), None);
+        assert!(superseded_sk("a#b", 3).starts_with(&superseded_prefix("a#b")));
+        assert!(!superseded_sk("a#b", 3).starts_with(&superseded_prefix("a")));
     }
 
     #[test]

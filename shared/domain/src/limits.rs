@@ -16,9 +16,20 @@ pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 pub const MAX_TRANSACTION_BYTES: usize = 4 * 1024 * 1024;
 /// A transaction's limit in items.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
+/// A public record (the change feed's, the current one) larger than this once
+/// compressed is stored in several items of this size (DynamoDB's item limit is
+/// 400 KB); the sequencer counts them against [`MAX_TRANSACTION_ITEMS`].
+pub const RECORD_CHUNK_BYTES: usize = 350 * 1024;
+
+/// Items a record of `bytes` (uncompressed: never fewer than compressed) needs at most.
+pub fn record_chunks(bytes: usize) -> usize {
+    bytes.div_ceil(RECORD_CHUNK_BYTES).max(1)
+}
+
 /// What a single-transaction import writes beside the organisation's items: the
-/// audit record and the four version items (the version and its three twins).
-pub const TRANSACTION_EXTRA_ITEMS: usize = 5;
+/// audit record, the four version items (the version and its three twins) and the
+/// organisation's outbox item (the change feed).
+pub const TRANSACTION_EXTRA_ITEMS: usize = 6;
 /// What the store adds to an item besides its keys and JSON body (attribute names,
 /// the GSI keys of the details item), with room to spare.
 const ITEM_OVERHEAD_BYTES: usize = 128;

@@ -1,5 +1,5 @@
-//! The route table: every function of the directory — the five HTTP endpoints and
-//! the scheduled export — with its trigger, its handler, who may call it, what a
+//! The route table: every function of the directory — the HTTP endpoints, the
+//! scheduled export and the sequencer of the change feed — with its triggers, its handler, who may call it, what a
 //! malformed request and an `Accept` without JSON get, and what it needs. Everything else is derived
 //! from it: `handlers::dispatch` (the only route → handler map), the local server's
 //! router and `Allow` header, each Lambda binary's wiring and environment, and the
@@ -17,6 +17,8 @@ pub enum Handler {
     PutAuthorityClaim,
     ApiResource,
     ScheduledExport,
+    ParticipantChanges,
+    SequenceChanges,
 }
 
 /// An HTTP route as API Gateway matches it.
@@ -54,6 +56,28 @@ pub enum Trigger {
     Http(HttpRoute),
     /// An EventBridge schedule.
     Schedule,
+    /// The table's stream, filtered to inserts of these items.
+    Stream(StreamItems),
+}
+
+/// Which inserted items of the table's stream invoke a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamItems {
+    /// Outbox items: a write queued an organisation for the feed.
+    Outbox,
+    /// Export requests (the export route's answer to a directory too large to export
+    /// within one HTTP request).
+    ExportRequests,
+}
+
+impl StreamItems {
+    /// The partition key (and, for export requests, the sort key) the items have.
+    pub fn keys(self) -> (&'static str, Option<&'static str>) {
+        match self {
+            Self::Outbox => (crate::keys::OUTBOX_PK, None),
+            Self::ExportRequests => (crate::keys::EXPORT_REQUEST_PK, Some(crate::keys::EXPORT_REQUEST_SK)),
+        }
+    }
 }
 
 /// What a function needs built at init (and so which environment it reads and
@@ -64,6 +88,8 @@ pub struct Needs {
     pub table: bool,
     /// The export bucket (the object target).
     pub exports: bool,
+    /// The directory's signing key without the bucket (the changes feed's pages).
+    pub signing: bool,
 }
 
 /// One function of the directory.
@@ -71,8 +97,8 @@ pub struct Needs {
 pub struct Route {
     /// The function (and package, and fixture directory) name.
     pub name: &'static str,
-    /// What invokes it.
-    pub trigger: Trigger,
+    /// What invokes it (at most one HTTP route).
+    pub triggers: &'static [Trigger],
     /// Its handler.
     pub handler: Handler,
     /// Who may call it.
@@ -92,10 +118,23 @@ pub struct Route {
 impl Route {
     /// The HTTP method and path, for HTTP routes.
     pub fn http(&self) -> Option<HttpRoute> {
-        match self.trigger {
-            Trigger::Http(h) => Some(h),
-            Trigger::Schedule => None,
-        }
+        self.triggers.iter().find_map(|t| match t {
+            Trigger::Http(h) => Some(*h),
+            Trigger::Schedule | Trigger::Stream(_) => None,
+        })
+    }
+
+    /// Whether an EventBridge schedule invokes it.
+    pub fn scheduled(&self) -> bool {
+        self.triggers.contains(&Trigger::Schedule)
+    }
+
+    /// The stream items that invoke it, if any.
+    pub fn stream(&self) -> Option<StreamItems> {
+        self.triggers.iter().find_map(|t| match t {
+            Trigger::Stream(items) => Some(*items),
+            Trigger::Http(_) | Trigger::Schedule => None,
+        })
     }
 
     /// The HTTP path template (empty for a scheduled function).
@@ -117,19 +156,26 @@ pub const CLAIM_BODY_BYTES: usize = 1024 * 1024;
 const STORE_ONLY: Needs = Needs {
     table: true,
     exports: false,
+    signing: false,
 };
 const STORE_AND_EXPORTS: Needs = Needs {
     table: true,
     exports: true,
+    signing: false,
+};
+const STORE_AND_SIGNING: Needs = Needs {
+    table: true,
+    exports: false,
+    signing: true,
 };
 
 /// `GET /organisations/export/open-data`
 pub const OPEN_DATA_EXPORT: Route = Route {
     name: "get-open-data-export",
-    trigger: Trigger::Http(HttpRoute {
+    triggers: &[Trigger::Http(HttpRoute {
         method: "GET",
         path: "/organisations/export/open-data",
-    }),
+    })],
     handler: Handler::OpenDataExport,
     access: Access::Admin,
     malformed: Malformed::NotFound,
@@ -141,10 +187,10 @@ pub const OPEN_DATA_EXPORT: Route = Route {
 /// `GET /organisations/{OrganisationId}/snapshot`
 pub const ORGANISATION_SNAPSHOT: Route = Route {
     name: "get-organisation-snapshot",
-    trigger: Trigger::Http(HttpRoute {
+    triggers: &[Trigger::Http(HttpRoute {
         method: "GET",
         path: "/organisations/{OrganisationId}/snapshot",
-    }),
+    })],
     handler: Handler::OrganisationSnapshot,
     access: Access::OwnOrganisationRead,
     malformed: Malformed::NotFound,
@@ -156,10 +202,10 @@ pub const ORGANISATION_SNAPSHOT: Route = Route {
 /// `GET /organisations/{OrganisationId}/authorityclaims`
 pub const AUTHORITY_CLAIMS: Route = Route {
     name: "get-authority-claims",
-    trigger: Trigger::Http(HttpRoute {
+    triggers: &[Trigger::Http(HttpRoute {
         method: "GET",
         path: "/organisations/{OrganisationId}/authorityclaims",
-    }),
+    })],
     handler: Handler::AuthorityClaims,
     access: Access::OwnOrganisationRead,
     malformed: Malformed::BadRequest,
@@ -171,10 +217,10 @@ pub const AUTHORITY_CLAIMS: Route = Route {
 /// `PUT /organisations/{OrganisationId}/authorityclaims/{OrganisationAuthorityClaimId}`
 pub const PUT_AUTHORITY_CLAIM: Route = Route {
     name: "put-authority-claim",
-    trigger: Trigger::Http(HttpRoute {
+    triggers: &[Trigger::Http(HttpRoute {
         method: "PUT",
         path: "/organisations/{OrganisationId}/authorityclaims/{OrganisationAuthorityClaimId}",
-    }),
+    })],
     handler: Handler::PutAuthorityClaim,
     access: Access::OwnOrganisationWrite,
     malformed: Malformed::BadRequest,
@@ -186,10 +232,10 @@ pub const PUT_AUTHORITY_CLAIM: Route = Route {
 /// `GET /organisations/{OrganisationId}/authorisationservers/{AuthorisationServerId}/apiresources/{ApiResourceId}`
 pub const API_RESOURCE: Route = Route {
     name: "get-api-resource",
-    trigger: Trigger::Http(HttpRoute {
+    triggers: &[Trigger::Http(HttpRoute {
         method: "GET",
         path: "/organisations/{OrganisationId}/authorisationservers/{AuthorisationServerId}/apiresources/{ApiResourceId}",
-    }),
+    })],
     handler: Handler::ApiResource,
     access: Access::AnyRead,
     malformed: Malformed::NotFound,
@@ -198,10 +244,37 @@ pub const API_RESOURCE: Route = Route {
     max_body: NO_BODY,
 };
 
-/// The open-data export on an EventBridge schedule.
+/// `GET /participants/changes`: the changes feed, public like the file.
+pub const PARTICIPANT_CHANGES: Route = Route {
+    name: "get-participant-changes",
+    triggers: &[Trigger::Http(HttpRoute {
+        method: "GET",
+        path: "/participants/changes",
+    })],
+    handler: Handler::ParticipantChanges,
+    access: Access::Public,
+    malformed: Malformed::BadRequest,
+    accept: AcceptRule::Json,
+    needs: STORE_AND_SIGNING,
+    max_body: NO_BODY,
+};
+
+/// The sequencer of the change feed: on every outbox insert (the table's stream).
+pub const SEQUENCE_CHANGES: Route = Route {
+    name: "sequence-changes",
+    triggers: &[Trigger::Stream(StreamItems::Outbox)],
+    handler: Handler::SequenceChanges,
+    access: Access::Internal,
+    malformed: Malformed::NotFound,
+    accept: AcceptRule::Any,
+    needs: STORE_ONLY,
+    max_body: NO_BODY,
+};
+
+/// The open-data export on an EventBridge schedule, and on export requests.
 pub const SCHEDULED_EXPORT: Route = Route {
     name: "scheduled-open-data-export",
-    trigger: Trigger::Schedule,
+    triggers: &[Trigger::Schedule, Trigger::Stream(StreamItems::ExportRequests)],
     handler: Handler::ScheduledExport,
     access: Access::Internal,
     malformed: Malformed::NotFound,
@@ -211,13 +284,15 @@ pub const SCHEDULED_EXPORT: Route = Route {
 };
 
 /// Every function: one row each.
-pub const ROUTES: [Route; 6] = [
+pub const ROUTES: [Route; 8] = [
     OPEN_DATA_EXPORT,
     ORGANISATION_SNAPSHOT,
     AUTHORITY_CLAIMS,
     PUT_AUTHORITY_CLAIM,
     API_RESOURCE,
+    PARTICIPANT_CHANGES,
     SCHEDULED_EXPORT,
+    SEQUENCE_CHANGES,
 ];
 
 /// The Lambda authorizer's function (package and fixture directory). It has no row:
@@ -386,6 +461,10 @@ mod tests {
             find("GET", "/organisations/o/snapshot"),
             RouteMatch::Found(ORGANISATION_SNAPSHOT, _)
         ));
+        assert!(matches!(
+            find("GET", "/participants/changes"),
+            RouteMatch::Found(PARTICIPANT_CHANGES, _)
+        ));
     }
 
     #[test]
@@ -394,7 +473,7 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), ROUTES.len());
-        assert_eq!(http_routes().count(), ROUTES.len() - 1);
+        assert_eq!(http_routes().count(), ROUTES.len() - 2);
         assert_eq!(by_name("scheduled-open-data-export"), Some(SCHEDULED_EXPORT));
         const EXPORT: Route = row("get-open-data-export");
         assert_eq!(EXPORT, OPEN_DATA_EXPORT);

@@ -209,6 +209,12 @@ pub struct Header {
     pub iat: i64,
     /// SHA-256 of the file (lowercase hex, as its `ETag`).
     pub sha256: String,
+    /// The revision the file (or the last change of a changes page) reflects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<u64>,
+    /// The revision a changes page starts after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<u64>,
     /// Extensions a verifier must understand; none are used, so any is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crit: Option<Vec<String>>,
@@ -280,15 +286,47 @@ pub struct Prepared {
     pub header_b64: String,
 }
 
+/// What a signature covers, besides the bytes: their type, hash and revisions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject {
+    /// The header's `typ`: [`TYP`] for the file, [`crate::feed::CHANGES_TYP`] for a page.
+    pub typ: &'static str,
+    /// SHA-256 of the bytes (lowercase hex).
+    pub sha256: String,
+    /// The revision the bytes reflect (a file) or end at (a changes page).
+    pub revision: Option<u64>,
+    /// The revision a changes page starts after.
+    pub since: Option<u64>,
+}
+
+impl Subject {
+    /// The participants file with `sha256`, at `revision` when it states one.
+    pub fn file(sha256: &str, revision: Option<u64>) -> Self {
+        Self {
+            typ: TYP,
+            sha256: sha256.to_owned(),
+            revision,
+            since: None,
+        }
+    }
+}
+
 impl Prepared {
-    /// The header of a signature by `kid` at `iat` over a file with `sha256`.
+    /// The header of a signature by `kid` at `iat` over the participants file with `sha256`.
     pub fn new(kid: &str, iat: i64, sha256: &str) -> Self {
+        Self::of(kid, iat, &Subject::file(sha256, None))
+    }
+
+    /// The header of a signature by `kid` at `iat` over `subject`.
+    pub fn of(kid: &str, iat: i64, subject: &Subject) -> Self {
         let header = Header {
             alg: ALG.into(),
-            typ: TYP.into(),
+            typ: subject.typ.into(),
             kid: kid.into(),
             iat,
-            sha256: sha256.into(),
+            sha256: subject.sha256.clone(),
+            revision: subject.revision,
+            since: subject.since,
             crit: None,
         };
         // A struct of strings and an integer always serialises.
@@ -309,14 +347,20 @@ impl Prepared {
 /// feed it the whole file): the compact JWS. Refuses when the bytes fed are not the
 /// file `sha256` names, and checks the signature against the signer's own public key
 /// before returning it, so a misbehaving signer never publishes an unverifiable file.
-pub async fn sign_file<F, Fut, E>(signer: &dyn Signer, sha256: &str, iat: i64, feed: F) -> Result<String, SignError>
+pub async fn sign_file<F, Fut, E>(
+    signer: &dyn Signer,
+    subject: &Subject,
+    iat: i64,
+    feed: F,
+) -> Result<String, SignError>
 where
     F: FnOnce(SigningInput) -> Fut,
     Fut: Future<Output = Result<SigningInput, E>>,
     E: std::fmt::Display,
 {
+    let sha256 = subject.sha256.as_str();
     let jwk = signer.public_jwk().await?;
-    let prepared = Prepared::new(&jwk.kid, iat, sha256);
+    let prepared = Prepared::of(&jwk.kid, iat, subject);
     let input = feed(SigningInput::new(&prepared.header_b64))
         .await
         .map_err(|e| SignError(format!("reading the published file back: {e}")))?;
@@ -363,6 +407,10 @@ pub struct Verified {
     pub kid: String,
     pub iat: i64,
     pub sha256: String,
+    /// The revision the signed header states.
+    pub revision: Option<u64>,
+    /// The revision a signed changes page starts after.
+    pub since: Option<u64>,
 }
 
 /// A parsed compact detached JWS.
@@ -372,8 +420,14 @@ pub struct Parsed {
     signature: p256::ecdsa::Signature,
 }
 
-/// Parses a compact detached JWS and checks its header (algorithm, type, extensions).
+/// Parses a compact detached JWS of the participants file and checks its header
+/// (algorithm, type, extensions).
 pub fn parse(jws: &str) -> Result<Parsed, VerifyError> {
+    parse_typed(jws, TYP)
+}
+
+/// [`parse`] for a signature whose header must say `typ`.
+pub fn parse_typed(jws: &str, typ: &str) -> Result<Parsed, VerifyError> {
     let malformed = |m: &str| VerifyError::Malformed(m.to_owned());
     let mut parts = jws.trim().split('.');
     let (Some(h), Some(payload), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
@@ -391,8 +445,8 @@ pub fn parse(jws: &str) -> Result<Parsed, VerifyError> {
         return Err(VerifyError::WrongAlg(alg.to_owned()));
     }
     let header: Header = serde_json::from_value(value).map_err(|e| VerifyError::Malformed(format!("header: {e}")))?;
-    if header.typ != TYP {
-        return Err(VerifyError::Malformed(format!("typ is {:?}, not {TYP:?}", header.typ)));
+    if header.typ != typ {
+        return Err(VerifyError::Malformed(format!("typ is {:?}, not {typ:?}", header.typ)));
     }
     if header.crit.as_ref().is_some_and(|c| !c.is_empty()) {
         return Err(malformed(
@@ -411,7 +465,18 @@ pub fn parse(jws: &str) -> Result<Parsed, VerifyError> {
 
 /// Verifies `file` (read in pieces) against the detached `jws` and the `jwks`, at `now`.
 pub fn verify(file: &mut dyn std::io::Read, jws: &str, jwks: &Jwks, now: i64) -> Result<Verified, VerifyError> {
-    let parsed = parse(jws)?;
+    verify_typed(file, jws, TYP, jwks, now)
+}
+
+/// [`verify`] for a signature whose header must say `typ` (a changes page's).
+pub fn verify_typed(
+    file: &mut dyn std::io::Read,
+    jws: &str,
+    typ: &str,
+    jwks: &Jwks,
+    now: i64,
+) -> Result<Verified, VerifyError> {
+    let parsed = parse_typed(jws, typ)?;
     let key = key_for(&parsed.header, jwks, now)?;
     let mut input = SigningInput::new(&parsed.header_b64);
     let mut buffer = vec![0u8; 256 * 1024];
@@ -463,6 +528,8 @@ fn check(parsed: Parsed, key: p256::ecdsa::VerifyingKey, input: SigningInput) ->
         kid: header.kid,
         iat: header.iat,
         sha256: header.sha256,
+        revision: header.revision,
+        since: header.since,
     })
 }
 

@@ -119,7 +119,7 @@ mod tests {
 
     async fn sign(signer: &LocalSigner, file: &[u8], iat: i64) -> String {
         let sha = hex::encode(sha2::Sha256::digest(file));
-        sign_file(signer, &sha, iat, |mut input| async move {
+        sign_file(signer, &Subject::file(&sha, None), iat, |mut input| async move {
             input.update(file);
             Ok::<_, std::convert::Infallible>(input)
         })

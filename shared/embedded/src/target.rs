@@ -40,6 +40,11 @@ impl LocalDirTarget {
     fn hash_path(&self) -> PathBuf {
         self.dir.join(format!("{EXPORT_KEY}.sha256"))
     }
+
+    /// What was recorded with the file (hidden: not for the static site).
+    fn record_path(&self) -> PathBuf {
+        self.dir.join(format!(".{EXPORT_KEY}.published.json"))
+    }
 }
 
 fn io(path: &Path, e: std::io::Error) -> ExportError {
@@ -71,6 +76,14 @@ impl Upload for LocalUpload {
         persist_public(temp, &path)?;
         let hash_path = self.target.hash_path();
         std::fs::write(&hash_path, format!("{sha256}\n")).map_err(|e| io(&hash_path, e))?;
+        let record = serde_json::json!({
+            "sha256": sha256,
+            "readStarted": published.read_started,
+            "organisations": published.organisations,
+            "revision": published.revision,
+        });
+        let record_path = self.target.record_path();
+        std::fs::write(&record_path, record.to_string()).map_err(|e| io(&record_path, e))?;
         Ok(())
     }
 
@@ -110,15 +123,27 @@ impl ObjectTarget for LocalDirTarget {
         })
     }
 
-    async fn published_sha256(&self) -> Result<Option<String>, ExportError> {
+    async fn published(&self) -> Result<Option<Published>, ExportError> {
         if !self.path().exists() {
             return Ok(None);
         }
-        match std::fs::read_to_string(self.hash_path()) {
-            Ok(text) => Ok(Some(text.trim().to_owned())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io(&self.hash_path(), e)),
-        }
+        let sha256 = match std::fs::read_to_string(self.hash_path()) {
+            Ok(text) => text.trim().to_owned(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(&self.hash_path(), e)),
+        };
+        // Files published before the record existed have the hash alone.
+        let record: serde_json::Value = std::fs::read_to_string(self.record_path())
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .filter(|r: &serde_json::Value| r["sha256"] == sha256.as_str())
+            .unwrap_or_default();
+        Ok(Some(Published {
+            sha256,
+            read_started: record["readStarted"].as_str().unwrap_or_default().to_owned(),
+            organisations: record["organisations"].as_u64().unwrap_or(0) as usize,
+            revision: record["revision"].as_u64(),
+        }))
     }
 
     async fn presigned_url(&self) -> Result<Option<String>, ExportError> {

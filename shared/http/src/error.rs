@@ -29,6 +29,8 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     /// 408: the request did not arrive in time (the seconds allowed).
     RequestTimeout(u64),
+    /// 410: what was asked for is no longer kept (revisions past their retention).
+    Gone(String),
     /// 429 with `Retry-After`: the resource is busy with another caller's work.
     Busy(String),
     /// 500: a bug or a backend failure; the detail is logged, never sent.
@@ -50,6 +52,7 @@ impl ApiError {
             Self::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            Self::Gone(_) => StatusCode::GONE,
             Self::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -65,7 +68,9 @@ impl ApiError {
     fn full_messages(&self) -> Vec<String> {
         match self {
             Self::BadRequest(m) | Self::ForbiddenFields(m) => m.clone(),
-            Self::Unauthorized(m) | Self::Forbidden(m) | Self::NotFound(m) | Self::Busy(m) => vec![m.clone()],
+            Self::Unauthorized(m) | Self::Forbidden(m) | Self::NotFound(m) | Self::Gone(m) | Self::Busy(m) => {
+                vec![m.clone()]
+            }
             Self::MethodNotAllowed(allow) => vec![format!("method not allowed on this route (allowed: {allow})")],
             Self::NotAcceptable => vec!["Accept must allow application/json".to_owned()],
             Self::PayloadTooLarge(0) => vec!["this route takes no request body".to_owned()],
@@ -110,6 +115,21 @@ fn fallback() -> Response<Body> {
     let mut r = Response::new(Body::from(r#"{"errors":["internal error"]}"#));
     *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
     r
+}
+
+impl From<directory_usecases::feed::FeedError> for ApiError {
+    fn from(e: directory_usecases::feed::FeedError) -> Self {
+        use directory_usecases::feed::FeedError;
+        match e {
+            FeedError::Gone { since } => Self::Gone(format!(
+                "since: revisions after {since} are no longer kept; download the participants file and continue from the revision it states"
+            )),
+            FeedError::Future { since, head } => {
+                Self::BadRequest(vec![format!("since: {since} is beyond the last revision ({head})")])
+            }
+            FeedError::Store(e) => e.into(),
+        }
+    }
 }
 
 impl From<directory_usecases::export::ExportError> for ApiError {

@@ -100,6 +100,26 @@ pub fn path<'r>(req: &'r Request, name: &str) -> Result<&'r str, ApiError> {
         .ok_or_else(|| ApiError::NotFound(format!("{name}: missing path parameter")))
 }
 
+/// How much of a query value an error message echoes.
+const ECHO_CHARS: usize = 64;
+
+/// A query value as an error message quotes it: at most 64 characters, then `…`.
+pub fn echo(value: &str) -> String {
+    format!("{:?}", directory_domain::messages::clip(value, ECHO_CHARS))
+}
+
+/// The one value of a query parameter (`None` when absent); given twice is a problem.
+pub fn single<'a>(values: Option<Vec<&'a str>>, name: &str, problems: &mut Vec<String>) -> Option<&'a str> {
+    match values.as_deref() {
+        None | Some([]) => None,
+        Some([one]) => Some(one),
+        Some(_) => {
+            problems.push(format!("{name}: given more than once"));
+            None
+        }
+    }
+}
+
 /// Two checked parts, or every problem of both.
 pub fn both<A, B>(a: Result<A, Vec<String>>, b: Result<B, Vec<String>>) -> Result<(A, B), Vec<String>> {
     match (a, b) {
@@ -115,7 +135,11 @@ fn admit<I: RouteInput>(call: &Call, req: &Request) -> Result<(Caller, I), ApiEr
         true => Some(path(req, "OrganisationId")?),
         false => None,
     };
-    let caller = caller::caller(req)?;
+    // A public route reads no token: anyone may call it, as anyone may download the file.
+    let caller = match route.access {
+        auth::Access::Public => Caller::default(),
+        _ => caller::caller(req)?,
+    };
     auth::authorize(&caller, route.access, target)?;
     if route.accept == AcceptRule::Json {
         let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());

@@ -11,4 +11,4 @@ pub mod handlers;
 pub mod input;
 pub mod logging;
 
-pub use handlers::{AsBuilt, Deps, Services, StoreOnly, dispatch, dispatch_event, guard};
+pub use handlers::{AsBuilt, Deps, Services, Signed, StoreOnly, dispatch, dispatch_event, guard, sequence_event};

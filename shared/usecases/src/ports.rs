@@ -6,6 +6,7 @@
 //! (`tests/`).
 
 use directory_domain::audit::AuditRecord;
+use directory_domain::feed::{Current, Entry, Head, Record, Revision};
 use directory_domain::ids::{OrganisationId, ResourceId, ServerId};
 use directory_domain::keys::OrgItem;
 use directory_domain::model::{ApiResource, AuthorityClaim, OrganisationSnapshot, ReferenceData};
@@ -50,7 +51,10 @@ pub enum Commit {
 }
 
 /// What every accepted write stores with its change, in the same transaction: the
-/// one place a new write concern (the change feed) is added for every write.
+/// one place a write concern is added for every write. Beside the audit record, every
+/// organisation write (claim commit, replace, removal) puts the organisation's outbox
+/// item at the guard version it writes ([`directory_domain::keys::outbox_sk`]), so the
+/// change feed learns of it from the same transaction ([`ChangeFeed`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct WriteEffects {
     /// The audit record of the change.
@@ -175,7 +179,7 @@ pub trait OrganisationWrites: Send + Sync {
     ) -> impl Future<Output = Result<StoredOrganisation<Self::Read>, StoreError>> + Send;
 
     /// Replaces the organisation's items with `items` (items no longer present are
-    /// removed), with `effects`, atomically where it fits one transaction and in the
+    /// removed; no items: the organisation leaves the directory), with `effects`, atomically where it fits one transaction and in the
     /// adapter's staged form otherwise (readers see the old organisation or the new
     /// one, never a mix); [`Commit::Conflict`] when a write came in since the read.
     fn replace_items(
@@ -224,6 +228,13 @@ pub trait ExportLease: Send + Sync {
 
     /// Gives the lease back; nothing happens when another holder has it since.
     fn release_export_lease(&self, fence: u64) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Asks for an export run (AWS: the table's stream starts the export function on
+    /// it; the local server's worker polls it), `at` Unix seconds.
+    fn request_export(&self, at: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// When the last export request was made, if one was.
+    fn export_requested(&self) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
 }
 
 /// A small directory-wide document the store keeps with a version, written only if
@@ -267,10 +278,111 @@ pub trait Documents: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
+/// An organisation a write queued for the feed: its outbox item.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Pending {
+    pub organisation_id: String,
+    /// The guard version the write left (0: queued by seeding, below every write).
+    pub version: u64,
+}
+
+/// What one sequencer transaction writes, if the head is still the one it read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sequenced {
+    /// The head after it.
+    pub head: Head,
+    /// The new revisions, in order, following the head read.
+    pub entries: Vec<Entry>,
+    /// The organisations' current records after it (one per entry).
+    pub records: Vec<Current>,
+    /// The outbox items it settles (written at or below the version read).
+    pub done: Vec<Pending>,
+}
+
+/// The change feed's storage: the outbox every write fills, the revisions, the
+/// organisations' current public records and the head. Written by one use case, the
+/// sequencer (`crate::feed`), in transactions conditioned on the head it read.
+pub trait ChangeFeed: Send + Sync {
+    /// The head, read consistently; `None` before the first sequencer commit.
+    fn feed_head(&self) -> impl Future<Output = Result<Option<Head>, StoreError>> + Send;
+
+    /// Up to `limit` outbox items, in key order (by organisation, then version).
+    fn pending(&self, limit: usize) -> impl Future<Output = Result<Vec<Pending>, StoreError>> + Send;
+
+    /// Queues organisations for the feed (seeding a directory stored before it).
+    fn enqueue(&self, pending: &[Pending]) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The organisation's public record as stored now (`None`: it does not exist) and
+    /// its guard's version, read together.
+    fn public_record(
+        &self,
+        org_id: &OrganisationId,
+    ) -> impl Future<Output = Result<(Option<Record>, u64), StoreError>> + Send;
+
+    /// The current records of these organisations (those that have one).
+    fn current_records(&self, org_ids: &[String]) -> impl Future<Output = Result<Vec<Current>, StoreError>> + Send;
+
+    /// Keeps records being replaced readable for
+    /// [`directory_domain::feed::SUPERSEDED_KEEP_SECS`] (written before the commit
+    /// that replaces them; harmless if that commit never lands).
+    fn keep_superseded(&self, records: &[Current], now: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Writes `batch` in one transaction if the head is still `expected` (`None`: it
+    /// does not exist); [`Commit::Conflict`] otherwise, with nothing written.
+    fn commit_sequence(
+        &self,
+        expected: Option<&Head>,
+        batch: &Sequenced,
+    ) -> impl Future<Output = Result<Commit, StoreError>> + Send;
+
+    /// Revisions after `since` in order, at most `limit`, leaving out expired ones, and
+    /// the head when the read reached it (fewer than `limit` found).
+    fn entries_after(
+        &self,
+        since: Revision,
+        limit: usize,
+        now: i64,
+    ) -> impl Future<Output = Result<(Vec<Entry>, Option<Head>), StoreError>> + Send;
+
+    /// Up to `limit` current records after the organisation id `after`, in id order
+    /// (the file's order); removals included.
+    fn current_page(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Current>, StoreError>> + Send;
+
+    /// The record the organisation had at revision `at` among those kept after being
+    /// replaced (the latest one at or before `at`, unexpired).
+    fn superseded(
+        &self,
+        org_id: &str,
+        at: Revision,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<Current>, StoreError>> + Send;
+
+    /// How long after a commit every item it wrote is readable by every read
+    /// (DynamoDB: queries are not isolated from transactions; the embedded store's
+    /// reads are snapshots). An export states a revision committed at least this long
+    /// before it started reading.
+    fn settle_time(&self) -> std::time::Duration;
+
+    /// How long revisions are kept (days).
+    fn feed_retention_days(&self) -> u32;
+}
+
 /// Every capability: what a whole store (an adapter) offers. Functions and use cases
 /// name the parts they use; the local server and the tests hold the whole.
 pub trait Store:
-    ReferenceStore + OrganisationReads + ClaimWrites + OrganisationWrites + AuditLog + ExportLease + Documents + 'static
+    ReferenceStore
+    + OrganisationReads
+    + ClaimWrites
+    + OrganisationWrites
+    + AuditLog
+    + ExportLease
+    + Documents
+    + ChangeFeed
+    + 'static
 {
 }
 
@@ -282,6 +394,7 @@ impl<T> Store for T where
         + AuditLog
         + ExportLease
         + Documents
+        + ChangeFeed
         + 'static
 {
 }

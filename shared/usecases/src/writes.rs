@@ -182,6 +182,44 @@ pub trait DirectoryWrites: ClaimWrites + OrganisationWrites + AuditLog {
         }
     }
 
+    /// Removes the organisation from the directory: every item of it, with one audit
+    /// record of `actor` (the items before, nothing after) in the same transaction;
+    /// the change feed then carries its removal. [`Replaced::Unchanged`] when there is
+    /// no such organisation (nothing is written).
+    fn remove_organisation_as(
+        &self,
+        org_id: &OrganisationId,
+        actor: &Actor,
+    ) -> impl Future<Output = Result<Replaced, StoreError>> + Send {
+        async move {
+            let mut retry = Retry::default();
+            loop {
+                let stored = self.read_for_replace(org_id).await?;
+                if stored.items.is_empty() && !stored.pending {
+                    return Ok(Replaced::Unchanged);
+                }
+                let retention = self.audit_retention_days();
+                let audit = audit::organisation_replace(actor, org_id.as_str(), &stored.items, &[], retention)
+                    .unwrap_or_else(|| {
+                        AuditRecord::new(
+                            actor,
+                            audit::target(&[("OrganisationId", org_id.as_str())]),
+                            Vec::new(),
+                            retention,
+                        )
+                    });
+                let effects = WriteEffects { audit };
+                match self.replace_items(org_id, stored.state, Vec::new(), &effects).await? {
+                    Commit::Done => {
+                        effects.audit.log();
+                        return Ok(Replaced::Written);
+                    }
+                    Commit::Conflict => retry.again().await?,
+                }
+            }
+        }
+    }
+
     /// [`DirectoryWrites::replace_organisation_as`] by an internal actor (tests, tools).
     fn replace_organisation(
         &self,

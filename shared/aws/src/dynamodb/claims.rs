@@ -48,6 +48,7 @@ impl ClaimWrites for DynamoStore {
         let mut writes = vec![
             w.put_existing(item).map_err(built)?,
             w.put_new(schema_audit(&effects.audit)).map_err(built)?,
+            w.outbox(org_id.as_str(), version + 1).map_err(built)?,
         ];
         writes.extend(w.version_twins(&pk, &bump).map_err(built)?);
         match self.transact(writes).await {

@@ -1,7 +1,7 @@
 //! The export lease: one item (`EXPORT`/`LEASE`) taken, checked and given back with
 //! conditional updates; its fence only grows.
 
-use super::schema::{key, n, s};
+use super::schema::{get_n, key, n, s};
 use super::{DynamoStore, backend};
 use directory_domain::keys;
 use directory_domain::lease;
@@ -88,5 +88,31 @@ impl ExportLease for DynamoStore {
             }
             Err(e) => Err(backend(e)),
         }
+    }
+
+    async fn request_export(&self, at: i64) -> Result<(), StoreError> {
+        let mut item = key(keys::EXPORT_REQUEST_PK, keys::EXPORT_REQUEST_SK);
+        item.insert("At".to_owned(), n(at.max(0) as u64));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn export_requested(&self) -> Result<Option<i64>, StoreError> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .set_key(Some(key(keys::EXPORT_REQUEST_PK, keys::EXPORT_REQUEST_SK)))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(got.item.as_ref().and_then(|i| get_n(i, "At")).map(|at| at as i64))
     }
 }

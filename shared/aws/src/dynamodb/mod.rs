@@ -9,13 +9,15 @@
 //! `WriteToken` on it and on its twins `#VERSION` and `VERSION` at the ends of the
 //! partition and `PRIVATE` before the private items (`PRIVATE#…`, which the export
 //! never reads), and organisations too large for one transaction are written in the
-//! staged form (see [`crate::staged`]). The export lease is `EXPORT`/`LEASE`.
+//! staged form (see [`crate::staged`]). The export lease is `EXPORT`/`LEASE`. Every
+//! organisation write also puts its outbox item (`OUTBOX`, see `feed`).
 //!
 //! One file per concern: `schema` (item shapes), `transact` (transaction writes and
 //! the version protocol), `reads`, `claims`, `organisations` (replace and the staged
-//! form), `records` (audit, documents), `lease`.
+//! form), `records` (audit, documents), `lease`, `feed` (the change feed's items).
 
 mod claims;
+mod feed;
 mod lease;
 mod organisations;
 mod reads;
@@ -46,6 +48,7 @@ pub struct DynamoStore {
     client: Client,
     table: String,
     retention_days: u32,
+    feed_retention_days: u32,
 }
 
 impl DynamoStore {
@@ -55,7 +58,14 @@ impl DynamoStore {
             client,
             table: table.into(),
             retention_days: audit::DEFAULT_RETENTION_DAYS,
+            feed_retention_days: directory_domain::feed::DEFAULT_RETENTION_DAYS,
         }
+    }
+
+    /// Keeps revisions for `days` (their `ExpiresAt` TTL; reads hide older ones).
+    pub fn with_feed_retention(mut self, days: u32) -> Self {
+        self.feed_retention_days = days;
+        self
     }
 
     /// Keeps audit records for `days` (their `ExpiresAt` TTL).
@@ -67,6 +77,11 @@ impl DynamoStore {
     /// The table name.
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    /// The DynamoDB client (benchmarks compare raw transactions on the same table).
+    pub fn client(&self) -> &aws_sdk_dynamodb::Client {
+        &self.client
     }
 
     /// The transaction writes of this table.

@@ -119,6 +119,7 @@ impl DynamoStore {
             writes.push(w.delete(pk, sk).map_err(built)?);
         }
         writes.push(w.put_new(audit_item(&effects.audit)).map_err(built)?);
+        writes.push(w.outbox(org_id, expect.next(1)).map_err(built)?);
         let end = VersionBump {
             token: format!("{}:end", effects.audit.id),
             mark: ImportMark::Clear,
@@ -180,7 +181,11 @@ impl DynamoStore {
             expect: Expect::Any,
         };
         let first = w.version_twins(pk, &start).map_err(built)?.to_vec();
-        let mut last = vec![w.put_new(audit_item(&effects.audit)).map_err(built)?];
+        // Two bumps: the start (`expect`, + 1) and the end (+ 1).
+        let mut last = vec![
+            w.put_new(audit_item(&effects.audit)).map_err(built)?,
+            w.outbox(org_id, expect.next(2)).map_err(built)?,
+        ];
         last.extend(w.version_twins(pk, &end).map_err(built)?);
         Ok(staged_batches(first, writes, last))
     }

@@ -30,6 +30,16 @@ pub enum Expect {
     Version(u64),
 }
 
+impl Expect {
+    /// The version after `bumps` bumps from the one expected (none: from 0).
+    pub fn next(self, bumps: u64) -> u64 {
+        match self {
+            Self::Absent | Self::Any => bumps,
+            Self::Version(v) => v + bumps,
+        }
+    }
+}
+
 /// One write's bump of the organisation's version item: `V` moves on by one, the
 /// write's token is set (on its twins too, see [`version_twins`]), the import mark as
 /// asked, under the condition asked.
@@ -114,6 +124,28 @@ impl Writes<'_> {
                 .build()
                 .map(|p| TransactWriteItem::builder().put(p).build()),
         )
+    }
+
+    /// A put under `condition`, with the value it names.
+    pub fn put_conditioned(
+        &self,
+        item: Item,
+        condition: &str,
+        value: Option<(&str, aws_sdk_dynamodb::types::AttributeValue)>,
+    ) -> Result<TransactWriteItem, String> {
+        let mut put = Put::builder()
+            .table_name(self.table)
+            .set_item(Some(item))
+            .condition_expression(condition);
+        if let Some((name, v)) = value {
+            put = put.expression_attribute_values(name, v);
+        }
+        build(put.build().map(|p| TransactWriteItem::builder().put(p).build()))
+    }
+
+    /// The outbox item of a write that leaves the organisation's guard at `version`.
+    pub fn outbox(&self, org_id: &str, version: u64) -> Result<TransactWriteItem, String> {
+        self.put(key(keys::OUTBOX_PK, &keys::outbox_sk(org_id, version)))
     }
 
     /// A delete.

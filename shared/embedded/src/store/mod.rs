@@ -1,6 +1,7 @@
 //! The embedded on-disk store (redb): the local default. One file, one process at a
 //! time; every write is a single serialisable redb transaction.
 
+mod feed;
 mod reads;
 mod records;
 mod writes;
@@ -35,6 +36,7 @@ struct Guard {
 pub struct EmbeddedStore {
     db: Arc<Database>,
     retention_days: u32,
+    feed_retention_days: u32,
     /// Whole snapshots already assembled; emptied after every organisation write.
     snapshots: Arc<SnapshotCache>,
 }
@@ -64,6 +66,7 @@ impl EmbeddedStore {
         Ok(Self {
             db: Arc::new(db),
             retention_days: audit::DEFAULT_RETENTION_DAYS,
+            feed_retention_days: directory_domain::feed::DEFAULT_RETENTION_DAYS,
             snapshots: Arc::default(),
         })
     }
@@ -72,6 +75,24 @@ impl EmbeddedStore {
     pub fn with_audit_retention(mut self, days: u32) -> Self {
         self.retention_days = days;
         self
+    }
+
+    /// Keeps revisions for `days` (reads hide older ones; commits remove them).
+    pub fn with_feed_retention(mut self, days: u32) -> Self {
+        self.feed_retention_days = days;
+        self
+    }
+
+    /// Queues the organisation for the change feed at `version`, in the write's own
+    /// transaction (see [`directory_usecases::ports::WriteEffects`]).
+    fn insert_outbox(
+        table: &mut redb::Table<(&str, &str), &str>,
+        org_id: &str,
+        version: u64,
+    ) -> Result<(), StoreError> {
+        let sk = keys::outbox_sk(org_id, version);
+        table.insert((keys::OUTBOX_PK, sk.as_str()), "{}").map_err(backend)?;
+        Ok(())
     }
 
     fn insert_audit(table: &mut redb::Table<(&str, &str), &str>, record: &AuditRecord) -> Result<(), StoreError> {

@@ -90,6 +90,39 @@ impl ExportLease for EmbeddedStore {
         })
         .await
     }
+
+    async fn request_export(&self, at: i64) -> Result<(), StoreError> {
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            {
+                let mut table = txn.open_table(ITEMS).map_err(backend)?;
+                let body = serde_json::json!({ "At": at }).to_string();
+                table
+                    .insert((keys::EXPORT_REQUEST_PK, keys::EXPORT_REQUEST_SK), body.as_str())
+                    .map_err(backend)?;
+            }
+            txn.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn export_requested(&self) -> Result<Option<i64>, StoreError> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let table = txn.open_table(ITEMS).map_err(backend)?;
+            match table
+                .get((keys::EXPORT_REQUEST_PK, keys::EXPORT_REQUEST_SK))
+                .map_err(backend)?
+            {
+                Some(body) => {
+                    let value: serde_json::Value = parse(keys::EXPORT_REQUEST_SK, body.value())?;
+                    Ok(value.get("At").and_then(serde_json::Value::as_i64))
+                }
+                None => Ok(None),
+            }
+        })
+        .await
+    }
 }
 
 impl Documents for EmbeddedStore {

@@ -51,7 +51,8 @@ impl ClaimWrites for EmbeddedStore {
         version: u64,
         effects: &WriteEffects,
     ) -> Result<Commit, StoreError> {
-        let pk = keys::org_pk(org_id.as_str());
+        let org = org_id.as_str().to_owned();
+        let pk = keys::org_pk(&org);
         let sk = keys::claim_sk(&claim.organisation_authority_claim_id);
         let body = serde_json::to_string(claim).map_err(|e| StoreError::Backend(e.to_string()))?;
         let record = effects.audit.clone();
@@ -72,6 +73,7 @@ impl ClaimWrites for EmbeddedStore {
                     .map_err(backend)?;
                 Self::insert_audit(&mut table, &record)?;
                 Self::set_version(&mut table, &pk, version + 1)?;
+                Self::insert_outbox(&mut table, &org, version + 1)?;
             }
             txn.commit().map_err(backend)?;
             Ok(Commit::Done)
@@ -138,10 +140,14 @@ impl OrganisationWrites for EmbeddedStore {
                 }
                 Self::insert_audit(&mut table, &record)?;
                 Self::set_version(&mut table, &pk, read + 1)?;
-                txn.open_table(ORGS)
-                    .map_err(backend)?
-                    .insert(org.as_str(), ())
-                    .map_err(backend)?;
+                Self::insert_outbox(&mut table, &org, read + 1)?;
+                let mut orgs = txn.open_table(ORGS).map_err(backend)?;
+                if items.is_empty() {
+                    // Removed: no longer listed (its guard stays, so versions only grow).
+                    orgs.remove(org.as_str()).map_err(backend)?;
+                } else {
+                    orgs.insert(org.as_str(), ()).map_err(backend)?;
+                }
             }
             txn.commit().map_err(backend)?;
             Ok(Commit::Done)

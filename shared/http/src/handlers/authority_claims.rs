@@ -4,7 +4,7 @@
 //! paging parameters), otherwise one page (`size` 20 when only `page` is given).
 
 use crate::error::ApiError;
-use crate::input::{Admitted, RouteInput, both, path, serve};
+use crate::input::{Admitted, RouteInput, both, echo, path, serve, single};
 use directory_domain::ids::OrganisationId;
 use directory_domain::model::AuthorityClaim;
 use directory_domain::routes::{AUTHORITY_CLAIMS, Route};
@@ -50,25 +50,6 @@ impl Default for ListQuery {
             size: None,
             sort_field: "OrganisationAuthorityClaimId",
             descending: false,
-        }
-    }
-}
-
-/// How much of a query value an error message echoes.
-const ECHO_CHARS: usize = 64;
-
-/// A query value as an error message quotes it: at most 64 characters, then `…`.
-fn echo(value: &str) -> String {
-    format!("{:?}", directory_domain::messages::clip(value, ECHO_CHARS))
-}
-
-fn single<'a>(values: Option<Vec<&'a str>>, name: &str, problems: &mut Vec<String>) -> Option<&'a str> {
-    match values.as_deref() {
-        None | Some([]) => None,
-        Some([one]) => Some(one),
-        Some(_) => {
-            problems.push(format!("{name}: given more than once"));
-            None
         }
     }
 }

@@ -7,10 +7,13 @@ pub mod api_resource;
 pub mod authority_claims;
 pub mod open_data_export;
 pub mod organisation_snapshot;
+pub mod participant_changes;
 pub mod put_authority_claim;
 
 use directory_domain::routes::{Handler, Route};
+use directory_domain::signature::Signer;
 use directory_usecases::export::ObjectTarget;
+use directory_usecases::feed::PageSigner;
 use directory_usecases::ports::Store;
 use futures_util::FutureExt;
 use lambda_http::{Body, Request, Response};
@@ -21,10 +24,14 @@ use std::pin::Pin;
 /// A boxed response future.
 pub type Answer<'a> = Pin<Box<dyn Future<Output = Response<Body>> + Send + 'a>>;
 
+/// Pages of the changes feed this process signed (a process-wide memory: the same
+/// page asked again costs no signature).
+static PAGE_SIGNATURES: std::sync::LazyLock<PageSigner> = std::sync::LazyLock::new(PageSigner::default);
+
 /// What a function was built with, by what its route row needs
 /// ([`directory_domain::routes::Needs`]): every function has the store; only the
-/// export functions have an export target, and a function without one links no
-/// target code at all.
+/// export functions have an export target and only the feed's function a signer
+/// without one, and a function without them links no target or signing code at all.
 pub trait Deps: Send + Sync {
     /// The store.
     type Store: Store;
@@ -32,6 +39,14 @@ pub trait Deps: Send + Sync {
     fn store(&self) -> &Self::Store;
     /// The open-data export route's answer, with this function's target.
     fn open_data_export(&self, req: Request) -> Answer<'_>;
+    /// The changes feed's answer, with this function's signer.
+    fn participant_changes(&self, req: Request) -> Answer<'_>;
+}
+
+fn not_built(req: &Request, what: &str) -> Answer<'static> {
+    let response = crate::error::ApiError::NotFound(format!("this function was built without {what}"))
+        .into_response(&crate::fapi::read(req.headers()).interaction_id);
+    Box::pin(std::future::ready(response))
 }
 
 /// The dependencies of a function whose route needs only the table.
@@ -45,9 +60,36 @@ impl<S: Store> Deps for StoreOnly<S> {
     }
 
     fn open_data_export(&self, req: Request) -> Answer<'_> {
-        let response = crate::error::ApiError::NotFound("this function was built without an export target".to_owned())
-            .into_response(&crate::fapi::read(req.headers()).interaction_id);
-        Box::pin(std::future::ready(response))
+        not_built(&req, "an export target")
+    }
+
+    fn participant_changes(&self, req: Request) -> Answer<'_> {
+        not_built(&req, "a signing key")
+    }
+}
+
+/// The dependencies of a function that signs without publishing (the changes feed):
+/// the store and the signing key.
+pub struct Signed<S, G> {
+    pub store: S,
+    pub signer: G,
+}
+
+impl<S: Store, G: Signer + 'static> Deps for Signed<S, G> {
+    type Store = S;
+
+    fn store(&self) -> &S {
+        &self.store
+    }
+
+    fn open_data_export(&self, req: Request) -> Answer<'_> {
+        not_built(&req, "an export target")
+    }
+
+    fn participant_changes(&self, req: Request) -> Answer<'_> {
+        Box::pin(guard(req, move |req| {
+            participant_changes::handle(&self.store, &self.signer, &PAGE_SIGNATURES, req)
+        }))
     }
 }
 
@@ -70,6 +112,12 @@ impl<S: Store, T: ObjectTarget> Deps for Services<S, T> {
             open_data_export::handle(&self.store, &self.exports, req)
         }))
     }
+
+    fn participant_changes(&self, req: Request) -> Answer<'_> {
+        Box::pin(guard(req, move |req| {
+            participant_changes::handle(&self.store, self.exports.signer(), &PAGE_SIGNATURES, req)
+        }))
+    }
 }
 
 /// Dispatches an HTTP request for `route` to its handler: the only route → handler
@@ -88,7 +136,8 @@ pub fn dispatch<'a, D: Deps>(route: &'a Route, deps: &'a D, req: Request) -> Ans
         Handler::AuthorityClaims => Box::pin(guard(req, move |req| authority_claims::handle(store, req))),
         Handler::PutAuthorityClaim => Box::pin(guard(req, move |req| put_authority_claim::handle(store, req))),
         Handler::OpenDataExport => deps.open_data_export(req),
-        Handler::ScheduledExport => {
+        Handler::ParticipantChanges => deps.participant_changes(req),
+        Handler::ScheduledExport | Handler::SequenceChanges => {
             let response = crate::error::ApiError::NotFound(format!("{} has no HTTP route", route.name))
                 .into_response(&crate::fapi::read(req.headers()).interaction_id);
             Box::pin(std::future::ready(response))
@@ -108,7 +157,8 @@ impl lambda_http::IntoResponse for AsBuilt {
     }
 }
 
-/// Runs a scheduled `route` for an EventBridge event; the result is the invocation's.
+/// Runs the export for an EventBridge schedule event or a batch of the table's stream
+/// records (export requests); the result is the invocation's.
 pub async fn dispatch_event<S: Store, T: ObjectTarget>(
     route: &Route,
     services: &Services<S, T>,
@@ -118,12 +168,45 @@ pub async fn dispatch_event<S: Store, T: ObjectTarget>(
         Handler::ScheduledExport => directory_usecases::export::scheduled(&services.store, &services.exports, event)
             .await
             .map_err(|e| e.to_string()),
+        Handler::SequenceChanges => sequence_event(route, &services.store, event).await,
         Handler::OpenDataExport
         | Handler::OrganisationSnapshot
         | Handler::AuthorityClaims
         | Handler::PutAuthorityClaim
-        | Handler::ApiResource => Err(format!("{} is an HTTP route, not a scheduled one", route.name)),
+        | Handler::ApiResource
+        | Handler::ParticipantChanges => Err(format!("{} is an HTTP route, not an event one", route.name)),
     }
+}
+
+/// Runs the sequencer for a batch of the table's stream records (outbox inserts): the
+/// records only wake it, the outbox says what to do, so a lost or repeated batch
+/// loses or repeats nothing.
+pub async fn sequence_event<S: Store>(
+    route: &Route,
+    store: &S,
+    event: &serde_json::Value,
+) -> Result<serde_json::Value, String> {
+    if route.handler != Handler::SequenceChanges {
+        return Err(format!("{} does not sequence changes", route.name));
+    }
+    let records = event.get("Records").and_then(|r| r.as_array()).map_or(0, Vec::len);
+    let done = directory_usecases::feed::sequence(store)
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(
+        records,
+        revisions = done.revisions,
+        settled = done.settled,
+        head = done.head,
+        "sequenced"
+    );
+    Ok(serde_json::json!({
+        "records": records,
+        "revisions": done.revisions,
+        "settled": done.settled,
+        "seeded": done.seeded,
+        "head": done.head,
+    }))
 }
 
 /// Runs a handler so that a panic inside it becomes a 500 with the FAPI header

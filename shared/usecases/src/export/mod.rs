@@ -2,24 +2,25 @@
 //! streamed in parts to an object target with memory bounded independently of the
 //! number of organisations. One core for the schedule and the HTTP route.
 
-pub mod keys;
 mod sign;
 mod stream;
 mod target;
 
 pub use sign::participants_jwks;
-pub use stream::Written;
+pub use stream::{Written, file_at};
 pub use target::{ObjectTarget, Published, Upload};
 
-use crate::ports::{AuditLog, Documents, ExportLease, OrganisationReads, StoreError};
+use crate::feed;
+use crate::ports::{AuditLog, ChangeFeed, Documents, ExportLease, OrganisationReads, StoreError};
 use directory_domain::audit::{self, Actor, AuditRecord, Change};
+use directory_domain::feed::Revision;
 use directory_domain::signature;
 use std::time::{Duration, Instant};
 
-/// What a publish needs of the store: the organisations, the lease, the audit trail
-/// and the key history.
-pub trait ExportStore: OrganisationReads + ExportLease + AuditLog + Documents {}
-impl<T: OrganisationReads + ExportLease + AuditLog + Documents> ExportStore for T {}
+/// What a publish needs of the store: the feed (its current records are the file), the
+/// lease, the audit trail and the key history.
+pub trait ExportStore: OrganisationReads + ChangeFeed + ExportLease + AuditLog + Documents {}
+impl<T: OrganisationReads + ChangeFeed + ExportLease + AuditLog + Documents> ExportStore for T {}
 
 /// The object key (S3) / file name (local) of the export.
 pub const EXPORT_KEY: &str = "participants";
@@ -27,9 +28,7 @@ pub const EXPORT_KEY: &str = "participants";
 pub const MIN_PART_BYTES: usize = 5 * 1024 * 1024;
 /// Default part size: a little over the minimum, so a part is one buffer flush.
 pub const DEFAULT_PART_BYTES: usize = 8 * 1024 * 1024;
-/// Organisations read concurrently (order is kept).
-const READ_CONCURRENCY: usize = 16;
-/// Organisation ids fetched per page.
+/// Current records fetched per page.
 const ID_PAGE: usize = 256;
 /// How long one publish may hold the export lease: longer than any export function
 /// may run (the template's largest timeout is 300 s), so a live holder never loses
@@ -60,6 +59,17 @@ pub enum ExportError {
     LeaseLost,
 }
 
+impl From<crate::signing_keys::KeyError> for ExportError {
+    fn from(e: crate::signing_keys::KeyError) -> Self {
+        use crate::signing_keys::KeyError;
+        match e {
+            KeyError::Store(e) => Self::Store(e),
+            KeyError::Sign(e) => Self::Sign(e),
+            KeyError::Encode(e) => Self::Target(e),
+        }
+    }
+}
+
 /// What one run did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExportReport {
@@ -74,6 +84,8 @@ pub struct ExportReport {
     pub signature: String,
     /// Whether this run signed (false: the published signature already covered the file).
     pub signed: bool,
+    /// The revision the file reflects (its signature's header states it).
+    pub revision: Revision,
 }
 
 /// [`run_as`] by the operator's command line.
@@ -129,9 +141,10 @@ async fn publish<S: ExportStore, T: ObjectTarget>(
     fence: u64,
     started: Instant,
 ) -> Result<ExportReport, ExportError> {
+    let revision = settled_revision(store).await?;
     let mut upload = target.begin().await?;
     let read_started = directory_domain::audit::format_time(time::OffsetDateTime::now_utc());
-    match stream::write_all(store, &mut upload, target.part_bytes(), tap).await {
+    match stream::write_all(store, revision, &mut upload, target.part_bytes(), tap).await {
         Ok(Written {
             organisations,
             bytes,
@@ -154,6 +167,7 @@ async fn publish<S: ExportStore, T: ObjectTarget>(
                         sha256: sha256.clone(),
                         read_started: read_started.clone(),
                         organisations,
+                        revision: Some(revision),
                     })
                     .await?;
                 let change = Change {
@@ -171,7 +185,7 @@ async fn publish<S: ExportStore, T: ObjectTarget>(
                     }
                 }
             }
-            let (signature, signed) = sign::ensure_signed(store, target, &sha256, unchanged).await?;
+            let (signature, signed) = sign::ensure_signed(store, target, &sha256, revision, unchanged).await?;
             sign::publish_explorer(target).await?;
             let report = ExportReport {
                 organisations,
@@ -182,8 +196,10 @@ async fn publish<S: ExportStore, T: ObjectTarget>(
                 duration: started.elapsed(),
                 signature,
                 signed,
+                revision,
             };
             tracing::info!(
+                revision = report.revision,
                 organisations = report.organisations,
                 bytes = report.bytes,
                 parts = report.parts,
@@ -203,6 +219,20 @@ async fn publish<S: ExportStore, T: ObjectTarget>(
             Err(e)
         }
     }
+}
+
+/// The revision the file is written at: the feed's head once every change queued
+/// before this run has its revision, and committed at least the store's settle time
+/// ago (so every item of it is readable by the export's reads).
+async fn settled_revision<S: ExportStore>(store: &S) -> Result<Revision, ExportError> {
+    feed::sequence(store).await?;
+    let head = store.feed_head().await?.unwrap_or_default();
+    let settle = store.settle_time().as_secs_f64();
+    let age = crate::clock::now() as f64 - head.at as f64;
+    if head.revision > 0 && age < settle {
+        tokio::time::sleep(Duration::from_secs_f64((settle - age).max(0.0))).await;
+    }
+    Ok(head.revision)
 }
 
 /// The scheduled trigger: runs the export for an EventBridge event and returns the
@@ -226,6 +256,7 @@ pub async fn scheduled<S: ExportStore, T: ObjectTarget>(
         "sha256": report.sha256,
         "unchanged": report.unchanged,
         "signed": report.signed,
+        "revision": report.revision,
         "durationMs": report.duration.as_millis() as u64,
     }))
 }

@@ -1,11 +1,13 @@
-//! The file itself: every organisation's public record read in id order with reads in
-//! flight, serialised into parts while the previous part uploads, hashed as it goes.
+//! The file itself: every organisation's public record at one revision, read from the
+//! feed's current records in id order (the record a newer revision replaced comes from
+//! the superseded ones), written into parts while the previous part uploads, hashed as
+//! it goes. The records are the feed's bytes, so the file at a revision and the changes
+//! after it are made of the same bytes.
 
 use super::target::Upload;
-use super::{ExportError, ID_PAGE, READ_CONCURRENCY};
-use crate::ports::{OrganisationReads, StoreError};
-use directory_domain::ids::OrganisationId;
-use directory_domain::model::ExportOrganisation;
+use super::{ExportError, ID_PAGE};
+use crate::ports::{ChangeFeed, StoreError};
+use directory_domain::feed::{Current, Record, Revision};
 use futures_util::{Stream, TryStreamExt, stream};
 use sha2::{Digest, Sha256};
 
@@ -42,20 +44,6 @@ impl PartWriter {
         self.written(start, tap).await
     }
 
-    /// Serialises `item` straight into the part (no per-organisation buffer to copy).
-    async fn write_json<T: serde::Serialize>(
-        &mut self,
-        item: &T,
-        tap: &mut (dyn FnMut(&[u8]) + Send),
-    ) -> Result<Result<(), UploadStopped>, serde_json::Error> {
-        let start = self.buffer.len();
-        if let Err(e) = serde_json::to_writer(&mut self.buffer, item) {
-            self.buffer.truncate(start);
-            return Err(e);
-        }
-        Ok(self.written(start, tap).await)
-    }
-
     /// Counts, hashes and taps the bytes the buffer holds from `start`, and sends the
     /// part once it is full.
     async fn written(&mut self, start: usize, tap: &mut (dyn FnMut(&[u8]) + Send)) -> Result<(), UploadStopped> {
@@ -80,25 +68,41 @@ impl PartWriter {
     }
 }
 
-/// Every organisation id, page by page until an empty one (the port promises up to
-/// a page, so a short page is not the end); the next page is asked for only when the
-/// reads ahead of it need it, while they are still in flight.
-fn organisation_ids<S: OrganisationReads>(store: &S) -> impl Stream<Item = Result<String, StoreError>> + Send + '_ {
+/// Every current record, page by page until an empty one (the port promises up to a
+/// page, so a short page is not the end).
+fn current_records<S: ChangeFeed>(store: &S) -> impl Stream<Item = Result<Current, StoreError>> + Send + '_ {
     stream::try_unfold((None::<String>, store), |(after, store)| async move {
-        let ids = store.organisation_ids(after.as_deref(), ID_PAGE).await?;
-        let Some(last) = ids.last().cloned() else {
+        let page = store.current_page(after.as_deref(), ID_PAGE).await?;
+        let Some(last) = page.last().map(|c| c.organisation_id.clone()) else {
             return Ok::<_, StoreError>(None);
         };
-        Ok(Some((stream::iter(ids.into_iter().map(Ok)), (Some(last), store))))
+        Ok(Some((stream::iter(page.into_iter().map(Ok)), (Some(last), store))))
     })
     .try_flatten()
 }
 
-/// Reads every organisation's public snapshot, in id order, keeping
-/// [`READ_CONCURRENCY`] reads in flight across id pages, and writes the export while
-/// the previous part uploads (one part queued at most).
-pub(super) async fn write_all<S: OrganisationReads, U: Upload>(
+/// The record an organisation had at revision `at`: its current one if no later
+/// revision replaced it, else the superseded one of `at` (`None`: not in the file).
+async fn record_at<S: ChangeFeed>(
     store: &S,
+    current: Current,
+    at: Revision,
+    now: i64,
+) -> Result<Option<Record>, StoreError> {
+    if current.revision <= at {
+        return Ok(current.record);
+    }
+    Ok(store
+        .superseded(&current.organisation_id, at, now)
+        .await?
+        .and_then(|c| c.record))
+}
+
+/// Writes the file at revision `at` while the previous part uploads (one part queued
+/// at most).
+pub(super) async fn write_all<S: ChangeFeed, U: Upload>(
+    store: &S,
+    at: Revision,
     upload: &mut U,
     part_bytes: usize,
     tap: &mut (dyn FnMut(&[u8]) + Send),
@@ -127,22 +131,16 @@ pub(super) async fn write_all<S: OrganisationReads, U: Upload>(
         if out.write(b"[", tap).await.is_err() {
             return Ok(None);
         }
-        let snapshots = organisation_ids(store)
-            .map_ok(|id| read_public(store, id))
-            .try_buffered(READ_CONCURRENCY);
-        let mut snapshots = std::pin::pin!(snapshots);
-        while let Some(snapshot) = snapshots.try_next().await? {
-            // An organisation deleted between the listing and the read is skipped.
-            let Some(snapshot) = snapshot else { continue };
+        let now = crate::clock::now();
+        let records = current_records(store).and_then(|c| record_at(store, c, at, now));
+        let mut records = std::pin::pin!(records);
+        while let Some(record) = records.try_next().await? {
+            // Not in the file at `at`: removed, or created after it.
+            let Some(record) = record else { continue };
             if count > 0 && out.write(b",", tap).await.is_err() {
                 return Ok(None);
             }
-            if out
-                .write_json(&ExportOrganisation::from(snapshot), tap)
-                .await
-                .map_err(|e| ExportError::Target(format!("serialising: {e}")))?
-                .is_err()
-            {
+            if out.write(record.0.as_bytes(), tap).await.is_err() {
                 return Ok(None);
             }
             count += 1;
@@ -168,11 +166,22 @@ pub(super) async fn write_all<S: OrganisationReads, U: Upload>(
     }
 }
 
-/// One organisation's public snapshot (a named function: a closure's future here
-/// trips the compiler's `Send` check on higher-ranked lifetimes).
-async fn read_public<S: OrganisationReads>(
-    store: &S,
-    id: String,
-) -> Result<Option<directory_domain::model::OrganisationSnapshot>, StoreError> {
-    store.public_snapshot(&OrganisationId::stored(id)).await
+/// The file at revision `at` as the export writes it, in memory (tests and tools; the
+/// export streams it to its target instead).
+pub async fn file_at<S: ChangeFeed>(store: &S, at: Revision) -> Result<Vec<u8>, StoreError> {
+    let now = crate::clock::now();
+    let records = current_records(store).and_then(|c| record_at(store, c, at, now));
+    let mut records = std::pin::pin!(records);
+    let mut out = vec![b'['];
+    let mut first = true;
+    while let Some(record) = records.try_next().await? {
+        let Some(record) = record else { continue };
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        out.extend_from_slice(record.0.as_bytes());
+    }
+    out.push(b']');
+    Ok(out)
 }

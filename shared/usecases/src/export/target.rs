@@ -14,6 +14,8 @@ pub struct Published {
     pub read_started: String,
     /// How many organisations it holds.
     pub organisations: usize,
+    /// The revision it reflects (absent on files published before revisions).
+    pub revision: Option<u64>,
 }
 
 /// An object being written; it replaces the published one only at `complete`.
@@ -32,8 +34,12 @@ pub trait ObjectTarget: Send + Sync {
     type Upload: Upload;
     /// Starts writing a new version of the object.
     fn begin(&self) -> impl Future<Output = Result<Self::Upload, ExportError>> + Send;
+    /// What was recorded for the published object, if there is one.
+    fn published(&self) -> impl Future<Output = Result<Option<Published>, ExportError>> + Send;
     /// The SHA-256 recorded for the published object, if any.
-    fn published_sha256(&self) -> impl Future<Output = Result<Option<String>, ExportError>> + Send;
+    fn published_sha256(&self) -> impl Future<Output = Result<Option<String>, ExportError>> + Send {
+        async { Ok(self.published().await?.map(|p| p.sha256)) }
+    }
     /// A short-lived URL of the published object, for responses too large to send.
     fn presigned_url(&self) -> impl Future<Output = Result<Option<String>, ExportError>> + Send;
     /// Largest response the HTTP route may send inline (`None`: no limit).
