@@ -1,9 +1,18 @@
 // The participants explorer: loads the published `participants` file from this origin,
-// lets people search it and shows whether its detached signature verifies (WebCrypto). No framework and no build step. Every value from the file
-// is set as text (never parsed as HTML). Links are made only from http(s) URLs and are
-// followed only when clicked: the page itself requests nothing from other origins.
+// lets people search it and shows whether its detached signature verifies (WebCrypto).
+// Left open, it follows the changes feed (`participants/changes`): it lists the recent
+// changes, polls with `If-None-Match` (a 304 while nothing changes), verifies each page's
+// signature and applies only what verifies. No framework and no build step. Every value
+// from the file is set as text (never parsed as HTML). Links are made only from http(s)
+// URLs and are followed only when clicked: the page requests nothing from other origins.
 
 const PAGE = 50;
+/** How often the open page asks the feed for changes. */
+const POLL_MS = 5000;
+/** How many revisions back "Changed recently" starts. */
+const RECENT = 20;
+const FILE_TYP = "participants+jws";
+const CHANGES_TYP = "participants-changes+jws";
 const $ = (id) => document.getElementById(id);
 
 /** Lower case without accents: "Atlântico" and "atlantico" match. */
@@ -169,16 +178,20 @@ export function selectedId(hash = location.hash) {
   }
 }
 
-/** Shows whether the file verifies; runs whatever becomes of the rest of the page. */
+/** Shows whether the file verifies (its JWS header when it does); runs whatever becomes
+ * of the rest of the page. */
 async function showSignature(bytes) {
   const signature = $("signature");
   try {
     const verified = await verifyFile(bytes);
-    signature.textContent = `Signature verified: key ${verified.kid}, signed ${new Date(verified.iat * 1000).toISOString()}.`;
+    const at = verified.revision === undefined ? "" : ` at revision ${verified.revision}`;
+    signature.textContent = `Signature verified${at}: key ${verified.kid}, signed ${new Date(verified.iat * 1000).toISOString()}.`;
     signature.dataset.verified = "true";
+    return verified;
   } catch (e) {
     signature.textContent = `Signature NOT verified: ${e.message}`;
     signature.dataset.verified = "false";
+    return null;
   }
 }
 
@@ -187,9 +200,11 @@ async function main() {
   const started = performance.now();
   let orgs;
   let bytes;
+  let fileRevision = null;
   try {
     const response = await fetch("participants", { headers: { Accept: "application/json" } });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    fileRevision = Number(response.headers.get("x-directory-revision") ?? NaN);
     // The exact bytes are kept: the signature is over them, not over the parsed data.
     bytes = new Uint8Array(await response.arrayBuffer());
     orgs = JSON.parse(new TextDecoder().decode(bytes));
@@ -202,21 +217,33 @@ async function main() {
   // Started first and awaited last: nothing the list or the routing does can keep
   // the reader from learning whether the file verifies.
   const checked = showSignature(bytes);
+  let view;
   try {
-    render(orgs, status, started);
+    view = render(orgs, status, started);
   } finally {
-    await checked;
+    const verified = await checked;
+    // Changes are applied only on top of a file that verified, from the revision its
+    // signature states.
+    if (verified && view) follow(view, verified.revision ?? fileRevision);
   }
 }
 
-/** Lists, filters and routes; the file has been read and parsed. */
+/** Lists, filters and routes; the file has been read and parsed. `replace` shows
+ * another set of organisations (the file with changes applied) in the same view. */
 function render(orgs, status, started) {
-  const all = orgs.map(indexed);
-  const byId = new Map(orgs.map((o) => [o.OrganisationId, o]));
-  fillSelect($("country"), new Set(all.map((x) => x.country).filter(Boolean)));
-  fillSelect($("role"), new Set(all.flatMap((x) => [...x.roles])));
-  fillSelect($("orgstatus"), new Set(orgs.map((o) => o.Status).filter(Boolean)));
-  fillSelect($("family"), new Set(all.flatMap((x) => [...x.families])));
+  let all = orgs.map(indexed);
+  let byId = new Map(orgs.map((o) => [o.OrganisationId, o]));
+  const selects = { country: (x) => [x.country], role: (x) => [...x.roles], orgstatus: (x) => [x.org.Status], family: (x) => [...x.families] };
+  function fillAll() {
+    for (const [id, values] of Object.entries(selects)) {
+      const select = $(id);
+      const chosen = select.value;
+      select.replaceChildren(el("option", "All", { value: "" }));
+      fillSelect(select, new Set(all.flatMap(values).filter(Boolean)));
+      select.value = chosen;
+    }
+  }
+  fillAll();
 
   let matches = all;
   let shown = 0;
@@ -284,6 +311,120 @@ function render(orgs, status, started) {
   const ms = Math.round(performance.now() - started);
   status.textContent = `${orgs.length} organisations, loaded and indexed in ${ms} ms.`;
   document.body.dataset.ready = String(ms);
+  return {
+    byId: () => byId,
+    replace(next) {
+      all = next.map(indexed);
+      byId = new Map(next.map((o) => [o.OrganisationId, o]));
+      fillAll();
+      apply();
+      route();
+      status.textContent = `${next.length} organisations.`;
+    },
+  };
+}
+
+/** One line of "Changed recently". */
+function changeItem(change, name) {
+  const li = el("li", null, { "data-revision": String(change.Revision) });
+  li.append(el("span", `r${change.Revision}`, { class: "badge" }), " ");
+  const a = el("a", name ?? change.OrganisationId, { href: `#org=${encodeURIComponent(change.OrganisationId)}` });
+  li.append(a, " ", el("small", change.Removed ? "left the directory" : "changed"));
+  return li;
+}
+
+/** The feed's page after `since`: `null` on 304 (nothing new since `etag`), else the
+ * page, its bytes' signature verified with the published keys, its header's range
+ * equal to the request's. */
+async function changesAfter(since, etag, keys) {
+  const headers = { Accept: "application/json" };
+  if (etag) headers["If-None-Match"] = etag;
+  const response = await fetch(`participants/changes?since=${since}`, { headers, cache: "no-store" });
+  if (response.status === 304) return null;
+  if (response.status === 410) throw Object.assign(new Error("the changes are no longer kept: reload the page"), { gone: true });
+  if (!response.ok) throw new Error(`changes feed: HTTP ${response.status}`);
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const jws = response.headers.get("x-jws-signature");
+  if (!jws) throw new Error("the changes page carries no signature");
+  const header = await verifyDetached(bytes, jws, keys, CHANGES_TYP);
+  const page = JSON.parse(new TextDecoder().decode(bytes));
+  if (header.since !== since || header.revision !== page.Revision || page.Since !== since) {
+    throw new Error(`the page's signed range (${header.since}..${header.revision}) is not the one asked for`);
+  }
+  return { page, etag: response.headers.get("ETag") };
+}
+
+/** Follows the feed from the file's revision: lists recent changes, then polls and
+ * applies each verified page to the view. A page that does not verify is shown and
+ * not applied. */
+async function follow(view, revision) {
+  const feed = $("feed");
+  const list = $("changes");
+  if (!Number.isFinite(revision)) {
+    feed.textContent = "The file states no revision: changes cannot be followed.";
+    return;
+  }
+  let keys = await publishedKeys();
+  const names = (id) => view.byId().get(id)?.OrganisationName;
+  // The recent changes up to the file's revision (whatever is still kept).
+  try {
+    let since = Math.max(0, revision - RECENT);
+    const recent = [];
+    while (since < revision) {
+      const got = await changesAfter(since, null, keys);
+      recent.push(...got.page.Changes.filter((c) => c.Revision <= revision));
+      if (!got.page.More || got.page.Revision >= revision) break;
+      since = got.page.Revision;
+    }
+    list.replaceChildren(...recent.reverse().map((c) => changeItem(c, names(c.OrganisationId))));
+  } catch (e) {
+    feed.textContent = `Recent changes unavailable: ${e.message}`;
+  }
+  let etag = null;
+  const show = (text, verified) => {
+    feed.textContent = text;
+    feed.dataset.revision = String(revision);
+    feed.dataset.verified = String(verified);
+  };
+  show(`Current at revision ${revision}.`, true);
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    try {
+      let got = await changesAfter(revision, etag, keys).catch(async (e) => {
+        if (!/unknown key/.test(e.message)) throw e;
+        keys = await publishedKeys(); // a rotation since the keys were read
+        return changesAfter(revision, etag, keys);
+      });
+      while (got) {
+        const { page } = got;
+        if (page.Changes.length) {
+          const byId = new Map(view.byId());
+          for (const c of page.Changes) {
+            if (c.Removed) byId.delete(c.OrganisationId);
+            else byId.set(c.OrganisationId, c.Organisation);
+          }
+          // The file's order: by organisation id.
+          view.replace([...byId.values()].sort((a, b) => (a.OrganisationId < b.OrganisationId ? -1 : 1)));
+          for (const c of page.Changes) list.prepend(changeItem(c, names(c.OrganisationId) ?? c.OrganisationId));
+          while (list.children.length > RECENT) list.lastChild.remove();
+        }
+        revision = page.Revision;
+        etag = got.etag;
+        got = page.More ? await changesAfter(revision, null, keys) : null;
+      }
+      show(`Current at revision ${revision} (checked ${new Date().toLocaleTimeString()}).`, true);
+    } catch (e) {
+      show(`Changes NOT applied: ${e.message}`, false);
+      if (e.gone) return;
+    }
+  }
+}
+
+/** The published key set. */
+async function publishedKeys() {
+  const response = await fetch("participants.jwks", { cache: "no-store" });
+  if (!response.ok) throw new Error("no keys published beside the file");
+  return (await response.json()).keys ?? [];
 }
 
 function base64urlDecode(text) {
@@ -306,22 +447,20 @@ function hex(buffer) {
 }
 
 /**
- * Checks the file against `participants.jws` and `participants.jwks` beside it, as the
- * `verify` command does: ES256 only, the header's SHA-256 equal to the file's, a known
- * key inside its rotation window, then the signature over header and file.
+ * Checks a detached JWS over `bytes` as the `verify` command does: ES256 only, the
+ * expected `typ`, the header's SHA-256 equal to the bytes', a known key inside its
+ * rotation window, then the signature over header and bytes. Returns the header.
  */
-async function verifyFile(bytes) {
+async function verifyDetached(bytes, jws, keys, typ) {
   if (!globalThis.crypto?.subtle) throw new Error("this browser offers no WebCrypto here (needs HTTPS or localhost)");
-  const [jwsResponse, jwksResponse] = await Promise.all([fetch("participants.jws"), fetch("participants.jwks")]);
-  if (!jwsResponse.ok || !jwksResponse.ok) throw new Error("no signature or keys published beside the file");
-  const jws = (await jwsResponse.text()).trim();
-  const keys = (await jwksResponse.json()).keys ?? [];
-  const parts = jws.split(".");
+  const parts = jws.trim().split(".");
   if (parts.length !== 3 || parts[1] !== "") throw new Error("not a detached compact JWS");
   const header = JSON.parse(new TextDecoder().decode(base64urlDecode(parts[0])));
   if (header.alg !== "ES256") throw new Error(`algorithm ${header.alg} is not accepted`);
+  if (header.typ !== typ) throw new Error(`type ${header.typ} where ${typ} was expected`);
+  if (header.crit !== undefined) throw new Error("critical header extensions are not understood");
   const actual = hex(await crypto.subtle.digest("SHA-256", bytes));
-  if (actual !== header.sha256) throw new Error(`hash mismatch: signed ${header.sha256}, file ${actual}`);
+  if (actual !== header.sha256) throw new Error(`hash mismatch: signed ${header.sha256}, got ${actual}`);
   const jwk = keys.find((k) => k.kid === header.kid);
   if (!jwk) throw new Error(`unknown key ${header.kid}`);
   if (jwk.exp !== undefined && jwk.exp * 1000 <= Date.now()) throw new Error(`key ${jwk.kid} left its rotation window`);
@@ -334,8 +473,15 @@ async function verifyFile(bytes) {
   );
   const input = new TextEncoder().encode(`${parts[0]}.${base64urlEncode(bytes)}`);
   const ok = await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, base64urlDecode(parts[2]), input);
-  if (!ok) throw new Error(`bad signature: key ${jwk.kid} does not verify this file`);
-  return { kid: jwk.kid, iat: header.iat };
+  if (!ok) throw new Error(`bad signature: key ${jwk.kid} does not verify these bytes`);
+  return header;
+}
+
+/** Checks the file against `participants.jws` and `participants.jwks` beside it. */
+async function verifyFile(bytes) {
+  const [jwsResponse, keys] = await Promise.all([fetch("participants.jws"), publishedKeys().catch(() => null)]);
+  if (!jwsResponse.ok || !keys) throw new Error("no signature or keys published beside the file");
+  return verifyDetached(bytes, await jwsResponse.text(), keys, FILE_TYP);
 }
 
 main();

@@ -6,6 +6,7 @@ BASE_URL is a local server with the demo data, serving from DATA_DIR. Prints one
 """
 
 import json
+import subprocess
 import sys
 import unicodedata
 import urllib.request
@@ -155,6 +156,78 @@ def a_crafted_link_hides_no_failed_signature():
             f.write(original)
 
 
+def changes_since(since):
+    """Every change after `since`, following the feed's pages."""
+    out = []
+    while True:
+        page = json.load(urllib.request.urlopen(f"{base}/participants/changes?since={since}"))
+        out += page["Changes"]
+        since = page["Revision"]
+        if not page["More"]:
+            return out, since
+
+
+def feed_state():
+    feed = driver.find_element(By.ID, "feed")
+    return feed.get_attribute("data-verified"), int(feed.get_attribute("data-revision") or -1), feed.text
+
+
+def recent_changes_are_listed():
+    load(f"{base}/")
+    wait.until(lambda d: feed_state()[0] == "true")
+    _, head = changes_since(0)
+    expected, _ = changes_since(max(0, head - 20))
+    items = driver.find_elements(By.CSS_SELECTOR, "#changes li")
+    shown = [int(li.get_attribute("data-revision")) for li in items]
+    assert shown == sorted((c["Revision"] for c in expected), reverse=True), (shown, expected)
+    names = {o["OrganisationId"]: o["OrganisationName"] for o in participants}
+    first = next(c for c in expected if c["Revision"] == shown[0])
+    assert names[first["OrganisationId"]] in items[0].text, items[0].text
+    assert feed_state()[1] == head, feed_state()
+
+
+def put_claim(org_id, claim, status):
+    token = subprocess.check_output(
+        ["target/debug/directory", "--data-dir", sys.argv[4], "token", "--org", org_id, "--scope", "directory:admin"],
+        stderr=subprocess.DEVNULL,
+    ).decode().strip()
+    body = {"AuthorityId": claim["AuthorityId"], "Status": status}
+    if claim.get("RegistrationId"):
+        body["RegistrationId"] = claim["RegistrationId"]
+    request = urllib.request.Request(
+        f"{base}/organisations/{org_id}/authorityclaims/{claim['OrganisationAuthorityClaimId']}",
+        data=json.dumps(body).encode(),
+        method="PUT",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Accept": "application/json"},
+    )
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 200, response.status
+
+
+def a_change_made_while_the_page_is_open_is_applied():
+    demo = json.load(open("data/demo.json"))
+    org = next(o for o in demo["Organisations"] if any(c.get("Status") == "Active" for c in o.get("OrgDomainRoleClaims", [])))
+    org_id = org["OrganisationDetails"]["OrganisationId"]
+    claim = next(c for c in org["OrgDomainRoleClaims"] if c.get("Status") == "Active")
+    load(f"{base}/#org={org_id}")
+    wait.until(lambda d: feed_state()[0] == "true")
+    _, before, _ = feed_state()
+    view = driver.find_element(By.ID, "organisation")
+    inactive = view.text.count("Inactive")
+    try:
+        put_claim(org_id, claim, "Inactive")
+        # The page polls every few seconds and applies the verified page.
+        wait.until(lambda d: feed_state()[1] > before)
+        verified, after, text = feed_state()
+        assert verified == "true", text
+        wait.until(lambda d: view.text.count("Inactive") == inactive + 1)
+        top = driver.find_element(By.CSS_SELECTOR, "#changes li")
+        assert int(top.get_attribute("data-revision")) == after, top.text
+        assert org["OrganisationDetails"]["OrganisationName"] in top.text, top.text
+    finally:
+        put_claim(org_id, claim, "Active")
+
+
 def no_console_errors():
     errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, errors
@@ -186,6 +259,8 @@ try:
     check("the page verifies the file's signature with WebCrypto", the_signature_verifies_in_the_page)
     check("a file changed after signing is shown as not verified", a_changed_file_is_shown_as_not_verified)
     check("a link with a malformed escape still shows the failed signature", a_crafted_link_hides_no_failed_signature)
+    check("the page lists the recent changes from the feed", recent_changes_are_listed)
+    check("a change made while the page is open is verified and applied", a_change_made_while_the_page_is_open_is_applied)
     check("no console errors", no_console_errors)
     check("no request leaves the origin", no_request_leaves_the_origin)
     check("the page is served with its content security policy", page_is_served_under_its_policy)
