@@ -2,7 +2,7 @@
 # Benchmarks, on demand (never in CI): prints figures, asserts nothing.
 # Starts DynamoDB Local and the S3 emulator like the tests do, stops them at the end.
 #   bash bench/run.sh            all benchmarks
-#   bash bench/run.sh export     one of: latency http authorizer import export explorer init size
+#   bash bench/run.sh export     one of: latency http authorizer import export explorer init size feed
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -30,6 +30,10 @@ rss() { /usr/bin/time -f "%e s wall, peak RSS %M KiB" "$@"; }
 if [[ $what == all || $what == latency ]]; then
   echo "== handler latency and store calls (in process)"
   $bin/bench-latency
+fi
+if [[ $what == all || $what == feed ]]; then
+  echo "== change feed: write contention, commit -> visible, bytes to stay current (in process)"
+  $bin/bench-feed
 fi
 if [[ $what == all || $what == http ]]; then
   echo "== local server"

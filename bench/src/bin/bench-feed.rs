@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Transactions per writer in the contention run.
-const PER_WRITER: usize = 60;
+const PER_WRITER: usize = 150;
 
 fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_owned())
