@@ -78,8 +78,19 @@ fn main() -> ExitCode {
 }
 
 /// Runs a command's future on a new multi-threaded runtime.
+/// Threads for the embedded store's calls (see `runtime_for`).
+const BLOCKING_THREADS: usize = 4;
+
 fn runtime_for<F: std::future::Future<Output = Result<(), CliError>>>(command: impl FnOnce() -> F) -> ExitCode {
-    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // Few blocking threads: the embedded store runs each call on one, and every thread
+    // that allocates gets a malloc arena of its own; with tokio's default (up to 512)
+    // a 20,000-organisation import peaked at twice the memory (145 vs 73 MiB with two
+    // arenas). redb takes one writer at a time anyway.
+    match tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime.block_on(async { done(command().await) }),
         Err(e) => fail(CliError::Usage(format!("cannot start the runtime: {e}"))),
     }

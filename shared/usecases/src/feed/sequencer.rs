@@ -66,40 +66,52 @@ pub async fn sequence<S: SequencerStore>(store: &S) -> Result<Sequencing, StoreE
             }
             continue;
         }
-        let pending = store.pending(PENDING_PAGE).await?;
+        let mut pending = store.pending(PENDING_PAGE).await?;
         if pending.is_empty() {
             done.head = current.revision;
             return Ok(done);
         }
-        let round = round(store, &current, pending).await?;
-        if round.batch.done.is_empty() {
-            // Every queued write is still invisible to reads: wait for it a little.
-            unseen_waits += 1;
-            if unseen_waits > UNSEEN_WAITS {
-                tracing::warn!("outbox items name writes not readable yet; leaving them to the next run");
-                done.head = current.revision;
-                return Ok(done);
+        // One page of the outbox serves round after round while this run's commits
+        // land on the head they expect (no re-read of the outbox per round).
+        let mut head = head;
+        while !pending.is_empty() {
+            let current = head.unwrap_or_default();
+            let round = round(store, &current, pending.clone()).await?;
+            if round.batch.done.is_empty() {
+                // Every queued write is still invisible to reads: wait for it a little.
+                unseen_waits += 1;
+                if unseen_waits > UNSEEN_WAITS {
+                    tracing::warn!("outbox items name writes not readable yet; leaving them to the next run");
+                    done.head = current.revision;
+                    return Ok(done);
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                break;
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            continue;
-        }
-        if !round.replaced.is_empty() {
-            store.keep_superseded(&round.replaced, round.batch.head.at).await?;
-        }
-        match store.commit_sequence(head.as_ref(), &round.batch).await? {
-            Commit::Done => {
-                done.revisions += round.batch.entries.len() as u64;
-                done.settled += round.batch.done.len();
-                for e in &round.batch.entries {
-                    tracing::info!(
-                        revision = e.revision,
-                        organisation_id = %e.organisation_id,
-                        removed = e.record.is_none(),
-                        "revision"
-                    );
+            if !round.replaced.is_empty() {
+                store.keep_superseded(&round.replaced, round.batch.head.at).await?;
+            }
+            match store.commit_sequence(head.as_ref(), &round.batch).await? {
+                Commit::Done => {
+                    done.revisions += round.batch.entries.len() as u64;
+                    done.settled += round.batch.done.len();
+                    for e in &round.batch.entries {
+                        tracing::debug!(
+                            revision = e.revision,
+                            organisation_id = %e.organisation_id,
+                            removed = e.record.is_none(),
+                            "revision"
+                        );
+                    }
+                    pending.retain(|p| !round.batch.done.contains(p));
+                    head = Some(round.batch.head);
+                }
+                Commit::Conflict => {
+                    // Another sequencer moved the head: read everything again.
+                    retry.again().await?;
+                    break;
                 }
             }
-            Commit::Conflict => retry.again().await?,
         }
     }
 }
