@@ -2,7 +2,9 @@
 # Benchmarks, on demand (never in CI): prints figures, asserts nothing.
 # Starts DynamoDB Local and the S3 emulator like the tests do, stops them at the end.
 #   bash bench/run.sh            all benchmarks
-#   bash bench/run.sh export     one of: latency http authorizer import export explorer init size feed
+#   bash bench/run.sh export     one of: latency http authorizer import export explorer init size feed scale
+# (scale: 100,000 organisations on DynamoDB Local + S3 and the embedded store, about 40
+# minutes; not part of all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -66,6 +68,19 @@ if [[ $what == all || $what == export ]]; then
     rss $bin/bench-export run "bench-export-$n" "bench-rust-$n" 2>&1
     rss .services/venv/bin/python bench/baseline_export.py "bench-export-$n" "bench-python-$n" 2>&1
   done
+fi
+if [[ $what == scale ]]; then
+  n=100000
+  echo "== $n organisations: load and sequence, export against the Python/boto3 baseline, the export route (DynamoDB Local -> S3 emulator)"
+  rss $bin/bench-export load "bench-scale-$n" "$n"
+  rss $bin/bench-export run "bench-scale-$n" "bench-scale-rust" 2>&1
+  rss .services/venv/bin/python bench/baseline_export.py "bench-scale-$n" "bench-scale-python" 2>&1
+  $bin/bench-export route "bench-scale-$n" "bench-scale-rust"
+  echo "== import of $n generated organisations, embedded store"
+  $bin/gen-orgs "$n" > "$work/scale.json"
+  ls -l "$work/scale.json" | awk '{print "file size: " $5 " bytes"}'
+  rss $bin/directory --data-dir "$work/scale" import "$work/scale.json" 2>&1 | tail -2
+  rss $bin/directory --data-dir "$work/scale" export --out "$work/scale-out" 2>&1 | tail -1
 fi
 if [[ $what == all || $what == explorer ]]; then
   echo "== participants explorer over the 10,000-organisation file (headless Chromium)"
