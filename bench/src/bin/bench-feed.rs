@@ -9,7 +9,7 @@
 //!   whole file each time against the changes pages (bodies and headers), and the poll
 //!   with nothing new (304) through the route's handler: bytes and time.
 //!
-//! `bench-feed [contention|visible|bytes|all]`.
+//! `bench-feed [contention|visible|bytes|all]` (all: every part).
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use directory_bench::summary;
@@ -155,6 +155,14 @@ fn fastrand_ms(w: usize, n: usize) -> u64 {
     5 + ((w * 7 + n * 13) % 20) as u64
 }
 
+fn flipped(status: ResourceStatus) -> ResourceStatus {
+    if status == ResourceStatus::Active {
+        ResourceStatus::Inactive
+    } else {
+        ResourceStatus::Active
+    }
+}
+
 fn toggle(
     status: ResourceStatus,
 ) -> impl Fn(&directory_domain::model::ReferenceData, &[AuthorityClaim], &AuthorityClaim) -> Result<AuthorityClaim, String>
@@ -171,16 +179,16 @@ async fn visible_on<S: Store>(label: &str, store: &S) {
     }
     sequence(store).await.unwrap();
     let mut samples = Vec::new();
+    // Each write flips the claim's status, so each one changes the public record.
+    let mut statuses: Vec<ResourceStatus> = orgs.iter().map(|o| o.org_domain_role_claims[0].status).collect();
     for round in 0..100 {
-        let org = &orgs[round % orgs.len()];
+        let k = round % orgs.len();
+        let org = &orgs[k];
         let id = OrganisationId::stored(org.id());
         let claim = ClaimId::stored(org.org_domain_role_claims[0].organisation_authority_claim_id.clone());
         let before = store.feed_head().await.unwrap().unwrap_or_default().revision;
-        let status = if (round / orgs.len()).is_multiple_of(2) {
-            ResourceStatus::Inactive
-        } else {
-            ResourceStatus::Active
-        };
+        let status = flipped(statuses[k]);
+        statuses[k] = status;
         store.update_authority_claim(&id, &claim, toggle(status)).await.unwrap();
         let committed = Instant::now();
         loop {
@@ -257,10 +265,8 @@ async fn bytes() {
         let org = &orgs[k * 997 % n];
         let id = OrganisationId::stored(org.id());
         let claim = ClaimId::stored(org.org_domain_role_claims[0].organisation_authority_claim_id.clone());
-        store
-            .update_authority_claim(&id, &claim, toggle(ResourceStatus::Inactive))
-            .await
-            .unwrap();
+        let status = flipped(org.org_domain_role_claims[0].status);
+        store.update_authority_claim(&id, &claim, toggle(status)).await.unwrap();
         sequence(store).await.unwrap();
         let head = store.feed_head().await.unwrap().unwrap_or_default().revision;
         file_total += file_at(store, head).await.unwrap().len();
