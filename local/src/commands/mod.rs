@@ -34,9 +34,16 @@ pub async fn sync_command(source: directory::sync::Source, into: PathBuf, every:
     let http = directory::fetch::Http::new().map_err(CliError::Usage)?;
     let copy = directory::sync::Copy::new(&into);
     loop {
-        let synced = directory::sync::sync(&http, &source, &copy)
-            .await
-            .map_err(|e| CliError::Sync(e.to_string()))?;
+        let synced = match (directory::sync::sync(&http, &source, &copy).await, every) {
+            (Ok(synced), _) => synced,
+            // Following: the copy is as it was; say why and try again at the next poll.
+            (Err(e), Some(secs)) => {
+                eprintln!("sync: {e}");
+                tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+                continue;
+            }
+            (Err(e), None) => return Err(CliError::Sync(e.to_string())),
+        };
         println!(
             "{} at revision {}: {} organisations ({} page(s), {} change(s), {} bytes{})",
             copy.file().display(),
