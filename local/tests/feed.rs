@@ -317,3 +317,28 @@ fn sync_keeps_a_copy_current_and_refuses_what_does_not_verify() {
     assert_eq!(file_bytes(&server.base), exported.body);
     assert!(server.stop());
 }
+
+/// `sync --every` keeps following when a poll fails (here: nothing listens), saying
+/// why each time; a single run fails with the reason.
+#[test]
+fn a_following_sync_survives_failed_polls() {
+    let dir = tempfile::tempdir().unwrap();
+    let into = dir.path().join("copy");
+    let from = "http://127.0.0.1:9"; // the discard port: refused
+    let (ok, _, err) = cli(dir.path(), &["sync", "--from", from, "--into", into.to_str().unwrap()]);
+    assert!(!ok && err.contains("127.0.0.1:9"), "{err}");
+    let mut child = std::process::Command::new(common::BIN)
+        .args(["--data-dir", dir.path().to_str().unwrap()])
+        .args(["sync", "--from", from, "--into", into.to_str().unwrap(), "--every", "1"])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let still_running = child.try_wait().unwrap().is_none();
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(still_running, "it stopped at the first failed poll: {err}");
+    assert!(err.matches("sync: ").count() >= 2, "{err}");
+}
