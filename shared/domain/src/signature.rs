@@ -569,9 +569,9 @@ mod tests {
         assert_eq!(empty, <[u8; 32]>::from(Sha256::digest(b"hdr.")));
     }
 
-    #[test]
-    fn rotation_keeps_replaced_keys_for_the_window_only() {
-        let key = |kid: &str, exp| Jwk {
+    /// A key with no material: the history only looks at `kid` and `exp`.
+    fn key(kid: &str, exp: Option<i64>) -> Jwk {
+        Jwk {
             kty: "EC".into(),
             crv: "P-256".into(),
             x: String::new(),
@@ -580,7 +580,11 @@ mod tests {
             use_: None,
             alg: None,
             exp,
-        };
+        }
+    }
+
+    #[test]
+    fn rotation_keeps_replaced_keys_for_the_window_only() {
         let now = 1_000_000;
         let first = KeyHistory::default().with_current(&key("a", None), now).unwrap();
         assert_eq!(first.jwks(now), Jwks::of(key("a", None)));
@@ -603,16 +607,6 @@ mod tests {
 
     #[test]
     fn a_retired_key_never_outlives_its_window_whatever_it_says() {
-        let key = |kid: &str, exp| Jwk {
-            kty: "EC".into(),
-            crv: "P-256".into(),
-            x: String::new(),
-            y: String::new(),
-            kid: kid.into(),
-            use_: None,
-            alg: None,
-            exp,
-        };
         // A record that claims a far exp, and one retired long ago: the window counts
         // from retirement, and the JWK's own exp is not trusted.
         let history = KeyHistory {

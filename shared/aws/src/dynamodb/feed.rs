@@ -10,14 +10,13 @@ use super::schema::{DATA, EXPIRES_AT, Item, SK, get_n, get_s, key, n, s};
 use super::{DynamoStore, backend, built, lost_race};
 use crate::body;
 use aws_sdk_dynamodb::primitives::Blob;
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, TransactWriteItem, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, TransactWriteItem, WriteRequest};
 use directory_domain::feed::{Current, Entry, Head, Record, Revision, SUPERSEDED_KEEP_SECS};
 use directory_domain::ids::OrganisationId;
 use directory_domain::items::assemble;
 use directory_domain::keys;
 use directory_domain::limits::RECORD_CHUNK_BYTES;
 use directory_usecases::ports::{ChangeFeed, Commit, Pending, Sequenced, StoreError};
-use directory_usecases::writes::Retry;
 use std::time::Duration;
 
 /// The head's and records' revision.
@@ -35,8 +34,6 @@ const REMOVED: &str = "Removed";
 /// The head's seeded flag and commit count.
 const SEEDED: &str = "Seeded";
 const COMMITS: &str = "Commits";
-/// What a BatchWriteItem takes at most.
-const MAX_BATCH_ITEMS: usize = 25;
 /// How long after a commit every item of it is readable by every query (generous:
 /// the window is milliseconds).
 const SETTLE: Duration = Duration::from_secs(1);
@@ -234,45 +231,6 @@ impl DynamoStore {
                 _ => return Ok(out),
             }
         }
-    }
-
-    /// Writes items in batches (no transaction: outbox seeding, superseded copies).
-    async fn batch_put(&self, items: Vec<Item>) -> Result<(), StoreError> {
-        let requests: Vec<WriteRequest> = items
-            .into_iter()
-            .map(|item| {
-                PutRequest::builder()
-                    .set_item(Some(item))
-                    .build()
-                    .map(|p| WriteRequest::builder().put_request(p).build())
-                    .map_err(backend)
-            })
-            .collect::<Result<_, _>>()?;
-        self.batch_write(requests).await
-    }
-
-    async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
-        for chunk in requests.chunks(MAX_BATCH_ITEMS) {
-            let mut pending = chunk.to_vec();
-            let mut retry = Retry::default();
-            while !pending.is_empty() {
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, pending)
-                    .send()
-                    .await
-                    .map_err(backend)?;
-                pending = out
-                    .unprocessed_items
-                    .and_then(|mut m| m.remove(&self.table))
-                    .unwrap_or_default();
-                if !pending.is_empty() {
-                    retry.again().await?;
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Removes outbox items outside a transaction (tests and tools).

@@ -30,13 +30,17 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TableStatus, TransactWriteItem,
+    PutRequest, ScalarAttributeType, TableStatus, TransactWriteItem, WriteRequest,
 };
 use directory_domain::audit;
 use directory_usecases::ports::StoreError;
+use directory_usecases::writes::Retry;
 pub use schema::{EXPIRES_AT, GSI1};
-use schema::{GSI1PK, GSI1SK, PK, SK};
+use schema::{GSI1PK, GSI1SK, Item, PK, SK};
 use std::time::Duration;
+
+/// What a BatchWriteItem takes at most.
+const MAX_BATCH_ITEMS: usize = 25;
 
 pub(crate) fn backend<E: std::error::Error + 'static>(e: E) -> StoreError {
     StoreError::Backend(DisplayErrorContext(e).to_string())
@@ -82,6 +86,46 @@ impl DynamoStore {
     /// The DynamoDB client (benchmarks compare raw transactions on the same table).
     pub fn client(&self) -> &aws_sdk_dynamodb::Client {
         &self.client
+    }
+
+    /// Writes items in batches of 25, retrying what is left unprocessed (no
+    /// transaction: reference data, outbox seeding, superseded copies).
+    pub(super) async fn batch_put(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        let requests: Vec<WriteRequest> = items
+            .into_iter()
+            .map(|item| {
+                PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map(|p| WriteRequest::builder().put_request(p).build())
+                    .map_err(backend)
+            })
+            .collect::<Result<_, _>>()?;
+        self.batch_write(requests).await
+    }
+
+    pub(super) async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
+        for chunk in requests.chunks(MAX_BATCH_ITEMS) {
+            let mut pending = chunk.to_vec();
+            let mut retry = Retry::default();
+            while !pending.is_empty() {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(&self.table))
+                    .unwrap_or_default();
+                if !pending.is_empty() {
+                    retry.again().await?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The transaction writes of this table.

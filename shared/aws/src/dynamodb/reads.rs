@@ -5,18 +5,13 @@
 use super::schema::{DATA, GSI1, GSI1SK, IMPORTING_ATTR, Item, SK, VERSION, get_n, get_s, key, reference_item, s};
 use super::{DynamoStore, backend};
 use crate::staged::{self, IMPORT};
-use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use directory_domain::ids::{OrganisationId, ResourceId, ServerId};
 use directory_domain::items::{assemble, assemble_reference, parse, reference_items};
 use directory_domain::keys;
 use directory_domain::model::{ApiResource, AuthorityClaim, OrganisationSnapshot, ReferenceData};
 use directory_usecases::ports::{OrganisationReads, ReferenceStore, StoreError};
-use directory_usecases::writes::Retry;
 use std::borrow::Cow;
 use std::time::Duration;
-
-/// DynamoDB's limit of items in one BatchWriteItem call.
-const MAX_BATCH_ITEMS: usize = 25;
 
 /// Which sort keys of a partition a query reads.
 #[derive(Clone, Copy)]
@@ -195,37 +190,11 @@ impl DynamoStore {
 
 impl ReferenceStore for DynamoStore {
     async fn put_reference(&self, reference: &ReferenceData) -> Result<(), StoreError> {
-        let requests: Vec<WriteRequest> = reference_items(reference)
+        let items = reference_items(reference)
             .into_iter()
-            .map(|(sk, body)| {
-                PutRequest::builder()
-                    .set_item(Some(reference_item(&sk, &body)))
-                    .build()
-                    .map(|p| WriteRequest::builder().put_request(p).build())
-                    .map_err(backend)
-            })
-            .collect::<Result<_, _>>()?;
-        for chunk in requests.chunks(MAX_BATCH_ITEMS) {
-            let mut pending = chunk.to_vec();
-            let mut retry = Retry::default();
-            while !pending.is_empty() {
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, pending)
-                    .send()
-                    .await
-                    .map_err(backend)?;
-                pending = out
-                    .unprocessed_items
-                    .and_then(|mut m| m.remove(&self.table))
-                    .unwrap_or_default();
-                if !pending.is_empty() {
-                    retry.again().await?;
-                }
-            }
-        }
-        Ok(())
+            .map(|(sk, body)| reference_item(&sk, &body))
+            .collect();
+        self.batch_put(items).await
     }
 
     async fn reference(&self) -> Result<ReferenceData, StoreError> {
