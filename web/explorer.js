@@ -339,8 +339,13 @@ function changeItem(change, name) {
 async function changesAfter(since, etag, keys) {
   const headers = { Accept: "application/json" };
   if (etag) headers["If-None-Match"] = etag;
-  const response = await fetch(`participants/changes?since=${since}`, { headers, cache: "no-store" });
+  const response = await fetch(`participants/changes?since=${since}`, { headers, cache: "no-store" }).catch((e) => {
+    throw Object.assign(new Error(`changes feed: ${e.message}`), { unreachable: true });
+  });
   if (response.status === 304) return null;
+  if (response.status === 404 || response.status === 403) {
+    throw Object.assign(new Error(`changes feed: HTTP ${response.status}`), { unreachable: true });
+  }
   if (response.status === 410) throw Object.assign(new Error("the changes are no longer kept: reload the page"), { gone: true });
   if (!response.ok) throw new Error(`changes feed: HTTP ${response.status}`);
   const bytes = new Uint8Array(await response.arrayBuffer());
@@ -378,6 +383,11 @@ async function follow(view, revision) {
     }
     list.replaceChildren(...recent.reverse().map((c) => changeItem(c, names(c.OrganisationId))));
   } catch (e) {
+    if (e.unreachable) {
+      // Served where the API is not (e.g. a bucket of its own): the file alone.
+      feed.textContent = "The changes feed is not reachable from this page's origin: the file is shown as published.";
+      return;
+    }
     feed.textContent = `Recent changes unavailable: ${e.message}`;
   }
   let etag = null;
