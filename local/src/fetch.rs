@@ -8,7 +8,6 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// One GET (connect, TLS, whole body) gives up after this long.
@@ -52,12 +51,7 @@ pub struct Http {
 impl Http {
     /// A client with the web PKI's roots (rustls, ring).
     pub fn new() -> Result<Self, String> {
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_webpki_roots(Arc::new(rustls::crypto::ring::default_provider()))
-            .map_err(|e| format!("TLS setup: {e}"))?
-            .https_or_http()
-            .enable_http1()
-            .build();
+        let connector = directory_authz::fetch::https_connector()?;
         Ok(Self {
             client: Client::builder(TokioExecutor::new()).build(connector),
         })

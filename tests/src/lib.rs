@@ -229,3 +229,28 @@ macro_rules! both_stores {
         }
     };
 }
+
+/// A claim decision that sets the claim's status and keeps the rest (a write whose
+/// public effect tests and benchmarks can predict).
+pub fn set_status(
+    status: directory_domain::model::ResourceStatus,
+) -> impl Fn(
+    &directory_domain::model::ReferenceData,
+    &[directory_domain::model::AuthorityClaim],
+    &directory_domain::model::AuthorityClaim,
+) -> Result<directory_domain::model::AuthorityClaim, String>
++ Send
++ Sync
++ 'static {
+    move |_, _, c| Ok(directory_domain::model::AuthorityClaim { status, ..c.clone() })
+}
+
+/// The other of Active and Inactive (anything else becomes Active).
+pub fn flipped(status: directory_domain::model::ResourceStatus) -> directory_domain::model::ResourceStatus {
+    use directory_domain::model::ResourceStatus;
+    if status == ResourceStatus::Active {
+        ResourceStatus::Inactive
+    } else {
+        ResourceStatus::Active
+    }
+}

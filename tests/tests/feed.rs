@@ -7,9 +7,9 @@
 use directory_domain::audit::Actor;
 use directory_domain::feed::{Head, Mirror, Revision};
 use directory_domain::ids::{ClaimId, OrganisationId};
-use directory_domain::model::{AuthorityClaim, OrganisationSnapshot, ResourceStatus};
-use directory_tests::both_stores;
+use directory_domain::model::{OrganisationSnapshot, ResourceStatus};
 use directory_tests::contract::demo;
+use directory_tests::{both_stores, flipped, set_status};
 use directory_usecases::export::file_at;
 use directory_usecases::feed::{FeedError, page, page_at, sequence};
 use directory_usecases::import;
@@ -45,15 +45,6 @@ async fn catch_up<S: Store>(store: &S, mirror: &mut Mirror, limit: u64) -> usize
             return pages;
         }
     }
-}
-
-fn set_status(
-    status: ResourceStatus,
-) -> impl Fn(&directory_domain::model::ReferenceData, &[AuthorityClaim], &AuthorityClaim) -> Result<AuthorityClaim, String>
-+ Send
-+ Sync
-+ 'static {
-    move |_, _, c| Ok(AuthorityClaim { status, ..c.clone() })
 }
 
 /// One random write: a claim's status, an organisation's name, a private-only change,
@@ -307,11 +298,7 @@ pub async fn revisions_seen_are_contiguous_and_final<S: Store>(store: S) {
             let id = OrganisationId::stored(org.id());
             let claim = ClaimId::stored(org.org_domain_role_claims[0].organisation_authority_claim_id.clone());
             let start = org.org_domain_role_claims[0].status;
-            let flipped = if start == ResourceStatus::Active {
-                ResourceStatus::Inactive
-            } else {
-                ResourceStatus::Active
-            };
+            let flipped = flipped(start);
             tokio::spawn(async move {
                 // Seven, starting with the other status: each organisation ends unlike
                 // at the start, so its writes leave at least one revision however the

@@ -108,23 +108,10 @@ async fn main() {
                 org.org_domain_role_claims[0].organisation_authority_claim_id.clone(),
             );
             let before = org.org_domain_role_claims[0].status;
-            let flip = if before == directory_domain::model::ResourceStatus::Active {
-                directory_domain::model::ResourceStatus::Inactive
-            } else {
-                directory_domain::model::ResourceStatus::Active
-            };
-            for status in [flip, before] {
+            for status in [directory_tests::flipped(before), before] {
                 services
                     .store
-                    .update_authority_claim(
-                        &id,
-                        &claim,
-                        move |_: &directory_domain::model::ReferenceData,
-                              _: &[directory_domain::model::AuthorityClaim],
-                              c: &directory_domain::model::AuthorityClaim| {
-                            Ok::<_, String>(directory_domain::model::AuthorityClaim { status, ..c.clone() })
-                        },
-                    )
+                    .update_authority_claim(&id, &claim, directory_tests::set_status(status))
                     .await
                     .unwrap();
                 let (code, ms) = call().await;

@@ -14,10 +14,10 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use directory_bench::summary;
 use directory_domain::ids::{ClaimId, OrganisationId};
-use directory_domain::model::{AuthorityClaim, ResourceStatus};
+use directory_domain::model::ResourceStatus;
 use directory_domain::routes;
 use directory_http::{Signed, dispatch};
-use directory_tests::{embedded_store, generated_organisations};
+use directory_tests::{embedded_store, flipped, generated_organisations, set_status};
 use directory_usecases::export::file_at;
 use directory_usecases::feed::{page, sequence};
 use directory_usecases::ports::Store;
@@ -155,23 +155,6 @@ fn fastrand_ms(w: usize, n: usize) -> u64 {
     5 + ((w * 7 + n * 13) % 20) as u64
 }
 
-fn flipped(status: ResourceStatus) -> ResourceStatus {
-    if status == ResourceStatus::Active {
-        ResourceStatus::Inactive
-    } else {
-        ResourceStatus::Active
-    }
-}
-
-fn toggle(
-    status: ResourceStatus,
-) -> impl Fn(&directory_domain::model::ReferenceData, &[AuthorityClaim], &AuthorityClaim) -> Result<AuthorityClaim, String>
-+ Send
-+ Sync
-+ 'static {
-    move |_, _, c| Ok(AuthorityClaim { status, ..c.clone() })
-}
-
 async fn visible_on<S: Store>(label: &str, store: &S) {
     let orgs = generated_organisations(50);
     for o in &orgs {
@@ -189,7 +172,10 @@ async fn visible_on<S: Store>(label: &str, store: &S) {
         let before = store.feed_head().await.unwrap().unwrap_or_default().revision;
         let status = flipped(statuses[k]);
         statuses[k] = status;
-        store.update_authority_claim(&id, &claim, toggle(status)).await.unwrap();
+        store
+            .update_authority_claim(&id, &claim, set_status(status))
+            .await
+            .unwrap();
         let committed = Instant::now();
         loop {
             sequence(store).await.unwrap();
@@ -266,7 +252,10 @@ async fn bytes() {
         let id = OrganisationId::stored(org.id());
         let claim = ClaimId::stored(org.org_domain_role_claims[0].organisation_authority_claim_id.clone());
         let status = flipped(org.org_domain_role_claims[0].status);
-        store.update_authority_claim(&id, &claim, toggle(status)).await.unwrap();
+        store
+            .update_authority_claim(&id, &claim, set_status(status))
+            .await
+            .unwrap();
         sequence(store).await.unwrap();
         let head = store.feed_head().await.unwrap().unwrap_or_default().revision;
         file_total += file_at(store, head).await.unwrap().len();

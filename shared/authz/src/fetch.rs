@@ -12,6 +12,17 @@ use hyper_util::rt::TokioExecutor;
 use jsonwebtoken::jwk::JwkSet;
 use serde_json::Value;
 use std::sync::Arc;
+
+/// An HTTP/1 connector for https (and http, which callers allow on loopback only)
+/// with the web PKI's roots (rustls, ring): the directory's one outbound client setup.
+pub fn https_connector() -> Result<HttpsConnector<HttpConnector>, String> {
+    Ok(hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_webpki_roots(Arc::new(rustls::crypto::ring::default_provider()))
+        .map_err(|e| format!("TLS setup: {e}"))?
+        .https_or_http()
+        .enable_http1()
+        .build())
+}
 use std::time::Duration;
 
 /// One fetch (connect, TLS, response) gives up after this long.
@@ -75,12 +86,7 @@ impl HttpsJwks {
                 "{url}: keys must be fetched over https (http only on loopback)"
             ));
         }
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_webpki_roots(Arc::new(rustls::crypto::ring::default_provider()))
-            .map_err(|e| format!("TLS setup: {e}"))?
-            .https_or_http()
-            .enable_http1()
-            .build();
+        let connector = https_connector()?;
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(60))
             .build(connector);

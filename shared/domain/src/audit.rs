@@ -282,11 +282,7 @@ pub fn organisation_replace(
 
 /// The retention from [`RETENTION_ENV`], or the default.
 pub fn retention_from_env() -> u32 {
-    std::env::var(RETENTION_ENV)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|d| *d > 0)
-        .unwrap_or(DEFAULT_RETENTION_DAYS)
+    crate::days_from_env(RETENTION_ENV, DEFAULT_RETENTION_DAYS)
 }
 
 #[cfg(test)]

@@ -28,11 +28,7 @@ pub const RETENTION_ENV: &str = "FEED_RETENTION_DAYS";
 
 /// The retention from [`RETENTION_ENV`], or the default.
 pub fn retention_from_env() -> u32 {
-    std::env::var(RETENTION_ENV)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|d| *d > 0)
-        .unwrap_or(DEFAULT_RETENTION_DAYS)
+    crate::days_from_env(RETENTION_ENV, DEFAULT_RETENTION_DAYS)
 }
 /// How long a superseded public record is kept, so an export under way can read the
 /// record of the revision it states (longer than any export may run: 15 minutes).

@@ -22,3 +22,13 @@ pub mod signature;
 pub mod validate;
 
 pub use refusal::Refusal;
+
+/// A whole number of days from the environment variable `var` (the template sets the
+/// retentions so), or `default` when it is absent, not a number or zero.
+pub fn days_from_env(var: &str, default: u32) -> u32 {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|d| *d > 0)
+        .unwrap_or(default)
+}
