@@ -9,6 +9,7 @@
 use crate::fetch::Fetch;
 use directory_domain::feed::{CHANGES_TYP, Mirror, Page, Revision};
 use directory_domain::signature::{self, Jwks, VerifyError};
+use directory_usecases::clock::now;
 use std::path::{Path, PathBuf};
 
 /// The most a page may weigh (pages stop at 2 MiB of records plus one).
@@ -57,10 +58,6 @@ pub enum SyncError {
     KeyNotPublished(String),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
-}
-
-fn now() -> i64 {
-    directory_usecases::clock::now()
 }
 
 /// The local copy: the file and the revision it reflects, written file first (a copy
