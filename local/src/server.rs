@@ -66,6 +66,8 @@ pub struct App<S, T> {
     pub limits: Limits,
     /// Wakes the worker (the sequencer and requested exports) after a write.
     pub wake: Arc<tokio::sync::Notify>,
+    /// Pushes change events (the local stand-in of the `deliver-events` function).
+    pub push: Arc<directory_authz::push::PushClient>,
 }
 
 type Reply = hyper::Response<Full<Bytes>>;
@@ -138,8 +140,8 @@ async fn route<S: Store, T: ObjectTarget>(
             }
         }
     }
-    let (route, params) = match routes::find(parts.method.as_str(), parts.uri.path()) {
-        RouteMatch::Found(route, params) => (route, params),
+    let (route, http, params) = match routes::find(parts.method.as_str(), parts.uri.path()) {
+        RouteMatch::Found(route, http, params) => (route, http, params),
         RouteMatch::WrongMethod(allow) => {
             return error_reply(ApiError::MethodNotAllowed(allow), &parts.headers);
         }
@@ -196,7 +198,7 @@ async fn route<S: Store, T: ObjectTarget>(
         raw_query: parts.uri.query().unwrap_or(""),
         headers,
         body: &body,
-        route_key: format!("{} {}", route.method(), route.path()),
+        route_key: format!("{} {}", http.method, http.path),
         path_parameters: params,
         authorizer: identity.map(|i| i.context()),
         client_cert_pem: client_cert.as_deref(),
@@ -207,8 +209,9 @@ async fn route<S: Store, T: ObjectTarget>(
     match lambda_http::request::from_str(&event) {
         Ok(request) => {
             let reply = to_hyper(handlers::dispatch(&route, &app.services, request).await);
-            if route.access.writes() {
-                // The change is committed with its outbox item: the sequencer runs now.
+            if route.access.writes() || route.access == directory_domain::auth::Access::Subscriber {
+                // The change is committed with its outbox item: the sequencer runs now
+                // (and a new subscription gets its verification event).
                 app.wake.notify_one();
             }
             reply
@@ -415,6 +418,9 @@ pub async fn worker<S: Store, T: ObjectTarget + 'static>(
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut handled: Option<i64> = app.services.store.export_requested().await.ok().flatten();
+    let deliver = Arc::new(tokio::sync::Notify::new());
+    let delivery = tokio::spawn(delivery_worker(app.clone(), deliver.clone(), stop.clone()));
+    let _stop_delivery = AbortOnDrop(delivery);
     loop {
         tokio::select! {
             _ = stop.changed() => return,
@@ -424,6 +430,8 @@ pub async fn worker<S: Store, T: ObjectTarget + 'static>(
         if let Err(e) = directory_usecases::feed::sequence(&app.services.store).await {
             tracing::error!(error = %e, "sequencing the change feed failed; retried on the next tick");
         }
+        // Delivery runs beside: a slow receiver never holds up the sequencer.
+        deliver.notify_one();
         let requested = app.services.store.export_requested().await.ok().flatten();
         if requested.is_some() && requested != handled {
             handled = requested;
@@ -438,6 +446,47 @@ pub async fn worker<S: Store, T: ObjectTarget + 'static>(
                 ),
                 Err(e) => tracing::error!(error = %e, "requested export failed"),
             }
+        }
+    }
+}
+
+/// Aborts a task when dropped (the worker's delivery task ends with it).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The local stand-in for the `deliver-events` function: delivers due change events
+/// after every sequencer run and every [`WORKER_TICK`] (retries fall due by time).
+async fn delivery_worker<S: Store, T: ObjectTarget + 'static>(
+    app: Arc<App<S, T>>,
+    wake: Arc<tokio::sync::Notify>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let config = directory_usecases::events::DeliveryConfig::default();
+    let transmitter = directory_http::handlers::subscriptions::transmitter();
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(WORKER_TICK) => {}
+        }
+        let signer = app.services.exports.signer();
+        let clock = directory_usecases::clock::now;
+        if let Err(e) = directory_usecases::events::deliver_due(
+            &app.services.store,
+            signer,
+            app.push.as_ref(),
+            transmitter,
+            &config,
+            &clock,
+        )
+        .await
+        {
+            tracing::error!(error = %e, "delivering change events failed; retried on the next tick");
         }
     }
 }

@@ -133,7 +133,12 @@ async fn every_response_to_the_event_fixtures_conforms() {
     let mut checked = 0;
     for (route, http) in http_routes() {
         let op = &doc.root()["paths"][http.path][http.method.to_ascii_lowercase()];
-        for (name, _, event) in event_fixtures(route.name) {
+        let key = format!("{} {}", http.method, http.path);
+        // A function serving several routes has fixtures for each: the route's own here.
+        let fixtures = event_fixtures(route.name)
+            .into_iter()
+            .filter(|(_, _, event)| serde_json::from_str::<Value>(event).unwrap()["routeKey"] == key.as_str());
+        for (name, _, event) in fixtures {
             let resp = dispatch(&route, &services, lambda_http::request::from_str(&event).unwrap()).await;
             let status = resp.status().as_u16();
             assert!(

@@ -10,6 +10,7 @@ use directory_tests::calls::IamLog;
 use directory_tests::{demo_bytes, event_fixtures, repo_root};
 use directory_usecases::export::ObjectTarget;
 use directory_usecases::import;
+use directory_usecases::ports::Subscriptions as _;
 use directory_usecases::prelude::*;
 use serde_yaml_ng::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -113,14 +114,19 @@ fn routes_methods_and_scopes_equal_the_route_table() {
                     let pattern: serde_json::Value =
                         serde_json::from_str(filters[0]["Pattern"].as_str().unwrap()).unwrap();
                     let keys = &pattern["dynamodb"]["Keys"];
-                    let items = [StreamItems::Outbox, StreamItems::ExportRequests]
-                        .into_iter()
-                        .find(|items| {
-                            let (pk, sk) = items.keys();
-                            keys["PK"]["S"] == serde_json::json!([pk])
-                                && sk.is_none_or(|sk| keys["SK"]["S"] == serde_json::json!([sk]))
-                        })
-                        .unwrap_or_else(|| panic!("{name}: a filter on no known items: {pattern}"));
+                    let items = [
+                        StreamItems::Outbox,
+                        StreamItems::ExportRequests,
+                        StreamItems::FeedHead,
+                        StreamItems::Subscriptions,
+                    ]
+                    .into_iter()
+                    .find(|items| {
+                        let (pk, sk) = items.keys();
+                        keys["PK"]["S"] == serde_json::json!([pk])
+                            && sk.is_none_or(|sk| keys["SK"]["S"] == serde_json::json!([sk]))
+                    })
+                    .unwrap_or_else(|| panic!("{name}: a filter on no known items: {pattern}"));
                     let inserts = pattern["eventName"].as_array().unwrap();
                     assert!(inserts.contains(&serde_json::json!("INSERT")), "{name}: inserts");
                     events.push(Trigger::Stream(items));
@@ -436,6 +442,36 @@ async fn observe(name: &str) -> (BTreeSet<String>, BTreeSet<String>) {
         log.record("s3:ListBucket");
     }
     let services = Services { store, exports: target };
+    if route.handler == routes::Handler::DeliverEvents {
+        // A push subscription whose receiver cannot be reached: the delivery takes its
+        // lease, signs the verification SET and records the failed attempt.
+        let caller = directory_domain::auth::Caller {
+            sub: Some("iam-test".into()),
+            organisation_id: Some("c5de3366-d2fb-5b13-9457-76244d8fd242".into()),
+            scopes: vec!["directory:read".into()],
+        };
+        let transmitter = directory_usecases::events::Transmitter {
+            issuer: "https://directory.example.com".into(),
+            jwks_uri: "https://directory.example.com/jwks".into(),
+            reach: directory_domain::events::endpoint::Reach::Public,
+        };
+        let request = serde_json::from_value(serde_json::json!({
+            "delivery": {"method": "urn:ietf:rfc:8935", "endpoint_url": "https://receiver.invalid/events"}
+        }))
+        .unwrap();
+        directory_usecases::events::create(&loader, &transmitter, &caller, request, 1)
+            .await
+            .unwrap();
+        let push = directory_authz::push::PushClient::new(directory_domain::events::endpoint::Reach::Public).unwrap();
+        for entry in std::fs::read_dir(repo_root().join("tests/events").join(name)).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            let event: serde_json::Value = serde_json::from_str(&text).unwrap();
+            directory_http::deliver_event(&route, &services.store, services.exports.signer(), &push, &event)
+                .await
+                .unwrap();
+        }
+        return (log.take(), log.take_written_keys());
+    }
     if route.http().is_none() {
         for entry in std::fs::read_dir(repo_root().join("tests/events").join(name)).unwrap() {
             let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
@@ -449,6 +485,37 @@ async fn observe(name: &str) -> (BTreeSet<String>, BTreeSet<String>) {
     let route = &route;
     for (_, _, event) in event_fixtures(name) {
         dispatch(route, &services, lambda_http::request::from_str(&event).unwrap()).await;
+    }
+    if name == "subscriptions" {
+        // A poll that signs the verification SET, then a delete, of a subscription a
+        // fixture made (fixtures name none: their ids cannot be known in advance).
+        let made = services.store.subscriptions(None).await.unwrap();
+        let poll = made.iter().find(|s| !s.subscription.delivery.push()).unwrap();
+        let id = poll.subscription.stream_id.clone();
+        let fixtures = event_fixtures(name);
+        let with_id = |fixture: &str, scope: &str| {
+            let text = &fixtures.iter().find(|(n, ..)| n == fixture).unwrap().2;
+            let mut event: serde_json::Value = serde_json::from_str(text).unwrap();
+            let path = event["rawPath"]
+                .as_str()
+                .unwrap()
+                .replace("3f2a9c1e-7b4d-4e2a-9c1f-5d6e7f8a9b0c", &id);
+            event["rawPath"] = path.clone().into();
+            event["requestContext"]["http"]["path"] = path.into();
+            event["pathParameters"]["SubscriptionId"] = id.clone().into();
+            event["requestContext"]["authorizer"]["jwt"]["claims"]["scope"] = scope.into();
+            event["requestContext"]["authorizer"]["jwt"]["scopes"] = serde_json::json!([scope]);
+            lambda_http::request::from_str(&event.to_string()).unwrap()
+        };
+        let resp = dispatch(
+            route,
+            &services,
+            with_id("403-poll-without-read-scope", "directory:read"),
+        )
+        .await;
+        assert_eq!(resp.status(), 200, "{:?}", resp.body());
+        let resp = dispatch(route, &services, with_id("403-delete-unknown", "directory:read")).await;
+        assert_eq!(resp.status(), 204, "{:?}", resp.body());
     }
     if name == "get-open-data-export" {
         // The too-large path signs a GetObject URL (no request is sent: the action is

@@ -15,12 +15,16 @@ use directory_usecases::export::ObjectTarget;
 use directory_usecases::ports::Store;
 use std::path::PathBuf;
 
-/// Prints the route table: `name METHOD /path`, `name schedule` or `name stream` per line, then
+/// Prints the route table: `name METHOD /path`, `name schedule`, `name stream` or
+/// `name events` (the delivery of change events) per line, then
 /// `authorizer authorizer` for the Lambda authorizer's function.
 pub fn routes() -> Result<(), CliError> {
     for route in directory_domain::routes::ROUTES {
         match route.http() {
             Some(h) => println!("{} {} {}", route.name, h.method, h.path),
+            None if route.handler == directory_domain::routes::Handler::DeliverEvents => {
+                println!("{} events", route.name)
+            }
             None if route.scheduled() => println!("{} schedule", route.name),
             None => println!("{} stream", route.name),
         }

@@ -86,6 +86,17 @@ pub(crate) async fn serve<S: Store, T: ObjectTarget + 'static>(
         );
         None
     };
+    // The transmitter of change events speaks as this server; subscribers may name
+    // loopback receivers (a receiver on this machine).
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let issuer = format!("{scheme}://{addr}");
+    let _ = directory_http::handlers::TRANSMITTER.set(directory_usecases::events::Transmitter {
+        jwks_uri: format!("{issuer}/.well-known/participants-jwks.json"),
+        issuer,
+        reach: directory_domain::events::endpoint::Reach::Loopback,
+    });
+    let push = directory_authz::push::PushClient::new(directory_domain::events::endpoint::Reach::Loopback)
+        .map_err(CliError::Token)?;
     let app = Arc::new(server::App {
         services: Services { store, exports },
         authorizer: keys.authorizer(mutual_tls),
@@ -93,6 +104,7 @@ pub(crate) async fn serve<S: Store, T: ObjectTarget + 'static>(
         tls,
         limits,
         wake: Arc::default(),
+        push: Arc::new(push),
     });
     server::serve(listener, app, shutdown_signal()).await;
     eprintln!("stopped");

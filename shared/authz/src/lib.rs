@@ -9,6 +9,8 @@ pub mod decision;
 pub mod fetch;
 pub mod keys;
 pub mod lambda;
+#[cfg(feature = "push")]
+pub mod push;
 pub mod thumbprint;
 
 pub use decision::{Authorizer, Deny, Identity, Policy};

@@ -34,6 +34,12 @@ pub fn env_for(needs: Needs) -> Vec<&'static str> {
     if needs.signing {
         vars.push("SIGNING_KEY_ID");
     }
+    if needs.events {
+        vars.extend(["EVENTS_ISSUER", "EVENTS_JWKS_URI"]);
+    }
+    if needs.delivery {
+        vars.push(directory_domain::events::subscription::RETRY_ENV);
+    }
     vars
 }
 

@@ -27,6 +27,9 @@ pub enum Access {
     /// Anyone, with or without a token: public data the ecosystem downloads (the
     /// changes feed, like the participants file). No token is read.
     Public,
+    /// `directory:read` on the caller's own subscriptions ([`subscription_owner`],
+    /// [`subscription_access`]), or admin on anyone's.
+    Subscriber,
 }
 
 impl Access {
@@ -40,7 +43,7 @@ impl Access {
     pub fn scopes(self) -> &'static [&'static str] {
         match self {
             Self::Admin => &[SCOPE_ADMIN],
-            Self::OwnOrganisationRead | Self::AnyRead => &[SCOPE_READ, SCOPE_ADMIN],
+            Self::OwnOrganisationRead | Self::AnyRead | Self::Subscriber => &[SCOPE_READ, SCOPE_ADMIN],
             Self::OwnOrganisationWrite => &[SCOPE_WRITE, SCOPE_ADMIN],
             Self::Internal | Self::Public => &[],
         }
@@ -185,16 +188,88 @@ pub fn authorize(caller: &Caller, access: Access, target_org: Option<&str>) -> R
         Access::Admin => Err(Refusal::Forbidden(format!("scope {SCOPE_ADMIN} required"))),
         Access::OwnOrganisationRead => own(SCOPE_READ),
         Access::OwnOrganisationWrite => own(SCOPE_WRITE),
-        Access::AnyRead if caller.has(SCOPE_READ) => Ok(()),
-        Access::AnyRead => Err(Refusal::Forbidden(format!("scope {SCOPE_READ} required"))),
+        Access::AnyRead | Access::Subscriber if caller.has(SCOPE_READ) => Ok(()),
+        Access::AnyRead | Access::Subscriber => Err(Refusal::Forbidden(format!("scope {SCOPE_READ} required"))),
         Access::Internal => Err(Refusal::Forbidden("not callable over HTTP".to_owned())),
         Access::Public => Ok(()),
+    }
+}
+
+/// Who owns a subscription the caller makes: a participant subscribes for itself
+/// (`named` may only repeat its own organisation), an administrator names the
+/// participant. Making one is a change, so the token must name who makes it.
+pub fn subscription_owner(caller: &Caller, named: Option<&str>) -> Result<String, Refusal> {
+    if caller.sub.as_deref().is_none_or(str::is_empty) {
+        return Err(Refusal::Unauthenticated(
+            "token without sub: a change must name who makes it".to_owned(),
+        ));
+    }
+    match (caller.has(SCOPE_ADMIN), named, caller.organisation_id.as_deref()) {
+        (true, Some(named), _) => Ok(named.to_owned()),
+        (true, None, Some(own)) => Ok(own.to_owned()),
+        (true, None, None) => Err(Refusal::Invalid(vec![
+            "organisation_id: required: the participant an administrator subscribes for".to_owned(),
+        ])),
+        (false, _, None) => Err(Refusal::Forbidden(
+            "the token names no organisation to subscribe for".to_owned(),
+        )),
+        (false, Some(named), Some(own)) if named != own => Err(Refusal::Forbidden(
+            "a participant subscribes for its own organisation only".to_owned(),
+        )),
+        (false, _, Some(own)) => Ok(own.to_owned()),
+    }
+}
+
+/// Whether the caller may read, change or poll the subscription owned by `owner`
+/// (`None`: there is none). A participant gets the same 403 for another's subscription
+/// and for none at all, so ids cannot be probed; an administrator learns it is missing.
+pub fn subscription_access(caller: &Caller, owner: Option<&str>) -> Result<(), Refusal> {
+    let admin = caller.has(SCOPE_ADMIN);
+    match owner {
+        _ if admin && owner.is_some() => Ok(()),
+        None if admin => Err(Refusal::NotFound("no such subscription".to_owned())),
+        Some(owner) if caller.organisation_id.as_deref() == Some(owner) => Ok(()),
+        _ => Err(Refusal::Forbidden("not a subscription of your organisation".to_owned())),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn subscriptions_belong_to_their_organisation() {
+        let bank = who("bank", "directory:read");
+        assert_eq!(subscription_owner(&bank, None), Ok("bank".into()));
+        assert_eq!(subscription_owner(&bank, Some("bank")), Ok("bank".into()));
+        assert!(matches!(
+            subscription_owner(&bank, Some("fintech")),
+            Err(Refusal::Forbidden(_))
+        ));
+        let nameless = Caller {
+            sub: None,
+            ..bank.clone()
+        };
+        assert!(matches!(
+            subscription_owner(&nameless, None),
+            Err(Refusal::Unauthenticated(_))
+        ));
+        let admin = Caller {
+            organisation_id: None,
+            ..who("x", "directory:admin")
+        };
+        assert_eq!(subscription_owner(&admin, Some("fintech")), Ok("fintech".into()));
+        assert!(matches!(subscription_owner(&admin, None), Err(Refusal::Invalid(_))));
+        assert_eq!(subscription_access(&bank, Some("bank")), Ok(()));
+        // Another's and a missing one look the same to a participant.
+        assert_eq!(
+            subscription_access(&bank, Some("fintech")),
+            subscription_access(&bank, None)
+        );
+        assert!(matches!(subscription_access(&bank, None), Err(Refusal::Forbidden(_))));
+        assert_eq!(subscription_access(&admin, Some("fintech")), Ok(()));
+        assert!(matches!(subscription_access(&admin, None), Err(Refusal::NotFound(_))));
+    }
 
     fn who(org: &str, scopes: &str) -> Caller {
         Caller {

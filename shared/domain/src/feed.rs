@@ -72,6 +72,8 @@ pub struct Entry {
     pub record: Option<Record>,
     /// When the sequencer committed it (Unix seconds).
     pub at: i64,
+    /// What it did, as change events (derived from the record before and after it).
+    pub events: Vec<crate::events::ChangeEvent>,
 }
 
 /// The head of the feed as stored.
@@ -282,6 +284,7 @@ mod tests {
             organisation_id: org.into(),
             record: body.map(|b| Record(format!(r#"{{"OrganisationId":"{org}","Name":"{b}"}}"#))),
             at: 0,
+            events: Vec::new(),
         }
     }
 

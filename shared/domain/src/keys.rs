@@ -116,6 +116,12 @@ pub fn parse_outbox_sk(sk: &str) -> Option<(String, u64)> {
     Some((decode(org)?, version.parse().ok()?))
 }
 
+/// Partition of the subscriptions (change events): one item per stream id.
+pub const SUBSCRIPTION_PK: &str = "SUBSCRIPTION";
+/// Partition of the subscription counts: one item per owning organisation, so the
+/// cap per participant holds under concurrent creates (a conditional count).
+pub const SUBSCRIBER_PK: &str = "SUBSCRIBER";
+
 /// Partition of the changes feed: one item per revision ([`feed_sk`]) and the head
 /// ([`FEED_HEAD_SK`]), which sorts after every revision.
 pub const FEED_PK: &str = "FEED";

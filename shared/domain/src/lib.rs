@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod auth;
 pub mod claims;
+pub mod events;
 pub mod feed;
 pub mod ids;
 pub mod items;

@@ -19,6 +19,9 @@ pub enum Handler {
     ScheduledExport,
     ParticipantChanges,
     SequenceChanges,
+    Subscriptions,
+    SsfConfiguration,
+    DeliverEvents,
 }
 
 /// An HTTP route as API Gateway matches it.
@@ -68,6 +71,10 @@ pub enum StreamItems {
     /// Export requests (the export route's answer to a directory too large to export
     /// within one HTTP request).
     ExportRequests,
+    /// The feed's head, written by every sequencer commit (new revisions to deliver).
+    FeedHead,
+    /// Subscriptions (a new one waits for its verification event).
+    Subscriptions,
 }
 
 impl StreamItems {
@@ -76,6 +83,8 @@ impl StreamItems {
         match self {
             Self::Outbox => (crate::keys::OUTBOX_PK, None),
             Self::ExportRequests => (crate::keys::EXPORT_REQUEST_PK, Some(crate::keys::EXPORT_REQUEST_SK)),
+            Self::FeedHead => (crate::keys::FEED_PK, Some(crate::keys::FEED_HEAD_SK)),
+            Self::Subscriptions => (crate::keys::SUBSCRIPTION_PK, None),
         }
     }
 }
@@ -90,6 +99,10 @@ pub struct Needs {
     pub exports: bool,
     /// The directory's signing key without the bucket (the changes feed's pages).
     pub signing: bool,
+    /// The transmitter's identity (`EVENTS_ISSUER`, `EVENTS_JWKS_URI`): change events.
+    pub events: bool,
+    /// The delivery of change events (its retry window, its outbound client).
+    pub delivery: bool,
 }
 
 /// One function of the directory.
@@ -97,7 +110,8 @@ pub struct Needs {
 pub struct Route {
     /// The function (and package, and fixture directory) name.
     pub name: &'static str,
-    /// What invokes it (at most one HTTP route).
+    /// What invokes it: the HTTP routes of one resource (its handler tells them
+    /// apart by method and path), a schedule, the table's stream.
     pub triggers: &'static [Trigger],
     /// Its handler.
     pub handler: Handler,
@@ -116,9 +130,14 @@ pub struct Route {
 }
 
 impl Route {
-    /// The HTTP method and path, for HTTP routes.
+    /// The first HTTP method and path, for HTTP functions.
     pub fn http(&self) -> Option<HttpRoute> {
-        self.triggers.iter().find_map(|t| match t {
+        self.https().next()
+    }
+
+    /// Every HTTP route it serves.
+    pub fn https(&self) -> impl Iterator<Item = HttpRoute> + '_ {
+        self.triggers.iter().filter_map(|t| match t {
             Trigger::Http(h) => Some(*h),
             Trigger::Schedule | Trigger::Stream(_) => None,
         })
@@ -131,7 +150,12 @@ impl Route {
 
     /// The stream items that invoke it, if any.
     pub fn stream(&self) -> Option<StreamItems> {
-        self.triggers.iter().find_map(|t| match t {
+        self.streams().next()
+    }
+
+    /// Every kind of stream item that invokes it.
+    pub fn streams(&self) -> impl Iterator<Item = StreamItems> + '_ {
+        self.triggers.iter().filter_map(|t| match t {
             Trigger::Stream(items) => Some(*items),
             Trigger::Http(_) | Trigger::Schedule => None,
         })
@@ -152,21 +176,29 @@ impl Route {
 pub const NO_BODY: usize = 0;
 /// The claim PUT's largest body (1 MiB: a claim is a few hundred bytes).
 pub const CLAIM_BODY_BYTES: usize = 1024 * 1024;
+/// A subscription or poll request's largest body (a poll acknowledges up to 1,000
+/// `jti`s of 36 characters).
+pub const SUBSCRIPTION_BODY_BYTES: usize = 64 * 1024;
 
 const STORE_ONLY: Needs = Needs {
     table: true,
     exports: false,
     signing: false,
+    events: false,
+    delivery: false,
 };
 const STORE_AND_EXPORTS: Needs = Needs {
-    table: true,
     exports: true,
     signing: false,
+    ..STORE_ONLY
 };
 const STORE_AND_SIGNING: Needs = Needs {
-    table: true,
-    exports: false,
     signing: true,
+    ..STORE_ONLY
+};
+const TRANSMITTER: Needs = Needs {
+    events: true,
+    ..STORE_AND_SIGNING
 };
 
 /// `GET /organisations/export/open-data`
@@ -271,6 +303,79 @@ pub const SEQUENCE_CHANGES: Route = Route {
     max_body: NO_BODY,
 };
 
+/// The subscription API (change events): make, list, read and delete subscriptions,
+/// and poll one (RFC 8936). One function for the resource: it is called rarely, and
+/// one warm function serves all five.
+pub const SUBSCRIPTIONS: Route = Route {
+    name: "subscriptions",
+    triggers: &[
+        Trigger::Http(HttpRoute {
+            method: "POST",
+            path: "/subscriptions",
+        }),
+        Trigger::Http(HttpRoute {
+            method: "GET",
+            path: "/subscriptions",
+        }),
+        Trigger::Http(HttpRoute {
+            method: "GET",
+            path: "/subscriptions/{SubscriptionId}",
+        }),
+        Trigger::Http(HttpRoute {
+            method: "DELETE",
+            path: "/subscriptions/{SubscriptionId}",
+        }),
+        Trigger::Http(HttpRoute {
+            method: "POST",
+            path: "/subscriptions/{SubscriptionId}/poll",
+        }),
+    ],
+    handler: Handler::Subscriptions,
+    access: Access::Subscriber,
+    malformed: Malformed::BadRequest,
+    accept: AcceptRule::Json,
+    needs: TRANSMITTER,
+    max_body: SUBSCRIPTION_BODY_BYTES,
+};
+
+/// `GET /.well-known/ssf-configuration`: the transmitter's metadata (SSF 1.0), public.
+pub const SSF_CONFIGURATION: Route = Route {
+    name: "get-ssf-configuration",
+    triggers: &[Trigger::Http(HttpRoute {
+        method: "GET",
+        path: "/.well-known/ssf-configuration",
+    })],
+    handler: Handler::SsfConfiguration,
+    access: Access::Public,
+    malformed: Malformed::NotFound,
+    accept: AcceptRule::Any,
+    needs: Needs {
+        events: true,
+        ..STORE_ONLY
+    },
+    max_body: NO_BODY,
+};
+
+/// The delivery of change events (RFC 8935 push): on every sequencer commit and new
+/// subscription (the table's stream), and each minute for retries.
+pub const DELIVER_EVENTS: Route = Route {
+    name: "deliver-events",
+    triggers: &[
+        Trigger::Schedule,
+        Trigger::Stream(StreamItems::FeedHead),
+        Trigger::Stream(StreamItems::Subscriptions),
+    ],
+    handler: Handler::DeliverEvents,
+    access: Access::Internal,
+    malformed: Malformed::NotFound,
+    accept: AcceptRule::Any,
+    needs: Needs {
+        delivery: true,
+        ..TRANSMITTER
+    },
+    max_body: NO_BODY,
+};
+
 /// The open-data export on an EventBridge schedule, and on export requests.
 pub const SCHEDULED_EXPORT: Route = Route {
     name: "scheduled-open-data-export",
@@ -284,7 +389,7 @@ pub const SCHEDULED_EXPORT: Route = Route {
 };
 
 /// Every function: one row each.
-pub const ROUTES: [Route; 8] = [
+pub const ROUTES: [Route; 11] = [
     OPEN_DATA_EXPORT,
     ORGANISATION_SNAPSHOT,
     AUTHORITY_CLAIMS,
@@ -293,6 +398,9 @@ pub const ROUTES: [Route; 8] = [
     PARTICIPANT_CHANGES,
     SCHEDULED_EXPORT,
     SEQUENCE_CHANGES,
+    SUBSCRIPTIONS,
+    SSF_CONFIGURATION,
+    DELIVER_EVENTS,
 ];
 
 /// The Lambda authorizer's function (package and fixture directory). It has no row:
@@ -307,7 +415,7 @@ pub fn function_names() -> impl Iterator<Item = &'static str> {
 
 /// The HTTP routes, with their method and path.
 pub fn http_routes() -> impl Iterator<Item = (Route, HttpRoute)> {
-    ROUTES.into_iter().filter_map(|r| r.http().map(|h| (r, h)))
+    ROUTES.iter().flat_map(|r| r.https().map(move |h| (*r, h)))
 }
 
 /// The HTTP route of an API Gateway route key (`"GET /organisations/{OrganisationId}/snapshot"`).
@@ -355,8 +463,8 @@ pub fn param_names(template: &'static str) -> impl Iterator<Item = &'static str>
 /// The result of matching a request path against the route table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouteMatch {
-    /// A route with its path parameters (percent-decoded).
-    Found(Route, Vec<(&'static str, String)>),
+    /// A route, the HTTP route matched, and its path parameters (percent-decoded).
+    Found(Route, HttpRoute, Vec<(&'static str, String)>),
     /// The path exists with other methods (the `Allow` value, sorted).
     WrongMethod(String),
     /// No route has this path.
@@ -409,7 +517,7 @@ pub fn find(method: &str, path: &str) -> RouteMatch {
         if let Some(params) = match_path(http.path, path) {
             // Methods are case-sensitive (RFC 9110 §9.1): `get` is not `GET`.
             if http.method == method {
-                return RouteMatch::Found(route, params);
+                return RouteMatch::Found(route, http, params);
             }
             other_methods.push(http.method);
         }
@@ -432,7 +540,7 @@ mod tests {
             "GET",
             "/organisations/org-1/authorisationservers/as%231/apiresources/r1",
         ) {
-            RouteMatch::Found(r, p) => {
+            RouteMatch::Found(r, _, p) => {
                 assert_eq!(r, API_RESOURCE);
                 assert_eq!(
                     p,
@@ -447,23 +555,23 @@ mod tests {
         }
         assert!(matches!(
             find("GET", "/organisations/export/open-data"),
-            RouteMatch::Found(OPEN_DATA_EXPORT, _)
+            RouteMatch::Found(OPEN_DATA_EXPORT, ..)
         ));
         assert!(matches!(
             find("PUT", "/organisations/o/authorityclaims/c"),
-            RouteMatch::Found(PUT_AUTHORITY_CLAIM, _)
+            RouteMatch::Found(PUT_AUTHORITY_CLAIM, ..)
         ));
         assert!(matches!(
             find("GET", "/organisations/o/authorityclaims"),
-            RouteMatch::Found(AUTHORITY_CLAIMS, _)
+            RouteMatch::Found(AUTHORITY_CLAIMS, ..)
         ));
         assert!(matches!(
             find("GET", "/organisations/o/snapshot"),
-            RouteMatch::Found(ORGANISATION_SNAPSHOT, _)
+            RouteMatch::Found(ORGANISATION_SNAPSHOT, ..)
         ));
         assert!(matches!(
             find("GET", "/participants/changes"),
-            RouteMatch::Found(PARTICIPANT_CHANGES, _)
+            RouteMatch::Found(PARTICIPANT_CHANGES, ..)
         ));
     }
 
@@ -473,7 +581,22 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), ROUTES.len());
-        assert_eq!(http_routes().count(), ROUTES.len() - 2);
+        assert_eq!(http_routes().count(), ROUTES.len() - 3 + 4);
+        assert!(matches!(
+            find("POST", "/subscriptions/s-1/poll"),
+            RouteMatch::Found(
+                SUBSCRIPTIONS,
+                HttpRoute {
+                    method: "POST",
+                    path: "/subscriptions/{SubscriptionId}/poll"
+                },
+                _
+            )
+        ));
+        assert_eq!(
+            find("PUT", "/subscriptions/s-1"),
+            RouteMatch::WrongMethod("DELETE, GET".into())
+        );
         assert_eq!(by_name("scheduled-open-data-export"), Some(SCHEDULED_EXPORT));
         const EXPORT: Route = row("get-open-data-export");
         assert_eq!(EXPORT, OPEN_DATA_EXPORT);

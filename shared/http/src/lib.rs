@@ -11,4 +11,6 @@ pub mod handlers;
 pub mod input;
 pub mod logging;
 
-pub use handlers::{AsBuilt, Deps, Services, Signed, StoreOnly, dispatch, dispatch_event, guard, sequence_event};
+pub use handlers::{
+    AsBuilt, Deps, Services, Signed, StoreOnly, deliver_event, dispatch, dispatch_event, guard, sequence_event,
+};

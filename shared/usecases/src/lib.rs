@@ -3,6 +3,7 @@
 //! path (`writes`), the import and the export live here; the HTTP edge calls them.
 
 pub mod clock;
+pub mod events;
 pub mod explorer;
 pub mod export;
 pub mod feed;
@@ -15,7 +16,7 @@ pub mod writes;
 pub mod prelude {
     pub use crate::ports::{
         AuditLog, ChangeFeed, ClaimWrites, Documents, ExportLease, OrganisationReads, OrganisationWrites,
-        ReferenceStore, Store,
+        ReferenceStore, Store, Subscriptions,
     };
     pub use crate::writes::DirectoryWrites;
 }

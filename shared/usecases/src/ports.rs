@@ -6,6 +6,7 @@
 //! (`tests/`).
 
 use directory_domain::audit::AuditRecord;
+use directory_domain::events::subscription::Subscription;
 use directory_domain::feed::{Current, Entry, Head, Record, Revision};
 use directory_domain::ids::{OrganisationId, ResourceId, ServerId};
 use directory_domain::keys::OrgItem;
@@ -371,6 +372,50 @@ pub trait ChangeFeed: Send + Sync {
     fn feed_retention_days(&self) -> u32;
 }
 
+/// A subscription and the version it was read at (every change is conditioned on it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSubscription {
+    pub subscription: Subscription,
+    pub version: u64,
+}
+
+/// The subscriptions of change events (docs/design.md, "Change events"): written by
+/// the subscription use cases and the delivery, each change conditioned on the version
+/// read, so two deliveries or a delivery and a delete never lose one another's write.
+pub trait Subscriptions: Send + Sync {
+    /// Stores a new subscription (version 1) if its owner holds fewer than `cap`, in
+    /// one transaction with the owner's count; `false` at the cap (nothing written).
+    fn create_subscription(
+        &self,
+        s: &Subscription,
+        cap: usize,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The subscription, `None` when there is none.
+    fn subscription(
+        &self,
+        stream_id: &str,
+    ) -> impl Future<Output = Result<Option<StoredSubscription>, StoreError>> + Send;
+
+    /// Every subscription (`owner`: that organisation's only), in stream-id order.
+    fn subscriptions(
+        &self,
+        owner: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<StoredSubscription>, StoreError>> + Send;
+
+    /// Writes `s` as version `expected + 1` if it is still at `expected`;
+    /// [`Commit::Conflict`] otherwise (or when it was deleted), nothing written.
+    fn update_subscription(
+        &self,
+        s: &Subscription,
+        expected: u64,
+    ) -> impl Future<Output = Result<Commit, StoreError>> + Send;
+
+    /// Deletes the subscription and counts it out of its owner's, in one transaction;
+    /// `false` when it was not there.
+    fn delete_subscription(&self, s: &Subscription) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
 /// Every capability: what a whole store (an adapter) offers. Functions and use cases
 /// name the parts they use; the local server and the tests hold the whole.
 pub trait Store:
@@ -382,6 +427,7 @@ pub trait Store:
     + ExportLease
     + Documents
     + ChangeFeed
+    + Subscriptions
     + 'static
 {
 }
@@ -395,6 +441,7 @@ impl<T> Store for T where
         + ExportLease
         + Documents
         + ChangeFeed
+        + Subscriptions
         + 'static
 {
 }

@@ -31,6 +31,8 @@ const AT: &str = "At";
 const CHUNKS: &str = "Chunks";
 /// Present on a removal (no record).
 const REMOVED: &str = "Removed";
+/// A revision's change events (JSON; absent when it has none).
+const EVENTS: &str = "Events";
 /// The head's seeded flag and commit count.
 const SEEDED: &str = "Seeded";
 const COMMITS: &str = "Commits";
@@ -261,11 +263,15 @@ impl DynamoStore {
         let retention = i64::from(self.feed_retention_days) * 86_400;
         let mut writes = Vec::new();
         for e in &batch.entries {
-            let attributes = vec![
+            let mut attributes = vec![
                 (ORG, s(&e.organisation_id)),
                 (AT, n(e.at as u64)),
                 (EXPIRES_AT, n((e.at + retention) as u64)),
             ];
+            if !e.events.is_empty() {
+                let events = serde_json::to_string(&e.events).map_err(|err| StoreError::Backend(err.to_string()))?;
+                attributes.push((EVENTS, s(events)));
+            }
             for item in record_items(keys::FEED_PK, &keys::feed_sk(e.revision), e.record.as_ref(), attributes) {
                 writes.push(w.put(item).map_err(built)?);
             }
@@ -436,6 +442,10 @@ impl ChangeFeed for DynamoStore {
                     .ok_or_else(|| corrupt(&sk, "no organisation"))?
                     .to_owned(),
                 at: get_n(&stored.item, AT).unwrap_or(0) as i64,
+                events: match get_s(&stored.item, EVENTS) {
+                    Some(json) => serde_json::from_str(json).map_err(|e| corrupt(&sk, &format!("events: {e}")))?,
+                    None => Vec::new(),
+                },
                 record: stored.record,
             });
         }
@@ -585,6 +595,7 @@ mod tests {
                 commits: 4,
             },
             entries: vec![Entry {
+                events: Vec::new(),
                 revision: 1,
                 organisation_id: "o".into(),
                 record: None,

@@ -23,6 +23,7 @@ mod organisations;
 mod reads;
 mod records;
 pub mod schema;
+mod subscriptions;
 pub mod transact;
 
 use aws_sdk_dynamodb::Client;

@@ -24,6 +24,9 @@ struct StoredEntry {
     at: i64,
     expires_at: i64,
     record: Option<Box<RawValue>>,
+    /// What the revision did (revisions stored before change events have none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    events: Vec<directory_domain::events::ChangeEvent>,
 }
 
 /// A current or superseded record as stored.
@@ -220,6 +223,7 @@ impl ChangeFeed for EmbeddedStore {
                     at: e.at,
                     expires_at: e.at + retention,
                     record: raw(&e.record)?,
+                    events: e.events.clone(),
                 };
                 Ok((keys::feed_sk(e.revision), json(&stored)?))
             })
@@ -307,6 +311,7 @@ impl ChangeFeed for EmbeddedStore {
                     organisation_id: stored.organisation_id,
                     record: stored.record.map(|r| Record(r.get().to_owned())),
                     at: stored.at,
+                    events: stored.events,
                 });
             }
             let head = if entries.len() < limit {

@@ -4,6 +4,7 @@
 mod feed;
 mod reads;
 mod records;
+mod subscriptions;
 mod writes;
 
 use crate::snapshot_cache::SnapshotCache;

@@ -9,6 +9,8 @@ pub mod open_data_export;
 pub mod organisation_snapshot;
 pub mod participant_changes;
 pub mod put_authority_claim;
+pub mod ssf_configuration;
+pub mod subscriptions;
 
 use directory_domain::routes::{Handler, Route};
 use directory_domain::signature::Signer;
@@ -23,6 +25,10 @@ use std::pin::Pin;
 
 /// A boxed response future.
 pub type Answer<'a> = Pin<Box<dyn Future<Output = Response<Body>> + Send + 'a>>;
+
+/// The transmitter the local server installs (its own base URL as issuer) before it
+/// serves; Lambda functions read theirs from the environment.
+pub static TRANSMITTER: std::sync::OnceLock<directory_usecases::events::Transmitter> = std::sync::OnceLock::new();
 
 /// Pages of the changes feed this process signed (a process-wide memory: the same
 /// page asked again costs no signature).
@@ -41,6 +47,8 @@ pub trait Deps: Send + Sync {
     fn open_data_export(&self, req: Request) -> Answer<'_>;
     /// The changes feed's answer, with this function's signer.
     fn participant_changes(&self, req: Request) -> Answer<'_>;
+    /// The subscription resource's answer, with this function's signer (polls sign).
+    fn subscriptions(&self, req: Request) -> Answer<'_>;
 }
 
 fn not_built(req: &Request, what: &str) -> Answer<'static> {
@@ -66,6 +74,10 @@ impl<S: Store> Deps for StoreOnly<S> {
     fn participant_changes(&self, req: Request) -> Answer<'_> {
         not_built(&req, "a signing key")
     }
+
+    fn subscriptions(&self, req: Request) -> Answer<'_> {
+        not_built(&req, "a signing key")
+    }
 }
 
 /// The dependencies of a function that signs without publishing (the changes feed):
@@ -89,6 +101,12 @@ impl<S: Store, G: Signer + 'static> Deps for Signed<S, G> {
     fn participant_changes(&self, req: Request) -> Answer<'_> {
         Box::pin(guard(req, move |req| {
             participant_changes::handle(&self.store, &self.signer, &PAGE_SIGNATURES, req)
+        }))
+    }
+
+    fn subscriptions(&self, req: Request) -> Answer<'_> {
+        Box::pin(guard(req, move |req| {
+            subscriptions::handle(&self.store, &self.signer, req)
         }))
     }
 }
@@ -118,6 +136,12 @@ impl<S: Store, T: ObjectTarget> Deps for Services<S, T> {
             participant_changes::handle(&self.store, self.exports.signer(), &PAGE_SIGNATURES, req)
         }))
     }
+
+    fn subscriptions(&self, req: Request) -> Answer<'_> {
+        Box::pin(guard(req, move |req| {
+            subscriptions::handle(&self.store, self.exports.signer(), req)
+        }))
+    }
 }
 
 /// Dispatches an HTTP request for `route` to its handler: the only route → handler
@@ -137,7 +161,9 @@ pub fn dispatch<'a, D: Deps>(route: &'a Route, deps: &'a D, req: Request) -> Ans
         Handler::PutAuthorityClaim => Box::pin(guard(req, move |req| put_authority_claim::handle(store, req))),
         Handler::OpenDataExport => deps.open_data_export(req),
         Handler::ParticipantChanges => deps.participant_changes(req),
-        Handler::ScheduledExport | Handler::SequenceChanges => {
+        Handler::Subscriptions => deps.subscriptions(req),
+        Handler::SsfConfiguration => Box::pin(guard(req, ssf_configuration::handle)),
+        Handler::ScheduledExport | Handler::SequenceChanges | Handler::DeliverEvents => {
             let response = crate::error::ApiError::NotFound(format!("{} has no HTTP route", route.name))
                 .into_response(&crate::fapi::read(req.headers()).interaction_id);
             Box::pin(std::future::ready(response))
@@ -169,6 +195,10 @@ pub async fn dispatch_event<S: Store, T: ObjectTarget>(
             .await
             .map_err(|e| e.to_string()),
         Handler::SequenceChanges => sequence_event(route, &services.store, event).await,
+        Handler::DeliverEvents => Err(format!("{} runs through deliver_event", route.name)),
+        Handler::Subscriptions | Handler::SsfConfiguration => {
+            Err(format!("{} is an HTTP route, not an event one", route.name))
+        }
         Handler::OpenDataExport
         | Handler::OrganisationSnapshot
         | Handler::AuthorityClaims
@@ -206,6 +236,50 @@ pub async fn sequence_event<S: Store>(
         "settled": done.settled,
         "seeded": done.seeded,
         "head": done.head,
+    }))
+}
+
+/// Delivers due change events for a schedule event or a batch of the table's stream
+/// records (feed head writes, new subscriptions): the records only wake it, the
+/// subscriptions' cursors say what is due, so a lost or repeated batch loses or
+/// repeats nothing (a repeat is at most a second send of the same `jti`).
+pub async fn deliver_event<S: Store>(
+    route: &Route,
+    store: &S,
+    signer: &dyn Signer,
+    transport: &dyn directory_usecases::events::Transport,
+    event: &serde_json::Value,
+) -> Result<serde_json::Value, String> {
+    if route.handler != Handler::DeliverEvents {
+        return Err(format!("{} does not deliver events", route.name));
+    }
+    let records = event.get("Records").and_then(|r| r.as_array()).map_or(0, Vec::len);
+    let config = directory_usecases::events::DeliveryConfig::default();
+    let clock = directory_usecases::clock::now;
+    let done = directory_usecases::events::deliver_due(
+        store,
+        signer,
+        transport,
+        subscriptions::transmitter(),
+        &config,
+        &clock,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    tracing::info!(
+        records,
+        subscriptions = done.subscriptions,
+        accepted = done.accepted,
+        refused = done.refused,
+        failed = done.failed,
+        "delivered"
+    );
+    Ok(serde_json::json!({
+        "records": records,
+        "subscriptions": done.subscriptions,
+        "accepted": done.accepted,
+        "refused": done.refused,
+        "failed": done.failed,
     }))
 }
 

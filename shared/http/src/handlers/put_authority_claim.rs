@@ -39,7 +39,7 @@ impl RouteInput for ClaimPutInput {
     }
 }
 
-fn is_json(content_type: Option<&str>) -> bool {
+pub(crate) fn is_json(content_type: Option<&str>) -> bool {
     content_type.is_some_and(|ct| {
         let media = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))

@@ -214,11 +214,16 @@ async fn round<S: SequencerStore>(store: &S, head: &Head, pending: Vec<Pending>)
         if let Some(c) = before {
             replaced.push(c.clone());
         }
+        let events = directory_domain::events::derive(
+            before.and_then(|c| c.record.as_ref()).map(|r| r.0.as_str()),
+            record.as_ref().map(|r| r.0.as_str()),
+        );
         batch.entries.push(Entry {
             revision,
             organisation_id: org.clone(),
             record: record.clone(),
             at,
+            events,
         });
         batch.records.push(Current {
             organisation_id: org,
