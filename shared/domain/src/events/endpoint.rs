@@ -79,7 +79,7 @@ pub fn parse(url: &str, reach: Reach) -> Result<Endpoint, String> {
         .ok();
     let loopback_name = host.eq_ignore_ascii_case("localhost");
     let is_loopback = loopback_name || ip.is_some_and(|ip| ip.is_loopback());
-    if !https && !(reach == Reach::Loopback && is_loopback) {
+    if !(https || (reach == Reach::Loopback && is_loopback)) {
         return Err(format!(
             "{field}: must be https (http only to loopback on a local server)"
         ));

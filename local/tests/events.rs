@@ -1,0 +1,166 @@
+//! Change events end to end on the local server: docs/events.md's reference receiver
+//! (Python, verifying with jwcrypto against the keys the SSF configuration names) is
+//! subscribed over HTTP, accepts the verification, and prints the claim deactivated by
+//! a PUT; a SET with one byte changed is refused by it with RFC 8935's 400.
+
+mod common;
+
+use common::{Server, cli, get, request};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn repo() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// A Python block of docs/events.md after `<!-- name -->`.
+fn snippet(name: &str) -> String {
+    let doc = std::fs::read_to_string(repo().join("docs/events.md")).unwrap();
+    let start = doc.find(&format!("<!-- {name} -->")).expect("snippet marker");
+    let code = doc[start..].split("```python\n").nth(1).expect("python block");
+    code.split("```").next().unwrap().to_owned()
+}
+
+fn json(r: &common::Reply) -> Value {
+    serde_json::from_slice(&r.body).unwrap_or_else(|_| panic!("{} {}", r.status, String::from_utf8_lossy(&r.body)))
+}
+
+fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ok() {
+        assert!(start.elapsed() < Duration::from_secs(30), "waited 30 s for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn the_reference_receiver_gets_a_revoked_claim_verified() {
+    let python = repo().join(".services/venv/bin/python");
+    assert!(
+        python.exists(),
+        "the test services' venv (scripts/test-services.sh start) has jwcrypto"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let base = server.base.clone();
+    let demo: Value = serde_json::from_slice(&std::fs::read(repo().join("data/demo.json")).unwrap()).unwrap();
+    let org = &demo["Organisations"][0];
+    let org_id = org["OrganisationDetails"]["OrganisationId"].as_str().unwrap();
+    let claim = &org["OrgDomainRoleClaims"][0];
+    let (ok, token, err) = cli(
+        dir.path(),
+        &["token", "--org", org_id, "--scope", "directory:read directory:write"],
+    );
+    assert!(ok, "{err}");
+    let token = token.trim();
+
+    // The transmitter's metadata, public.
+    let config = json(&get(&base, "/.well-known/ssf-configuration", ""));
+    assert_eq!(config["issuer"], base.as_str());
+    assert_eq!(
+        config["delivery_methods_supported"],
+        serde_json::json!(["urn:ietf:rfc:8935", "urn:ietf:rfc:8936"])
+    );
+
+    let lines = dir.path().join("received.jsonl");
+    let mut receiver = Command::new(&python)
+        .arg("-c")
+        .arg(snippet("receiver"))
+        .arg(&base)
+        .arg(&lines)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(receiver.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let port = first
+        .trim()
+        .strip_prefix("listening ")
+        .expect("the receiver's port")
+        .to_owned();
+    std::thread::spawn(move || for _ in out.lines() {});
+    let endpoint = format!("http://127.0.0.1:{port}/events");
+
+    let auth = format!("Bearer {token}");
+    let headers = [
+        ("authorization", auth.as_str()),
+        ("content-type", "application/json"),
+        ("accept", "application/json"),
+    ];
+    let body = serde_json::json!({"delivery": {"method": "urn:ietf:rfc:8935", "endpoint_url": endpoint}}).to_string();
+    let made = request(&base, "POST", "/subscriptions", &headers, body.as_bytes());
+    assert_eq!(made.status, 201, "{}", String::from_utf8_lossy(&made.body));
+    let stream = json(&made)["stream_id"].as_str().unwrap().to_owned();
+    wait_for("Confirmed", || {
+        json(&get(&base, &format!("/subscriptions/{stream}"), token))["status"] == "Confirmed"
+    });
+
+    let put = serde_json::json!({"AuthorityId": claim["AuthorityId"], "Status": "Inactive"}).to_string();
+    let claim_id = claim["OrganisationAuthorityClaimId"].as_str().unwrap();
+    let r = request(
+        &base,
+        "PUT",
+        &format!("/organisations/{org_id}/authorityclaims/{claim_id}"),
+        &headers,
+        put.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let received = || std::fs::read_to_string(&lines).unwrap_or_default();
+    wait_for("the deactivation at the receiver", || {
+        received().contains("authority-claim-deactivated")
+    });
+    let event: Value = received()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|e| e["type"] == "urn:participant-directory:event:authority-claim-deactivated")
+        .unwrap();
+    assert_eq!(event["authority_claim_id"], claim_id);
+    assert_eq!(event["organisation_id"], org_id);
+    assert_eq!(event["status"], "Inactive");
+
+    // One byte changed: the receiver's own check refuses it (RFC 8935 400).
+    let poll_body = serde_json::json!({"delivery": {"method": "urn:ietf:rfc:8936"}}).to_string();
+    let poll = json(&request(
+        &base,
+        "POST",
+        "/subscriptions",
+        &headers,
+        poll_body.as_bytes(),
+    ));
+    let polled = json(&request(
+        &base,
+        "POST",
+        &format!("/subscriptions/{}/poll", poll["stream_id"].as_str().unwrap()),
+        &headers,
+        br#"{"returnImmediately": true}"#,
+    ));
+    let set = polled["sets"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut bytes = set.into_bytes();
+    let i = bytes.iter().position(|b| *b == b'.').unwrap() + 5;
+    bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+    let refused = request(
+        &format!("http://127.0.0.1:{port}"),
+        "POST",
+        "/events",
+        &[("content-type", "application/secevent+jwt")],
+        &bytes,
+    );
+    assert_eq!(refused.status, 400);
+    assert_eq!(json(&refused)["err"], "invalid_key");
+    let _ = receiver.kill();
+    let _ = receiver.wait();
+    assert!(server.stop());
+}
