@@ -142,6 +142,31 @@ pub enum Command {
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..=86_400))]
         every: Option<u64>,
     },
+    /// Receive change events: an RFC 8935 push endpoint that verifies each SET
+    /// against the directory's published keys (found through its SSF configuration),
+    /// answers 202 (or 400 with the reason), de-duplicates by `jti` and prints one
+    /// line per event; with `--into`, keeps a verified copy of the participants file
+    /// at each event's revision (as `sync` does).
+    Receive {
+        /// The directory (the transmitter's issuer), e.g. http://127.0.0.1:3000.
+        #[arg(long)]
+        from: String,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Port to listen on (0: any free one, printed).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// The `aud` the SETs must name (the endpoint URL you subscribed with).
+        #[arg(long)]
+        audience: Option<String>,
+        /// The directory that holds the copy of the participants file.
+        #[arg(long)]
+        into: Option<PathBuf>,
+        /// Where the file, its signature and keys are published (default: --from).
+        #[arg(long)]
+        files: Option<String>,
+    },
     /// Create the DynamoDB table (with `--store dynamodb`).
     CreateTable,
     /// List the functions: one per line, `name METHOD /path`, `name schedule` or

@@ -6,6 +6,7 @@ pub mod error;
 pub mod fetch;
 pub mod jwt;
 pub mod progress;
+pub mod receive;
 pub mod server;
 pub mod sync;
 pub mod tls;

@@ -72,6 +72,16 @@ fn main() -> ExitCode {
             };
             return runtime_for(|| commands::sync_command(source, into, every));
         }
+        Command::Receive {
+            from,
+            host,
+            port,
+            audience,
+            into,
+            files,
+        } => {
+            return runtime_for(|| commands::receive_command(from, host, port, audience, into, files));
+        }
         Command::CreateTable => StoreJob::CreateTable,
     };
     runtime_for(|| job.start(&cli))

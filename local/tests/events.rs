@@ -164,3 +164,101 @@ fn the_reference_receiver_gets_a_revoked_claim_verified() {
     let _ = receiver.wait();
     assert!(server.stop());
 }
+
+#[test]
+fn the_rust_receiver_verifies_deduplicates_and_keeps_a_copy_current() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let base = server.base.clone();
+    let demo: Value = serde_json::from_slice(&std::fs::read(repo().join("data/demo.json")).unwrap()).unwrap();
+    let org = &demo["Organisations"][1];
+    let org_id = org["OrganisationDetails"]["OrganisationId"].as_str().unwrap();
+    let claim = &org["OrgDomainRoleClaims"][0];
+    let (ok, token, err) = cli(
+        dir.path(),
+        &["token", "--org", org_id, "--scope", "directory:read directory:write"],
+    );
+    assert!(ok, "{err}");
+    let token = token.trim();
+    let mut receiver = Command::new(common::BIN)
+        .args(["receive", "--from", &base, "--into"])
+        .arg(copy.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(receiver.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let endpoint = first
+        .trim()
+        .strip_prefix("receiving change events on ")
+        .expect("its address")
+        .to_owned();
+    let printed = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let lines = printed.clone();
+    std::thread::spawn(move || {
+        for line in out.lines().map_while(Result::ok) {
+            lines.lock().unwrap().push(line);
+        }
+    });
+    let auth = format!("Bearer {token}");
+    let headers = [
+        ("authorization", auth.as_str()),
+        ("content-type", "application/json"),
+        ("accept", "application/json"),
+    ];
+    let body = serde_json::json!({"delivery": {"method": "urn:ietf:rfc:8935", "endpoint_url": endpoint},
+        "events_requested": ["urn:participant-directory:event:authority-claim-deactivated"]})
+    .to_string();
+    let made = request(&base, "POST", "/subscriptions", &headers, body.as_bytes());
+    assert_eq!(made.status, 201, "{}", String::from_utf8_lossy(&made.body));
+    let put = serde_json::json!({"AuthorityId": claim["AuthorityId"], "Status": "Inactive"}).to_string();
+    let claim_id = claim["OrganisationAuthorityClaimId"].as_str().unwrap();
+    let r = request(
+        &base,
+        "PUT",
+        &format!("/organisations/{org_id}/authorityclaims/{claim_id}"),
+        &headers,
+        put.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let seen = || printed.lock().unwrap().clone();
+    wait_for("the deactivation printed", || {
+        seen()
+            .iter()
+            .any(|l| l.contains("authority-claim-deactivated") && l.contains(claim_id))
+    });
+    // The copy reached the event's revision: the claim is Inactive in it.
+    wait_for("the copy updated", || {
+        std::fs::read_to_string(copy.path().join("participants"))
+            .map(|f| {
+                let file: Value = serde_json::from_str(&f).unwrap();
+                file.as_array().unwrap().iter().any(|o| {
+                    o["OrganisationId"] == org_id
+                        && o["OrgDomainRoleClaims"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .any(|c| c["OrganisationAuthorityClaimId"] == claim_id && c["Status"] == "Inactive")
+                })
+            })
+            .unwrap_or(false)
+    });
+    // A forged SET is refused with RFC 8935's 400 and prints nothing.
+    let events = seen().iter().filter(|l| l.contains("\"jti\"")).count();
+    let forged = request(
+        &endpoint.replace("/events", ""),
+        "POST",
+        "/events",
+        &[("content-type", "application/secevent+jwt")],
+        b"eyJhbGciOiJFUzI1NiJ9.e30.AAAA",
+    );
+    assert_eq!(forged.status, 400);
+    assert!(json(&forged)["err"].is_string());
+    assert_eq!(seen().iter().filter(|l| l.contains("\"jti\"")).count(), events);
+    let _ = receiver.kill();
+    let _ = receiver.wait();
+    assert!(server.stop());
+}

@@ -120,6 +120,10 @@ fn bank() -> Caller {
     }
 }
 
+fn actor() -> directory_domain::audit::Actor {
+    directory_domain::audit::Actor::system("events-test", "subscriptions")
+}
+
 fn config() -> DeliveryConfig {
     DeliveryConfig {
         retry_window_secs: 24 * 3600,
@@ -162,7 +166,7 @@ async fn subscribe<S: Store>(store: &S, endpoint: Option<&str>, events: Option<V
         body["events_requested"] = json!(events.iter().map(|e| e.uri()).collect::<Vec<_>>());
     }
     let request = serde_json::from_value(body).unwrap();
-    events::create(store, &transmitter(), &bank(), request, 1)
+    events::create(store, &transmitter(), &bank(), &actor(), request, 1)
         .await
         .unwrap()
         .stream_id
@@ -360,8 +364,9 @@ impl<S: Subscriptions> Subscriptions for DiesAfterSend<S> {
         &self,
         s: &directory_domain::events::subscription::Subscription,
         cap: usize,
+        audit: &directory_domain::audit::AuditRecord,
     ) -> Result<bool, directory_usecases::ports::StoreError> {
-        self.inner.create_subscription(s, cap).await
+        self.inner.create_subscription(s, cap, audit).await
     }
     async fn subscription(
         &self,
@@ -389,8 +394,9 @@ impl<S: Subscriptions> Subscriptions for DiesAfterSend<S> {
     async fn delete_subscription(
         &self,
         s: &directory_domain::events::subscription::Subscription,
+        audit: &directory_domain::audit::AuditRecord,
     ) -> Result<bool, directory_usecases::ports::StoreError> {
-        self.inner.delete_subscription(s).await
+        self.inner.delete_subscription(s, audit).await
     }
 }
 
@@ -440,8 +446,9 @@ impl<A: Subscriptions, B: Send + Sync> Subscriptions for Both<'_, A, B> {
         &self,
         s: &directory_domain::events::subscription::Subscription,
         cap: usize,
+        audit: &directory_domain::audit::AuditRecord,
     ) -> Result<bool, directory_usecases::ports::StoreError> {
-        self.0.create_subscription(s, cap).await
+        self.0.create_subscription(s, cap, audit).await
     }
     async fn subscription(
         &self,
@@ -465,8 +472,9 @@ impl<A: Subscriptions, B: Send + Sync> Subscriptions for Both<'_, A, B> {
     async fn delete_subscription(
         &self,
         s: &directory_domain::events::subscription::Subscription,
+        audit: &directory_domain::audit::AuditRecord,
     ) -> Result<bool, directory_usecases::ports::StoreError> {
-        self.0.delete_subscription(s).await
+        self.0.delete_subscription(s, audit).await
     }
 }
 
@@ -646,7 +654,7 @@ async fn a_participant_cannot_read_change_or_poll_anothers_subscription<S: Store
     for target in [&id, &missing] {
         let read = events::read(&store, &other, target).await.unwrap_err();
         assert!(matches!(read, EventsError::Refused(Refusal::Forbidden(_))), "{read:?}");
-        let delete = events::delete(&store, &other, target).await.unwrap_err();
+        let delete = events::delete(&store, &other, &actor(), target).await.unwrap_err();
         assert!(matches!(delete, EventsError::Refused(Refusal::Forbidden(_))));
         let poll = events::poll(
             &store,
@@ -668,13 +676,25 @@ async fn a_participant_cannot_read_change_or_poll_anothers_subscription<S: Store
         subscribe(&store, None, None).await;
     }
     let request = serde_json::from_value(json!({"delivery": {"method": "urn:ietf:rfc:8936"}})).unwrap();
-    let over = events::create(&store, &transmitter(), &bank(), request, 1)
+    let over = events::create(&store, &transmitter(), &bank(), &actor(), request, 1)
         .await
         .unwrap_err();
     assert!(matches!(over, EventsError::Refused(Refusal::Invalid(_))));
     assert_eq!(store.subscriptions(Some(BANK)).await.unwrap().len(), 10);
-    events::delete(&store, &bank(), &id).await.unwrap();
+    events::delete(&store, &bank(), &actor(), &id).await.unwrap();
     subscribe(&store, None, None).await;
+    // Each made and deleted subscription left its audit record, in the owner's partition.
+    let records = store
+        .audit_records(Some(&OrganisationId::from(BANK)), None)
+        .await
+        .unwrap();
+    let about = |action: &str| {
+        records
+            .iter()
+            .filter(|r| r.target.get("SubscriptionId").is_some() && r.action == action)
+            .count()
+    };
+    assert_eq!(about("subscriptions"), 12, "11 made and 1 deleted");
 }
 
 both_stores!(

@@ -459,9 +459,16 @@ async fn observe(name: &str) -> (BTreeSet<String>, BTreeSet<String>) {
             "delivery": {"method": "urn:ietf:rfc:8935", "endpoint_url": "https://receiver.invalid/events"}
         }))
         .unwrap();
-        directory_usecases::events::create(&loader, &transmitter, &caller, request, 1)
-            .await
-            .unwrap();
+        directory_usecases::events::create(
+            &loader,
+            &transmitter,
+            &caller,
+            &directory_domain::audit::Actor::system("iam-test", "subscriptions"),
+            request,
+            1,
+        )
+        .await
+        .unwrap();
         let push = directory_authz::push::PushClient::new(directory_domain::events::endpoint::Reach::Public).unwrap();
         for entry in std::fs::read_dir(repo_root().join("tests/events").join(name)).unwrap() {
             let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();

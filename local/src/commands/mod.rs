@@ -65,6 +65,42 @@ pub async fn sync_command(source: directory::sync::Source, into: PathBuf, every:
     }
 }
 
+/// `receive`: the reference receiver of change events, until the process ends.
+pub async fn receive_command(
+    from: String,
+    host: String,
+    port: u16,
+    audience: Option<String>,
+    into: Option<PathBuf>,
+    files: Option<String>,
+) -> Result<(), CliError> {
+    let http = directory::fetch::Http::new().map_err(CliError::Usage)?;
+    let copy = into.map(|dir| {
+        let source = directory::sync::Source {
+            files: files.unwrap_or_else(|| from.clone()),
+            api: from.clone(),
+        };
+        (source, directory::sync::Copy::new(&dir))
+    });
+    let receiver = directory::receive::Receiver::new(http, &from, audience, copy)
+        .await
+        .map_err(CliError::Sync)?;
+    let listener = tokio::net::TcpListener::bind((host.as_str(), port))
+        .await
+        .map_err(|source| CliError::Listen {
+            addr: format!("{host}:{port}"),
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| CliError::Listen {
+        addr: format!("{host}:{port}"),
+        source,
+    })?;
+    println!("receiving change events on http://{addr}/events");
+    directory::receive::serve(std::sync::Arc::new(receiver), listener)
+        .await
+        .map_err(CliError::Sync)
+}
+
 /// A command that runs against the store (and the export target).
 #[derive(Debug)]
 pub enum StoreJob {

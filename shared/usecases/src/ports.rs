@@ -384,11 +384,13 @@ pub struct StoredSubscription {
 /// read, so two deliveries or a delivery and a delete never lose one another's write.
 pub trait Subscriptions: Send + Sync {
     /// Stores a new subscription (version 1) if its owner holds fewer than `cap`, in
-    /// one transaction with the owner's count; `false` at the cap (nothing written).
+    /// one transaction with the owner's count and `audit`; `false` at the cap (nothing
+    /// written).
     fn create_subscription(
         &self,
         s: &Subscription,
         cap: usize,
+        audit: &AuditRecord,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// The subscription, `None` when there is none.
@@ -411,9 +413,13 @@ pub trait Subscriptions: Send + Sync {
         expected: u64,
     ) -> impl Future<Output = Result<Commit, StoreError>> + Send;
 
-    /// Deletes the subscription and counts it out of its owner's, in one transaction;
-    /// `false` when it was not there.
-    fn delete_subscription(&self, s: &Subscription) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Deletes the subscription and counts it out of its owner's, in one transaction
+    /// with `audit`; `false` when it was not there (nothing written).
+    fn delete_subscription(
+        &self,
+        s: &Subscription,
+        audit: &AuditRecord,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// Every capability: what a whole store (an adapter) offers. Functions and use cases

@@ -3,9 +3,10 @@
 //! together in one transaction so the cap per participant holds under concurrent
 //! creates. Every update is conditioned on the version read.
 
-use super::schema::{DATA, Item, SK, VERSION, get_n, get_s, key, n, s};
+use super::schema::{DATA, Item, SK, VERSION, audit_item, get_n, get_s, key, n, s};
 use super::{DynamoStore, backend, built, lost_race};
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use directory_domain::audit::AuditRecord;
 use directory_domain::events::subscription::Subscription;
 use directory_domain::keys::{SUBSCRIBER_PK, SUBSCRIPTION_PK};
 use directory_usecases::ports::{Commit, StoreError, StoredSubscription, Subscriptions};
@@ -57,7 +58,12 @@ fn count_update(table: &str, owner: &str, delta: i64, cap: Option<usize>) -> Res
 }
 
 impl Subscriptions for DynamoStore {
-    async fn create_subscription(&self, sub: &Subscription, cap: usize) -> Result<bool, StoreError> {
+    async fn create_subscription(
+        &self,
+        sub: &Subscription,
+        cap: usize,
+        audit: &AuditRecord,
+    ) -> Result<bool, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item(sub, 1)?))
@@ -66,7 +72,8 @@ impl Subscriptions for DynamoStore {
             .map(|p| TransactWriteItem::builder().put(p).build())
             .map_err(|e| built(e.to_string()))?;
         let count = count_update(&self.table, &sub.owner, 1, Some(cap))?;
-        match self.transact(vec![put, count]).await {
+        let audit = self.writes().put_new(audit_item(audit)).map_err(built)?;
+        match self.transact(vec![put, count, audit]).await {
             Ok(()) => Ok(true),
             Err(e) if lost_race(&e) => Ok(false),
             Err(e) => Err(backend(e)),
@@ -136,7 +143,7 @@ impl Subscriptions for DynamoStore {
         }
     }
 
-    async fn delete_subscription(&self, sub: &Subscription) -> Result<bool, StoreError> {
+    async fn delete_subscription(&self, sub: &Subscription, audit: &AuditRecord) -> Result<bool, StoreError> {
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key(SUBSCRIPTION_PK, &sub.stream_id)))
@@ -145,7 +152,8 @@ impl Subscriptions for DynamoStore {
             .map(|d| TransactWriteItem::builder().delete(d).build())
             .map_err(|e| built(e.to_string()))?;
         let count = count_update(&self.table, &sub.owner, -1, None)?;
-        match self.transact(vec![delete, count]).await {
+        let audit = self.writes().put_new(audit_item(audit)).map_err(built)?;
+        match self.transact(vec![delete, count, audit]).await {
             Ok(()) => Ok(true),
             Err(e) if lost_race(&e) => Ok(false),
             Err(e) => Err(backend(e)),

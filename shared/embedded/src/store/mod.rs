@@ -96,7 +96,10 @@ impl EmbeddedStore {
         Ok(())
     }
 
-    fn insert_audit(table: &mut redb::Table<(&str, &str), &str>, record: &AuditRecord) -> Result<(), StoreError> {
+    pub(crate) fn insert_audit(
+        table: &mut redb::Table<(&str, &str), &str>,
+        record: &AuditRecord,
+    ) -> Result<(), StoreError> {
         let pk = record.partition_key();
         table
             .insert((pk.as_str(), record.sort_key().as_str()), record.to_json().as_str())

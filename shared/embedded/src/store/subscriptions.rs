@@ -4,6 +4,7 @@
 //! interleave).
 
 use super::{EmbeddedStore, ITEMS, backend};
+use directory_domain::audit::AuditRecord;
 use directory_domain::events::subscription::Subscription;
 use directory_domain::items::parse;
 use directory_domain::keys::{SUBSCRIBER_PK, SUBSCRIPTION_PK};
@@ -52,8 +53,9 @@ fn set_count(table: &mut Table<'_>, owner: &str, n: usize) -> Result<(), StoreEr
 }
 
 impl Subscriptions for EmbeddedStore {
-    async fn create_subscription(&self, s: &Subscription, cap: usize) -> Result<bool, StoreError> {
+    async fn create_subscription(&self, s: &Subscription, cap: usize, audit: &AuditRecord) -> Result<bool, StoreError> {
         let s = s.clone();
+        let audit = audit.clone();
         self.blocking(move |db| {
             let txn = db.begin_write().map_err(backend)?;
             let created = {
@@ -70,6 +72,7 @@ impl Subscriptions for EmbeddedStore {
                         .insert((SUBSCRIPTION_PK, s.stream_id.as_str()), body.as_str())
                         .map_err(backend)?;
                     set_count(&mut table, &s.owner, n + 1)?;
+                    Self::insert_audit(&mut table, &audit)?;
                     true
                 }
             };
@@ -142,8 +145,9 @@ impl Subscriptions for EmbeddedStore {
         .await
     }
 
-    async fn delete_subscription(&self, s: &Subscription) -> Result<bool, StoreError> {
+    async fn delete_subscription(&self, s: &Subscription, audit: &AuditRecord) -> Result<bool, StoreError> {
         let s = s.clone();
+        let audit = audit.clone();
         self.blocking(move |db| {
             let txn = db.begin_write().map_err(backend)?;
             let deleted = {
@@ -153,6 +157,7 @@ impl Subscriptions for EmbeddedStore {
                         table.remove((SUBSCRIPTION_PK, s.stream_id.as_str())).map_err(backend)?;
                         let n = count(&table, &current.subscription.owner)?;
                         set_count(&mut table, &current.subscription.owner, n.saturating_sub(1))?;
+                        Self::insert_audit(&mut table, &audit)?;
                         true
                     }
                     None => false,

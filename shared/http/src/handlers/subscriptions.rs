@@ -12,7 +12,7 @@ use directory_domain::routes::{Route, SUBSCRIPTIONS};
 use directory_domain::signature::Signer;
 use directory_usecases::clock::now;
 use directory_usecases::events::{self, EventsError, Transmitter};
-use directory_usecases::ports::{ChangeFeed, Subscriptions};
+use directory_usecases::ports::{AuditLog, ChangeFeed, Subscriptions};
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::de::DeserializeOwned;
@@ -160,14 +160,19 @@ fn created(view: &View, interaction_id: &str) -> Result<Response<Body>, ApiError
 }
 
 /// Serves one request to the subscription resource.
-pub async fn handle<S: Subscriptions + ChangeFeed>(store: &S, signer: &dyn Signer, req: Request) -> Response<Body> {
+pub async fn handle<S: Subscriptions + ChangeFeed + AuditLog>(
+    store: &S,
+    signer: &dyn Signer,
+    req: Request,
+) -> Response<Body> {
     let t = transmitter_for(&req);
     let t = &t;
     serve(req, |a: Admitted<SubscriptionCall>| async move {
         let id = &a.call.interaction_id;
+        let actor = a.actor();
         match a.input {
             SubscriptionCall::Create(request) => {
-                let view = events::create(store, t, &a.caller, request, now()).await?;
+                let view = events::create(store, t, &a.caller, &actor, request, now()).await?;
                 created(&view, id)
             }
             SubscriptionCall::List { owner } => {
@@ -184,7 +189,7 @@ pub async fn handle<S: Subscriptions + ChangeFeed>(store: &S, signer: &dyn Signe
                 Ok(json_response(StatusCode::OK, text, id))
             }
             SubscriptionCall::Delete(stream) => {
-                events::delete(store, &a.caller, &stream).await?;
+                events::delete(store, &a.caller, &actor, &stream).await?;
                 Response::builder()
                     .status(StatusCode::NO_CONTENT)
                     .header(crate::fapi::INTERACTION_ID, id.as_str())

@@ -2,8 +2,9 @@
 //! administrator), each change logged with who made it.
 
 use super::Transmitter;
-use crate::ports::{ChangeFeed, StoreError, StoredSubscription, Subscriptions};
+use crate::ports::{AuditLog, ChangeFeed, StoreError, StoredSubscription, Subscriptions};
 use directory_domain::Refusal;
+use directory_domain::audit::{self, Actor, AuditRecord};
 use directory_domain::auth::{self, Caller};
 use directory_domain::events::set::Place;
 use directory_domain::events::subscription::{CreateRequest, MAX_PER_OWNER, Status, Subscription, View};
@@ -23,10 +24,11 @@ pub enum EventsError {
 /// Makes a subscription for the caller (or, for an administrator, the participant it
 /// names): `Pending` until its receiver accepts the verification event; its events
 /// start after the feed's head now.
-pub async fn create<S: Subscriptions + ChangeFeed>(
+pub async fn create<S: Subscriptions + ChangeFeed + AuditLog>(
     store: &S,
     transmitter: &Transmitter,
     caller: &Caller,
+    actor: &Actor,
     request: CreateRequest,
     now: i64,
 ) -> Result<View, EventsError> {
@@ -58,7 +60,9 @@ pub async fn create<S: Subscriptions + ChangeFeed>(
         delivered: 0,
         refused: 0,
     };
-    if !store.create_subscription(&subscription, MAX_PER_OWNER).await? {
+    let view = View::of(&subscription, &transmitter.issuer);
+    let record = audit_record(store, actor, &subscription, serde_json::Value::Null, json(&view));
+    if !store.create_subscription(&subscription, MAX_PER_OWNER, &record).await? {
         return Err(Refusal::Invalid(vec![format!(
             "subscriptions: a participant holds at most {MAX_PER_OWNER}; delete one first"
         )])
@@ -73,7 +77,30 @@ pub async fn create<S: Subscriptions + ChangeFeed>(
         endpoint = subscription.delivery.endpoint_url.as_deref().unwrap_or_default(),
         "subscription created"
     );
-    Ok(View::of(&subscription, &transmitter.issuer))
+    record.log();
+    Ok(view)
+}
+
+fn json(view: &View) -> serde_json::Value {
+    serde_json::to_value(view).unwrap_or_default()
+}
+
+/// The audit record of a subscription made or deleted: in the owner's partition, the
+/// subscription's fields before and after (no secret is among them).
+fn audit_record<S: AuditLog>(
+    store: &S,
+    actor: &Actor,
+    s: &Subscription,
+    before: serde_json::Value,
+    after: serde_json::Value,
+) -> AuditRecord {
+    let target = audit::target(&[("OrganisationId", &s.owner), ("SubscriptionId", &s.stream_id)]);
+    AuditRecord::new(
+        actor,
+        target,
+        audit::diff("", &before, &after),
+        store.audit_retention_days(),
+    )
 }
 
 /// The subscription the caller may see, or the refusal (a participant cannot tell
@@ -112,12 +139,19 @@ pub async fn list<S: Subscriptions>(
 }
 
 /// Deletes a subscription: nothing more is sent for it.
-pub async fn delete<S: Subscriptions>(store: &S, caller: &Caller, stream_id: &str) -> Result<(), EventsError> {
+pub async fn delete<S: Subscriptions + AuditLog>(
+    store: &S,
+    caller: &Caller,
+    actor: &Actor,
+    stream_id: &str,
+) -> Result<(), EventsError> {
     if caller.sub.as_deref().is_none_or(str::is_empty) {
         return Err(Refusal::Unauthenticated("token without sub: a change must name who makes it".into()).into());
     }
     let found = read(store, caller, stream_id).await?;
-    if !store.delete_subscription(&found.subscription).await? {
+    let before = json(&View::of(&found.subscription, ""));
+    let record = audit_record(store, actor, &found.subscription, before, serde_json::Value::Null);
+    if !store.delete_subscription(&found.subscription, &record).await? {
         return Err(Refusal::NotFound("no such subscription".into()).into());
     }
     tracing::info!(
@@ -127,5 +161,6 @@ pub async fn delete<S: Subscriptions>(store: &S, caller: &Caller, stream_id: &st
         stream_id,
         "subscription deleted"
     );
+    record.log();
     Ok(())
 }
