@@ -2,7 +2,7 @@
 # Benchmarks, on demand (never in CI): prints figures, asserts nothing.
 # Starts DynamoDB Local and the S3 emulator like the tests do, stops them at the end.
 #   bash bench/run.sh            all benchmarks
-#   bash bench/run.sh export     one of: latency http authorizer import export explorer init size feed scale
+#   bash bench/run.sh export     one of: latency http authorizer import export explorer init size feed events scale
 # (scale: 100,000 organisations on DynamoDB Local + S3 and the embedded store, about 40
 # minutes; not part of all)
 set -euo pipefail
@@ -36,6 +36,10 @@ fi
 if [[ $what == all || $what == feed ]]; then
   echo "== change feed: write contention, commit -> visible, bytes to stay current (in process)"
   $bin/bench-feed
+fi
+if [[ $what == all || $what == events ]]; then
+  echo "== change events: commit -> delivered with 1 and 100 subscribers, SETs/s, signatures per revision (in process)"
+  $bin/bench-events
 fi
 if [[ $what == all || $what == http ]]; then
   echo "== local server"

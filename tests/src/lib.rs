@@ -4,6 +4,7 @@
 pub mod calls;
 pub mod contract;
 pub mod http;
+pub mod receiver;
 pub mod schema;
 
 use directory_aws::DynamoStore;

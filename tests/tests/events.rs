@@ -6,7 +6,6 @@
 //! does not hold up another; a failure for the whole window deactivates; polling
 //! acknowledges and replays; and a participant cannot touch another's subscription.
 
-use bytes::Bytes;
 use directory_domain::Refusal;
 use directory_domain::auth::Caller;
 use directory_domain::events::endpoint::Reach;
@@ -17,92 +16,20 @@ use directory_domain::events::{EventKind, VERIFICATION_EVENT};
 use directory_domain::ids::{ClaimId, OrganisationId};
 use directory_domain::model::ResourceStatus;
 use directory_domain::signature::Jwks;
+use directory_tests::receiver::Receiver;
 use directory_tests::{both_stores, set_status};
 use directory_usecases::events::{self, DeliveryConfig, EventsError, Transmitter};
 use directory_usecases::feed::sequence;
 use directory_usecases::import;
 use directory_usecases::ports::{Commit, Store, StoredSubscription, Subscriptions};
 use directory_usecases::writes::DirectoryWrites;
-use http_body_util::{BodyExt, Full};
 use serde_json::{Map, Value, json};
-use std::sync::atomic::{AtomicI64, AtomicU16, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 const BANK: &str = "c5de3366-d2fb-5b13-9457-76244d8fd242";
 const ISSUER: &str = "http://directory.test";
-
-/// A receiver on loopback: answers each POST with the status it is set to (after
-/// `delay`), and keeps every SET it was sent.
-#[derive(Clone)]
-struct Receiver {
-    url: String,
-    status: Arc<AtomicU16>,
-    delay_ms: Arc<AtomicI64>,
-    got: Arc<Mutex<Vec<String>>>,
-}
-
-impl Receiver {
-    async fn start() -> Receiver {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let r = Receiver {
-            url: format!("http://{addr}/events"),
-            status: Arc::new(AtomicU16::new(202)),
-            delay_ms: Arc::new(AtomicI64::new(0)),
-            got: Arc::default(),
-        };
-        let me = r.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let me = me.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                        let me = me.clone();
-                        async move {
-                            assert_eq!(req.headers()["content-type"], "application/secevent+jwt");
-                            let body = req.into_body().collect().await.unwrap().to_bytes();
-                            me.got.lock().unwrap().push(String::from_utf8(body.to_vec()).unwrap());
-                            tokio::time::sleep(Duration::from_millis(me.delay_ms.load(Ordering::SeqCst) as u64)).await;
-                            let status = me.status.load(Ordering::SeqCst);
-                            let body = if status == 400 {
-                                r#"{"err":"invalid_request","description":"not for us"}"#
-                            } else {
-                                ""
-                            };
-                            Ok::<_, std::convert::Infallible>(
-                                hyper::Response::builder()
-                                    .status(status)
-                                    .body(Full::new(Bytes::from(body)))
-                                    .unwrap(),
-                            )
-                        }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        r
-    }
-
-    fn set(&self, status: u16) {
-        self.status.store(status, Ordering::SeqCst);
-    }
-
-    /// The claims of every SET received, verified against the directory's key.
-    async fn claims(&self) -> Vec<Map<String, Value>> {
-        let jwks = Jwks::of(directory_tests::signer().public_jwk().await.unwrap());
-        let sets = self.got.lock().unwrap().clone();
-        sets.iter()
-            .map(|s| set::verify(s, &jwks, ISSUER, Some(&self.url), 0).expect("a SET that verifies"))
-            .collect()
-    }
-}
 
 fn transmitter() -> Transmitter {
     Transmitter {
@@ -220,7 +147,7 @@ async fn a_revoked_claim_reaches_the_receiver_verified<S: Store>(store: S) {
     assert_eq!(stored(&store, &id).await.subscription.status, Status::Confirmed);
     let claim = set_first_claim(&store, ResourceStatus::Inactive).await;
     deliver(&store, &clock).await;
-    let got = receiver.claims().await;
+    let got = receiver.claims(ISSUER).await;
     assert_eq!(got.len(), 2, "the verification, then the change");
     assert!(got[0]["events"][VERIFICATION_EVENT]["state"].is_string());
     let (uri, payload) = event_of(&got[1]);
@@ -272,7 +199,7 @@ async fn a_receiver_down_for_a_while_gets_every_event_once_in_order<S: Store>(st
     clock.advance(3600);
     deliver(&store, &clock).await;
     assert_eq!(stored(&store, &id).await.subscription.status, Status::Confirmed);
-    let got = receiver.claims().await;
+    let got = receiver.claims(ISSUER).await;
     let mut seen = std::collections::BTreeSet::new();
     let mut changes = Vec::new();
     for c in &got {
@@ -332,7 +259,7 @@ async fn never_confirmed_gets_nothing_but_the_verification<S: Store>(store: S) {
         clock.advance(4000);
     }
     deliver(&store, &clock).await;
-    let got = receiver.claims().await;
+    let got = receiver.claims(ISSUER).await;
     assert_eq!(got.len(), 3);
     assert!(got.iter().all(|c| c["events"].get(VERIFICATION_EVENT).is_some()));
     assert_eq!(stored(&store, &id).await.subscription.status, Status::Pending);
@@ -430,7 +357,7 @@ async fn a_delivery_that_dies_after_sending_sends_again<S: Store>(store: S) {
     // Its lease lapses; the next run sends the same SET again.
     clock.advance(120);
     run().await.unwrap();
-    let got = receiver.claims().await;
+    let got = receiver.claims(ISSUER).await;
     assert_eq!(got.len(), 3);
     assert_eq!(got[1]["jti"], got[2]["jti"], "the same event, by jti");
     clock.advance(120);

@@ -176,9 +176,10 @@ impl Route {
 pub const NO_BODY: usize = 0;
 /// The claim PUT's largest body (1 MiB: a claim is a few hundred bytes).
 pub const CLAIM_BODY_BYTES: usize = 1024 * 1024;
-/// A subscription or poll request's largest body (a poll acknowledges up to 1,000
-/// `jti`s of 36 characters).
-pub const SUBSCRIPTION_BODY_BYTES: usize = 64 * 1024;
+/// A subscription or poll request's largest body: every poll the schema allows fits
+/// (1,000 `jti`s of up to 256 characters in `ack`, 1,000 `setErrs` with descriptions of
+/// up to 512).
+pub const SUBSCRIPTION_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 const STORE_ONLY: Needs = Needs {
     table: true,

@@ -61,6 +61,13 @@ impl PollRequest {
         {
             problems.push("ack, setErrs: a jti is 1 to 256 characters".into());
         }
+        if self
+            .set_errs
+            .values()
+            .any(|e| e.err.chars().count() > 64 || e.description.chars().count() > 512)
+        {
+            problems.push("setErrs: an err is at most 64 characters, a description at most 512".into());
+        }
         if self.max_events.is_some_and(|m| m > MAX_POLL_EVENTS as u64) {
             problems.push(format!("maxEvents: at most {MAX_POLL_EVENTS}"));
         }
