@@ -618,7 +618,7 @@ async fn a_participant_cannot_read_change_or_poll_anothers_subscription<S: Store
     let about = |action: &str| {
         records
             .iter()
-            .filter(|r| r.target.get("SubscriptionId").is_some() && r.action == action)
+            .filter(|r| r.target.contains_key("SubscriptionId") && r.action == action)
             .count()
     };
     assert_eq!(about("subscriptions"), 12, "11 made and 1 deleted");
