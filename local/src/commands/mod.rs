@@ -65,6 +65,17 @@ pub async fn sync_command(source: directory::sync::Source, into: PathBuf, every:
     }
 }
 
+/// A listener on `host:port` and the address it got (port 0: any free one).
+pub(crate) async fn listen(host: &str, port: u16) -> Result<(tokio::net::TcpListener, std::net::SocketAddr), CliError> {
+    let failed = |source| CliError::Listen {
+        addr: format!("{host}:{port}"),
+        source,
+    };
+    let listener = tokio::net::TcpListener::bind((host, port)).await.map_err(failed)?;
+    let addr = listener.local_addr().map_err(failed)?;
+    Ok((listener, addr))
+}
+
 /// `receive`: the reference receiver of change events, until the process ends.
 pub async fn receive_command(
     from: String,
@@ -85,16 +96,7 @@ pub async fn receive_command(
     let receiver = directory::receive::Receiver::new(http, &from, audience, copy)
         .await
         .map_err(CliError::Sync)?;
-    let listener = tokio::net::TcpListener::bind((host.as_str(), port))
-        .await
-        .map_err(|source| CliError::Listen {
-            addr: format!("{host}:{port}"),
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| CliError::Listen {
-        addr: format!("{host}:{port}"),
-        source,
-    })?;
+    let (listener, addr) = listen(&host, port).await?;
     println!("receiving change events on http://{addr}/events");
     directory::receive::serve(std::sync::Arc::new(receiver), listener)
         .await

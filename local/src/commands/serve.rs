@@ -42,16 +42,7 @@ pub(crate) async fn serve<S: Store, T: ObjectTarget + 'static>(
         .into_iter()
         .next()
         .unwrap_or_default();
-    let listener = tokio::net::TcpListener::bind((host, port))
-        .await
-        .map_err(|source| CliError::Listen {
-            addr: format!("{host}:{port}"),
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| CliError::Listen {
-        addr: format!("{host}:{port}"),
-        source,
-    })?;
+    let (listener, addr) = super::listen(host, port).await?;
     let scope = "directory:read directory:write";
     let snapshot = format!("/organisations/{first_org}/snapshot");
     let tls = if mutual_tls {

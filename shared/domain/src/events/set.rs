@@ -73,6 +73,15 @@ pub fn change_claims(
     })
 }
 
+/// The `jti` of a subscription's verification SET with `state` (the same for every re-send).
+pub fn verification_jti(subscription: &str, state: &str) -> String {
+    uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_URL,
+        format!("verify:{subscription}/{state}").as_bytes(),
+    )
+    .to_string()
+}
+
 /// The claims of a subscription's verification SET (SSF 1.0 §8.1.4): its subject is
 /// the stream (the subscription) and it carries the `state` the receiver echoes nothing
 /// of: a 202 is the answer RFC 8935 defines.
@@ -80,7 +89,7 @@ pub fn verification_claims(issuer: &str, audience: &str, subscription: &str, sta
     json!({
         "iss": issuer,
         "iat": iat,
-        "jti": uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, format!("verify:{subscription}/{state}").as_bytes()).to_string(),
+        "jti": verification_jti(subscription, state),
         "aud": audience,
         "sub_id": {"format": "opaque", "id": subscription},
         "events": { VERIFICATION_EVENT: {"state": state} },

@@ -31,10 +31,7 @@ impl Due {
     /// The SET's `jti` for `s`.
     pub fn jti(&self, s: &Subscription) -> String {
         match self {
-            Due::Verification => set::verification_claims("", "", &s.stream_id, &s.state, 0)["jti"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
+            Due::Verification => set::verification_jti(&s.stream_id, &s.state),
             Due::Change { place, .. } => set::jti(&s.stream_id, *place),
         }
     }
