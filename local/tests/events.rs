@@ -36,6 +36,60 @@ fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
     }
 }
 
+/// A demo organisation's participant on a running server: its token (read and write)
+/// and its first role claim.
+struct Participant {
+    org_id: String,
+    claim_id: String,
+    authority_id: Value,
+    auth: String,
+}
+
+impl Participant {
+    fn of(dir: &std::path::Path, n: usize) -> Participant {
+        let demo: Value = serde_json::from_slice(&std::fs::read(repo().join("data/demo.json")).unwrap()).unwrap();
+        let org = &demo["Organisations"][n];
+        let org_id = org["OrganisationDetails"]["OrganisationId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let claim = &org["OrgDomainRoleClaims"][0];
+        let (ok, token, err) = cli(
+            dir,
+            &["token", "--org", &org_id, "--scope", "directory:read directory:write"],
+        );
+        assert!(ok, "{err}");
+        Participant {
+            claim_id: claim["OrganisationAuthorityClaimId"].as_str().unwrap().to_owned(),
+            authority_id: claim["AuthorityId"].clone(),
+            auth: format!("Bearer {}", token.trim()),
+            org_id,
+        }
+    }
+
+    fn token(&self) -> &str {
+        self.auth.trim_start_matches("Bearer ")
+    }
+
+    /// A JSON request with its token.
+    fn send(&self, base: &str, method: &str, path: &str, body: &[u8]) -> common::Reply {
+        let headers = [
+            ("authorization", self.auth.as_str()),
+            ("content-type", "application/json"),
+            ("accept", "application/json"),
+        ];
+        request(base, method, path, &headers, body)
+    }
+
+    /// Sets its first claim Inactive through the PUT route.
+    fn deactivate_claim(&self, base: &str) {
+        let put = serde_json::json!({"AuthorityId": self.authority_id, "Status": "Inactive"}).to_string();
+        let path = format!("/organisations/{}/authorityclaims/{}", self.org_id, self.claim_id);
+        let r = self.send(base, "PUT", &path, put.as_bytes());
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    }
+}
+
 #[test]
 fn the_reference_receiver_gets_a_revoked_claim_verified() {
     let python = repo().join(".services/venv/bin/python");
@@ -46,16 +100,8 @@ fn the_reference_receiver_gets_a_revoked_claim_verified() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &[]);
     let base = server.base.clone();
-    let demo: Value = serde_json::from_slice(&std::fs::read(repo().join("data/demo.json")).unwrap()).unwrap();
-    let org = &demo["Organisations"][0];
-    let org_id = org["OrganisationDetails"]["OrganisationId"].as_str().unwrap();
-    let claim = &org["OrgDomainRoleClaims"][0];
-    let (ok, token, err) = cli(
-        dir.path(),
-        &["token", "--org", org_id, "--scope", "directory:read directory:write"],
-    );
-    assert!(ok, "{err}");
-    let token = token.trim();
+    let p = Participant::of(dir.path(), 0);
+    let (org_id, claim_id, token) = (p.org_id.as_str(), p.claim_id.as_str(), p.token());
 
     // The transmitter's metadata, public.
     let config = json(&get(&base, "/.well-known/ssf-configuration", ""));
@@ -86,30 +132,15 @@ fn the_reference_receiver_gets_a_revoked_claim_verified() {
     std::thread::spawn(move || for _ in out.lines() {});
     let endpoint = format!("http://127.0.0.1:{port}/events");
 
-    let auth = format!("Bearer {token}");
-    let headers = [
-        ("authorization", auth.as_str()),
-        ("content-type", "application/json"),
-        ("accept", "application/json"),
-    ];
     let body = serde_json::json!({"delivery": {"method": "urn:ietf:rfc:8935", "endpoint_url": endpoint}}).to_string();
-    let made = request(&base, "POST", "/subscriptions", &headers, body.as_bytes());
+    let made = p.send(&base, "POST", "/subscriptions", body.as_bytes());
     assert_eq!(made.status, 201, "{}", String::from_utf8_lossy(&made.body));
     let stream = json(&made)["stream_id"].as_str().unwrap().to_owned();
     wait_for("Confirmed", || {
         json(&get(&base, &format!("/subscriptions/{stream}"), token))["status"] == "Confirmed"
     });
 
-    let put = serde_json::json!({"AuthorityId": claim["AuthorityId"], "Status": "Inactive"}).to_string();
-    let claim_id = claim["OrganisationAuthorityClaimId"].as_str().unwrap();
-    let r = request(
-        &base,
-        "PUT",
-        &format!("/organisations/{org_id}/authorityclaims/{claim_id}"),
-        &headers,
-        put.as_bytes(),
-    );
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    p.deactivate_claim(&base);
     let received = || std::fs::read_to_string(&lines).unwrap_or_default();
     wait_for("the deactivation at the receiver", || {
         received().contains("authority-claim-deactivated")
@@ -125,18 +156,11 @@ fn the_reference_receiver_gets_a_revoked_claim_verified() {
 
     // One byte changed: the receiver's own check refuses it (RFC 8935 400).
     let poll_body = serde_json::json!({"delivery": {"method": "urn:ietf:rfc:8936"}}).to_string();
-    let poll = json(&request(
-        &base,
-        "POST",
-        "/subscriptions",
-        &headers,
-        poll_body.as_bytes(),
-    ));
-    let polled = json(&request(
+    let poll = json(&p.send(&base, "POST", "/subscriptions", poll_body.as_bytes()));
+    let polled = json(&p.send(
         &base,
         "POST",
         &format!("/subscriptions/{}/poll", poll["stream_id"].as_str().unwrap()),
-        &headers,
         br#"{"returnImmediately": true}"#,
     ));
     let set = polled["sets"]
@@ -171,16 +195,8 @@ fn the_rust_receiver_verifies_deduplicates_and_keeps_a_copy_current() {
     let copy = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &[]);
     let base = server.base.clone();
-    let demo: Value = serde_json::from_slice(&std::fs::read(repo().join("data/demo.json")).unwrap()).unwrap();
-    let org = &demo["Organisations"][1];
-    let org_id = org["OrganisationDetails"]["OrganisationId"].as_str().unwrap();
-    let claim = &org["OrgDomainRoleClaims"][0];
-    let (ok, token, err) = cli(
-        dir.path(),
-        &["token", "--org", org_id, "--scope", "directory:read directory:write"],
-    );
-    assert!(ok, "{err}");
-    let token = token.trim();
+    let p = Participant::of(dir.path(), 1);
+    let (org_id, claim_id) = (p.org_id.as_str(), p.claim_id.as_str());
     let mut receiver = Command::new(common::BIN)
         .args(["receive", "--from", &base, "--into"])
         .arg(copy.path())
@@ -203,27 +219,12 @@ fn the_rust_receiver_verifies_deduplicates_and_keeps_a_copy_current() {
             lines.lock().unwrap().push(line);
         }
     });
-    let auth = format!("Bearer {token}");
-    let headers = [
-        ("authorization", auth.as_str()),
-        ("content-type", "application/json"),
-        ("accept", "application/json"),
-    ];
     let body = serde_json::json!({"delivery": {"method": "urn:ietf:rfc:8935", "endpoint_url": endpoint},
         "events_requested": ["urn:participant-directory:event:authority-claim-deactivated"]})
     .to_string();
-    let made = request(&base, "POST", "/subscriptions", &headers, body.as_bytes());
+    let made = p.send(&base, "POST", "/subscriptions", body.as_bytes());
     assert_eq!(made.status, 201, "{}", String::from_utf8_lossy(&made.body));
-    let put = serde_json::json!({"AuthorityId": claim["AuthorityId"], "Status": "Inactive"}).to_string();
-    let claim_id = claim["OrganisationAuthorityClaimId"].as_str().unwrap();
-    let r = request(
-        &base,
-        "PUT",
-        &format!("/organisations/{org_id}/authorityclaims/{claim_id}"),
-        &headers,
-        put.as_bytes(),
-    );
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    p.deactivate_claim(&base);
     let seen = || printed.lock().unwrap().clone();
     wait_for("the deactivation printed", || {
         seen()
