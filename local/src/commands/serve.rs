@@ -88,6 +88,18 @@ pub(crate) async fn serve<S: Store, T: ObjectTarget + 'static>(
     });
     let push = directory_authz::push::PushClient::new(directory_domain::events::endpoint::Reach::Loopback)
         .map_err(CliError::Token)?;
+    let push = Arc::new(push);
+    // The Trust Anchor signs with its own key and fetches self-managed entities'
+    // configurations through the same address-checked client.
+    let federation_key = directory_embedded::LocalSigner::open_or_create_file(
+        data_dir,
+        directory_embedded::signer::FEDERATION_KEY_FILE,
+    )
+    .map_err(|e| CliError::Token(e.to_string()))?;
+    let _ = directory_http::handlers::FEDERATION_KIT.set(directory_http::handlers::FederationKit {
+        signer: Arc::new(federation_key),
+        fetch: push.clone(),
+    });
     let app = Arc::new(server::App {
         services: Services { store, exports },
         authorizer: keys.authorizer(mutual_tls),
@@ -95,7 +107,7 @@ pub(crate) async fn serve<S: Store, T: ObjectTarget + 'static>(
         tls,
         limits,
         wake: Arc::default(),
-        push: Arc::new(push),
+        push,
     });
     server::serve(listener, app, shutdown_signal()).await;
     eprintln!("stopped");

@@ -10,6 +10,10 @@ use directory_domain::events::endpoint::{self, Reach};
 use directory_domain::events::set::SET_CONTENT_TYPE;
 use directory_domain::signature::BoxFuture;
 use directory_usecases::events::{Answer, Transport};
+use directory_usecases::federation::{EntityFetch, MAX_CONFIGURATION_BYTES};
+
+/// What a GET of an entity configuration accepts.
+const ENTITY_STATEMENT_MEDIA_TYPE: &str = "application/entity-statement+jwt";
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
@@ -78,6 +82,57 @@ impl PushClient {
     }
 }
 
+impl PushClient {
+    /// Sends `request`; the status and up to `limit` bytes of the body.
+    async fn send(&self, request: hyper::Request<Full<Bytes>>, limit: usize) -> Result<(u16, Vec<u8>), String> {
+        let response = self.client.request(request).await.map_err(|e| {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                text = format!("{text}: {s}");
+                source = s.source();
+            }
+            text
+        })?;
+        let status = response.status().as_u16();
+        let body = Limited::new(response.into_body(), limit)
+            .collect()
+            .await
+            .map(|c| c.to_bytes().to_vec())
+            .unwrap_or_default();
+        Ok((status, body))
+    }
+}
+
+/// How long fetching a self-managed entity's configuration may take.
+const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl EntityFetch for PushClient {
+    fn get<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            // The same address rules as a push: https to public addresses (loopback
+            // locally), checked literally here and at resolution by the resolver.
+            let checked = endpoint::parse(url, self.reach)?;
+            if let Ok(ip) = checked.host.trim_matches(['[', ']']).parse::<std::net::IpAddr>()
+                && !self.reach.allows(ip)
+            {
+                return Err(format!("{ip} is not a public address"));
+            }
+            let request = hyper::Request::get(url)
+                .header(hyper::header::ACCEPT, ENTITY_STATEMENT_MEDIA_TYPE)
+                .body(Full::new(Bytes::new()))
+                .map_err(|e| e.to_string())?;
+            let (status, body) = tokio::time::timeout(FETCH_TIMEOUT, self.send(request, MAX_CONFIGURATION_BYTES))
+                .await
+                .map_err(|_| format!("no answer within {} s", FETCH_TIMEOUT.as_secs()))??;
+            if status != 200 {
+                return Err(format!("answered {status}"));
+            }
+            String::from_utf8(body).map_err(|_| "the answer is not UTF-8".to_owned())
+        })
+    }
+}
+
 impl Transport for PushClient {
     fn post<'a>(&'a self, url: &'a str, set: &'a str) -> BoxFuture<'a, Result<Answer, String>> {
         Box::pin(async move {
@@ -94,21 +149,7 @@ impl Transport for PushClient {
                 .header(hyper::header::ACCEPT, "application/json")
                 .body(Full::new(Bytes::from(set.to_owned())))
                 .map_err(|e| e.to_string())?;
-            let response = self.client.request(request).await.map_err(|e| {
-                let mut text = e.to_string();
-                let mut source = std::error::Error::source(&e);
-                while let Some(s) = source {
-                    text = format!("{text}: {s}");
-                    source = s.source();
-                }
-                text
-            })?;
-            let status = response.status().as_u16();
-            let body = Limited::new(response.into_body(), MAX_ANSWER_BYTES)
-                .collect()
-                .await
-                .map(|c| c.to_bytes().to_vec())
-                .unwrap_or_default();
+            let (status, body) = self.send(request, MAX_ANSWER_BYTES).await?;
             Ok(Answer { status, body })
         })
     }

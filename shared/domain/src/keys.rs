@@ -122,6 +122,13 @@ pub const SUBSCRIPTION_PK: &str = "SUBSCRIPTION";
 /// cap per participant holds under concurrent creates (a conditional count).
 pub const SUBSCRIBER_PK: &str = "SUBSCRIBER";
 
+/// Partition of the federation keys an admin pinned: one item per entity identifier
+/// (OpenID Federation, self-managed subordinates).
+pub const FEDERATION_PIN_PK: &str = "FEDERATION_PIN";
+/// Partition of the signed federation statements kept for reuse: one item per
+/// statement key (what it is about), replaced when its content or time runs out.
+pub const FEDERATION_STATEMENT_PK: &str = "FEDERATION_STATEMENT";
+
 /// Partition of the changes feed: one item per revision ([`feed_sk`]) and the head
 /// ([`FEED_HEAD_SK`]), which sorts after every revision.
 pub const FEED_PK: &str = "FEED";

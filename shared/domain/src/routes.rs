@@ -22,6 +22,8 @@ pub enum Handler {
     Subscriptions,
     SsfConfiguration,
     DeliverEvents,
+    Federation,
+    PinFederationKeys,
 }
 
 /// An HTTP route as API Gateway matches it.
@@ -103,6 +105,8 @@ pub struct Needs {
     pub events: bool,
     /// The delivery of change events (its retry window, its outbound client).
     pub delivery: bool,
+    /// The federation key (`FEDERATION_KEY_ID`): the Trust Anchor's statements.
+    pub federation: bool,
 }
 
 /// One function of the directory.
@@ -187,6 +191,7 @@ const STORE_ONLY: Needs = Needs {
     signing: false,
     events: false,
     delivery: false,
+    federation: false,
 };
 const STORE_AND_EXPORTS: Needs = Needs {
     exports: true,
@@ -377,6 +382,65 @@ pub const DELIVER_EVENTS: Route = Route {
     max_body: NO_BODY,
 };
 
+/// The largest body of a federation request (a trust mark status request).
+pub const FEDERATION_BODY_BYTES: usize = 16 * 1024;
+/// The largest body of a pin request (up to ten keys).
+pub const PIN_BODY_BYTES: usize = 64 * 1024;
+
+const fn get(path: &'static str) -> Trigger {
+    Trigger::Http(HttpRoute { method: "GET", path })
+}
+
+/// The Trust Anchor (OpenID Federation 1.0): its entity configuration, the federation
+/// endpoints and the hosted entities' configurations, public as the specification
+/// requires. One function for all of them: one warm function serves the chain a
+/// relying party walks.
+pub const FEDERATION: Route = Route {
+    name: "federation",
+    triggers: &[
+        get("/.well-known/openid-federation"),
+        get("/federation/fetch"),
+        get("/federation/list"),
+        get("/federation/resolve"),
+        get("/federation/trust-mark"),
+        Trigger::Http(HttpRoute {
+            method: "POST",
+            path: "/federation/trust-mark-status",
+        }),
+        get("/federation/trust-mark-list"),
+        get("/federation/historical-keys"),
+        get("/federation/entities/{OrganisationId}/{AuthorisationServerId}/.well-known/openid-federation"),
+    ],
+    handler: Handler::Federation,
+    access: Access::Public,
+    malformed: Malformed::BadRequest,
+    accept: AcceptRule::Any,
+    needs: Needs {
+        events: true,
+        federation: true,
+        ..STORE_ONLY
+    },
+    max_body: FEDERATION_BODY_BYTES,
+};
+
+/// `POST /federation/pins`: an admin pins a self-managed entity's federation keys.
+pub const PIN_FEDERATION_KEYS: Route = Route {
+    name: "pin-federation-keys",
+    triggers: &[Trigger::Http(HttpRoute {
+        method: "POST",
+        path: "/federation/pins",
+    })],
+    handler: Handler::PinFederationKeys,
+    access: Access::Admin,
+    malformed: Malformed::BadRequest,
+    accept: AcceptRule::Json,
+    needs: Needs {
+        events: true,
+        ..STORE_ONLY
+    },
+    max_body: PIN_BODY_BYTES,
+};
+
 /// The open-data export on an EventBridge schedule, and on export requests.
 pub const SCHEDULED_EXPORT: Route = Route {
     name: "scheduled-open-data-export",
@@ -390,7 +454,7 @@ pub const SCHEDULED_EXPORT: Route = Route {
 };
 
 /// Every function: one row each.
-pub const ROUTES: [Route; 11] = [
+pub const ROUTES: [Route; 13] = [
     OPEN_DATA_EXPORT,
     ORGANISATION_SNAPSHOT,
     AUTHORITY_CLAIMS,
@@ -402,6 +466,8 @@ pub const ROUTES: [Route; 11] = [
     SUBSCRIPTIONS,
     SSF_CONFIGURATION,
     DELIVER_EVENTS,
+    FEDERATION,
+    PIN_FEDERATION_KEYS,
 ];
 
 /// The Lambda authorizer's function (package and fixture directory). It has no row:
@@ -472,7 +538,8 @@ pub enum RouteMatch {
     NotFound,
 }
 
-fn percent_decode(s: &str) -> Option<String> {
+/// Percent-decodes `s` (UTF-8), `None` for a bad escape or bytes.
+pub fn percent_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -582,7 +649,11 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), ROUTES.len());
-        assert_eq!(http_routes().count(), ROUTES.len() - 3 + 4);
+        assert_eq!(http_routes().count(), ROUTES.len() - 3 + 4 + 8);
+        assert!(matches!(
+            find("GET", "/federation/entities/o-1/as-1/.well-known/openid-federation"),
+            RouteMatch::Found(FEDERATION, _, _)
+        ));
         assert!(matches!(
             find("POST", "/subscriptions/s-1/poll"),
             RouteMatch::Found(

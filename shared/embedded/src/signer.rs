@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 
 /// The key file's name in the data directory.
 pub const KEY_FILE: &str = "participants-signing-key.pem";
+/// The federation key's file (the Trust Anchor's statements), apart from the
+/// participants file's key so either can be rotated or compromised alone.
+pub const FEDERATION_KEY_FILE: &str = "federation-signing-key.pem";
 
 /// Signs with a key file.
 pub struct LocalSigner {
@@ -30,7 +33,12 @@ impl std::fmt::Debug for LocalSigner {
 impl LocalSigner {
     /// The key of `dir`/[`KEY_FILE`], created (0600) when there is none.
     pub fn open_or_create(dir: &Path) -> Result<Self, SignError> {
-        let path = dir.join(KEY_FILE);
+        Self::open_or_create_file(dir, KEY_FILE)
+    }
+
+    /// The key of `dir`/`file`, created (0600) when there is none.
+    pub fn open_or_create_file(dir: &Path, file: &str) -> Result<Self, SignError> {
+        let path = dir.join(file);
         match std::fs::read_to_string(&path) {
             Ok(pem) => {
                 let key = SigningKey::from_pkcs8_pem(&pem)
@@ -45,7 +53,12 @@ impl LocalSigner {
     /// Replaces the key of `dir` with a new one (the published JWKS keeps the old one
     /// for the rotation window at the next publish).
     pub fn rotate(dir: &Path) -> Result<Self, SignError> {
-        Self::create(dir, dir.join(KEY_FILE))
+        Self::rotate_file(dir, KEY_FILE)
+    }
+
+    /// Replaces the key of `dir`/`file` with a new one.
+    pub fn rotate_file(dir: &Path, file: &str) -> Result<Self, SignError> {
+        Self::create(dir, dir.join(file))
     }
 
     fn create(dir: &Path, path: PathBuf) -> Result<Self, SignError> {

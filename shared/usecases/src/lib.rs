@@ -6,6 +6,7 @@ pub mod clock;
 pub mod events;
 pub mod explorer;
 pub mod export;
+pub mod federation;
 pub mod feed;
 pub mod import;
 pub mod ports;

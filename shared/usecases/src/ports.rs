@@ -7,6 +7,7 @@
 
 use directory_domain::audit::AuditRecord;
 use directory_domain::events::subscription::Subscription;
+use directory_domain::federation::Pin;
 use directory_domain::feed::{Current, Entry, Head, Record, Revision};
 use directory_domain::ids::{OrganisationId, ResourceId, ServerId};
 use directory_domain::keys::OrgItem;
@@ -422,6 +423,51 @@ pub trait Subscriptions: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
+/// A signed federation statement kept for reuse (docs/design.md, "OpenID Federation"):
+/// served again while what it says (`digest`) is unchanged and enough of its
+/// lifetime is left, so signatures grow with changes, not with requests.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CachedStatement {
+    /// SHA-256 of its claims without `iat`/`exp` (lowercase hex).
+    pub digest: String,
+    /// The compact JWS.
+    pub jwt: String,
+    /// When it was signed.
+    pub iat: i64,
+    /// Until when it is served again (while its content is unchanged).
+    pub reuse_until: i64,
+}
+
+/// The Trust Anchor's storage: pinned keys of self-managed entities and the signed
+/// statements kept for reuse.
+pub trait FederationStore: Send + Sync {
+    /// The pin of one entity, read consistently.
+    fn pin(&self, entity_id: &str) -> impl Future<Output = Result<Option<Pin>, StoreError>> + Send;
+
+    /// Every pin, in entity identifier order.
+    fn pins(&self) -> impl Future<Output = Result<Vec<Pin>, StoreError>> + Send;
+
+    /// Writes `pin` as version `expected + 1` (`None`: it must not exist yet) with its
+    /// audit record in the same transaction; `false` when another write came first.
+    fn put_pin(
+        &self,
+        pin: &Pin,
+        expected: Option<u64>,
+        audit: &AuditRecord,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The statement kept under `key`.
+    fn cached_statement(&self, key: &str) -> impl Future<Output = Result<Option<CachedStatement>, StoreError>> + Send;
+
+    /// Keeps `statement` under `key` (the last writer wins: every writer checked the
+    /// content it signed against the store first, and readers check it again).
+    fn cache_statement(
+        &self,
+        key: &str,
+        statement: &CachedStatement,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
 /// Every capability: what a whole store (an adapter) offers. Functions and use cases
 /// name the parts they use; the local server and the tests hold the whole.
 pub trait Store:
@@ -434,6 +480,7 @@ pub trait Store:
     + Documents
     + ChangeFeed
     + Subscriptions
+    + FederationStore
     + 'static
 {
 }
@@ -448,6 +495,7 @@ impl<T> Store for T where
         + Documents
         + ChangeFeed
         + Subscriptions
+        + FederationStore
         + 'static
 {
 }

@@ -17,6 +17,7 @@
 //! form), `records` (audit, documents), `lease`, `feed` (the change feed's items).
 
 mod claims;
+mod federation;
 mod feed;
 mod lease;
 mod organisations;

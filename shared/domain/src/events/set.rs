@@ -5,12 +5,8 @@
 //! so a re-sent event carries the same `jti` and a receiver de-duplicates by it.
 
 use super::{ChangeEvent, VERIFICATION_EVENT};
-use crate::signature::{ALG, BoxFuture, Jwks, SignError, Signer};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use p256::ecdsa::signature::hazmat::PrehashVerifier;
+use crate::signature::{BoxFuture, Jwks, SignError, Signer};
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 
 /// The JWS `typ` of a SET (RFC 8417 §2.3).
 pub const SET_TYP: &str = "secevent+jwt";
@@ -98,17 +94,7 @@ pub fn verification_claims(issuer: &str, audience: &str, subscription: &str, sta
 
 /// Signs `claims` as a SET with `signer` (one signature: one `sign_digest`).
 pub fn sign<'a>(signer: &'a dyn Signer, claims: &'a Value) -> BoxFuture<'a, Result<String, SignError>> {
-    Box::pin(async move {
-        let jwk = signer.public_jwk().await?;
-        let header = json!({"alg": ALG, "typ": SET_TYP, "kid": jwk.kid});
-        let input = format!(
-            "{}.{}",
-            B64.encode(header.to_string()),
-            B64.encode(serde_json::to_vec(claims).map_err(|e| SignError(e.to_string()))?)
-        );
-        let signature = signer.sign_digest(Sha256::digest(input.as_bytes()).into()).await?;
-        Ok(format!("{input}.{}", B64.encode(signature)))
-    })
+    crate::jwt::sign(signer, SET_TYP, claims)
 }
 
 /// Why a SET was refused, as RFC 8935 §2.3 names the error codes.
@@ -136,44 +122,18 @@ pub fn verify(
     audience: Option<&str>,
     now: i64,
 ) -> Result<Map<String, Value>, Refused> {
+    use crate::jwt::JwtError;
     let bad = |d: &str| refused("invalid_request", d);
-    let mut parts = set.trim().split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return Err(bad("a SET is a compact JWS of three parts"));
-    };
-    let header: Value = B64
-        .decode(h)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| bad("the header is not base64url JSON"))?;
-    if header["alg"] != ALG || header["typ"] != SET_TYP || header.get("crit").is_some() {
-        return Err(bad("the header must say alg ES256, typ secevent+jwt, and no crit"));
-    }
-    let kid = header["kid"].as_str().unwrap_or_default();
-    let key = jwks
-        .keys
-        .iter()
-        .find(|k| k.kid == kid && k.exp.is_none_or(|exp| exp > now))
-        .and_then(|k| k.verifying_key())
-        .ok_or_else(|| {
-            refused(
-                "invalid_key",
-                format!("no usable key {kid:?} in the transmitter's JWKS"),
-            )
-        })?;
-    let signature = B64
-        .decode(s)
-        .ok()
-        .and_then(|raw| p256::ecdsa::Signature::from_slice(&raw).ok())
-        .ok_or_else(|| bad("the signature is not a 64-byte ES256 signature"))?;
-    let digest: [u8; 32] = Sha256::digest(format!("{h}.{p}").as_bytes()).into();
-    key.verify_prehash(&digest, &signature)
-        .map_err(|_| refused("invalid_key", format!("key {kid:?} does not verify this SET")))?;
-    let claims: Map<String, Value> = B64
-        .decode(p)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| bad("the claims are not base64url JSON"))?;
+    let decoded = crate::jwt::decode(set).map_err(|e| bad(&e.to_string()))?;
+    decoded
+        .check_header(SET_TYP)
+        .map_err(|_| bad("the header must say alg ES256, typ secevent+jwt, and no crit"))?;
+    decoded.verify(jwks, now).map_err(|e| match e {
+        JwtError::UnknownKey(kid) => refused("invalid_key", format!("no usable key {kid:?} in the transmitter's JWKS")),
+        JwtError::BadSignature(kid) => refused("invalid_key", format!("key {kid:?} does not verify this SET")),
+        other => bad(&other.to_string()),
+    })?;
+    let claims = decoded.claims;
     if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
         return Err(refused("invalid_issuer", format!("iss is not {issuer}")));
     }
@@ -198,6 +158,8 @@ mod tests {
     use super::*;
     use crate::events::EventKind;
     use crate::signature::Jwk;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 
     struct Key(p256::ecdsa::SigningKey);
 

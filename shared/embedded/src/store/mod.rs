@@ -1,6 +1,7 @@
 //! The embedded on-disk store (redb): the local default. One file, one process at a
 //! time; every write is a single serialisable redb transaction.
 
+mod federation;
 mod feed;
 mod reads;
 mod records;

@@ -5,9 +5,11 @@
 
 pub mod api_resource;
 pub mod authority_claims;
+pub mod federation;
 pub mod open_data_export;
 pub mod organisation_snapshot;
 pub mod participant_changes;
+pub mod pin_federation_keys;
 pub mod put_authority_claim;
 pub mod ssf_configuration;
 pub mod subscriptions;
@@ -15,6 +17,7 @@ pub mod subscriptions;
 use directory_domain::routes::{Handler, Route};
 use directory_domain::signature::Signer;
 use directory_usecases::export::ObjectTarget;
+use directory_usecases::federation::EntityFetch;
 use directory_usecases::feed::PageSigner;
 use directory_usecases::ports::Store;
 use futures_util::FutureExt;
@@ -49,6 +52,90 @@ pub trait Deps: Send + Sync {
     fn participant_changes(&self, req: Request) -> Answer<'_>;
     /// The subscription resource's answer, with this function's signer (polls sign).
     fn subscriptions(&self, req: Request) -> Answer<'_>;
+    /// The Trust Anchor's answer, with this function's federation key and fetcher.
+    fn federation(&self, req: Request) -> Answer<'_> {
+        not_built(&req, "a federation key")
+    }
+    /// The pin route's answer, with this function's fetcher.
+    fn pin_federation_keys(&self, req: Request) -> Answer<'_> {
+        not_built(&req, "an entity fetcher")
+    }
+}
+
+/// The federation key and entity fetcher the local server installs before it serves
+/// (Lambda functions build [`Federated`] and [`Pinning`] instead).
+pub struct FederationKit {
+    pub signer: std::sync::Arc<dyn Signer>,
+    pub fetch: std::sync::Arc<dyn EntityFetch>,
+}
+
+/// The local server's federation key and fetcher.
+pub static FEDERATION_KIT: std::sync::OnceLock<FederationKit> = std::sync::OnceLock::new();
+
+/// The dependencies of the Trust Anchor's function: the store, the federation key and
+/// the fetcher of self-managed entities' configurations.
+pub struct Federated<S, G, F> {
+    pub store: S,
+    pub signer: G,
+    pub fetch: F,
+}
+
+impl<S: Store, G: Signer + 'static, F: EntityFetch + 'static> Deps for Federated<S, G, F> {
+    type Store = S;
+
+    fn store(&self) -> &S {
+        &self.store
+    }
+
+    fn open_data_export(&self, req: Request) -> Answer<'_> {
+        not_built(&req, "an export target")
+    }
+
+    fn participant_changes(&self, req: Request) -> Answer<'_> {
+        not_built(&req, "the participants signing key")
+    }
+
+    fn subscriptions(&self, req: Request) -> Answer<'_> {
+        not_built(&req, "the participants signing key")
+    }
+
+    fn federation(&self, req: Request) -> Answer<'_> {
+        Box::pin(guard(req, move |req| {
+            federation::handle(&self.store, &self.signer, &self.fetch, req)
+        }))
+    }
+}
+
+/// The dependencies of the pin route's function: the store and the fetcher.
+pub struct Pinning<S, F> {
+    pub store: S,
+    pub fetch: F,
+}
+
+impl<S: Store, F: EntityFetch + 'static> Deps for Pinning<S, F> {
+    type Store = S;
+
+    fn store(&self) -> &S {
+        &self.store
+    }
+
+    fn open_data_export(&self, req: Request) -> Answer<'_> {
+        not_built(&req, "an export target")
+    }
+
+    fn participant_changes(&self, req: Request) -> Answer<'_> {
+        not_built(&req, "a signing key")
+    }
+
+    fn subscriptions(&self, req: Request) -> Answer<'_> {
+        not_built(&req, "a signing key")
+    }
+
+    fn pin_federation_keys(&self, req: Request) -> Answer<'_> {
+        Box::pin(guard(req, move |req| {
+            pin_federation_keys::handle(&self.store, &self.fetch, req)
+        }))
+    }
 }
 
 fn not_built(req: &Request, what: &str) -> Answer<'static> {
@@ -142,6 +229,24 @@ impl<S: Store, T: ObjectTarget> Deps for Services<S, T> {
             subscriptions::handle(&self.store, self.exports.signer(), req)
         }))
     }
+
+    fn federation(&self, req: Request) -> Answer<'_> {
+        let Some(kit) = FEDERATION_KIT.get() else {
+            return not_built(&req, "a federation key");
+        };
+        Box::pin(guard(req, move |req| {
+            federation::handle(&self.store, kit.signer.as_ref(), kit.fetch.as_ref(), req)
+        }))
+    }
+
+    fn pin_federation_keys(&self, req: Request) -> Answer<'_> {
+        let Some(kit) = FEDERATION_KIT.get() else {
+            return not_built(&req, "an entity fetcher");
+        };
+        Box::pin(guard(req, move |req| {
+            pin_federation_keys::handle(&self.store, kit.fetch.as_ref(), req)
+        }))
+    }
 }
 
 /// Dispatches an HTTP request for `route` to its handler: the only route → handler
@@ -163,6 +268,8 @@ pub fn dispatch<'a, D: Deps>(route: &'a Route, deps: &'a D, req: Request) -> Ans
         Handler::ParticipantChanges => deps.participant_changes(req),
         Handler::Subscriptions => deps.subscriptions(req),
         Handler::SsfConfiguration => Box::pin(guard(req, ssf_configuration::handle)),
+        Handler::Federation => deps.federation(req),
+        Handler::PinFederationKeys => deps.pin_federation_keys(req),
         Handler::ScheduledExport | Handler::SequenceChanges | Handler::DeliverEvents => {
             let response = crate::error::ApiError::NotFound(format!("{} has no HTTP route", route.name))
                 .into_response(&crate::fapi::read(req.headers()).interaction_id);
@@ -196,7 +303,7 @@ pub async fn dispatch_event<S: Store, T: ObjectTarget>(
             .map_err(|e| e.to_string()),
         Handler::SequenceChanges => sequence_event(route, &services.store, event).await,
         Handler::DeliverEvents => Err(format!("{} runs through deliver_event", route.name)),
-        Handler::Subscriptions | Handler::SsfConfiguration => {
+        Handler::Subscriptions | Handler::SsfConfiguration | Handler::Federation | Handler::PinFederationKeys => {
             Err(format!("{} is an HTTP route, not an event one", route.name))
         }
         Handler::OpenDataExport

@@ -51,7 +51,8 @@ fn stream_id(req: &Request) -> Result<String, Vec<String>> {
     }
 }
 
-fn body<T: DeserializeOwned>(req: &Request) -> Result<T, Vec<String>> {
+/// A JSON request body as `T`, or the problem (with the path where it is).
+pub(crate) fn body<T: DeserializeOwned>(req: &Request) -> Result<T, Vec<String>> {
     let bytes: &[u8] = req.body().as_ref();
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     if !is_json(content_type) {
