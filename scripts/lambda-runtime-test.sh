@@ -36,6 +36,8 @@ target/debug/directory --store dynamodb --table "$table" import data/demo.json 2
 $py -c "import boto3,sys; boto3.client('s3').create_bucket(Bucket=sys.argv[1])" "$bucket" || exit 1
 # The export functions sign with a KMS key, as deployed (template.yaml).
 signing_key=$($py -c "import boto3; print(boto3.client('kms').create_key(KeySpec='ECC_NIST_P256', KeyUsage='SIGN_VERIFY')['KeyMetadata']['KeyId'])") || exit 1
+# The Trust Anchor signs with its own key (template.yaml: FederationSigningKey).
+federation_key=$($py -c "import boto3; print(boto3.client('kms').create_key(KeySpec='ECC_NIST_P256', KeyUsage='SIGN_VERIFY')['KeyMetadata']['KeyId'])") || exit 1
 # Build the functions first so the emulator starts them without compiling on the clock.
 cargo build -q $(printf -- '-p %s ' "${functions[@]}") || exit 1
 
@@ -67,7 +69,8 @@ for _ in $(seq 1 240); do
   sleep 0.25
 done
 for fn in "${functions[@]}"; do
-  env TABLE_NAME="$table" BUCKET_NAME="$bucket" SIGNING_KEY_ID="$signing_key" AWS_EC2_METADATA_DISABLED=true \
+  env TABLE_NAME="$table" BUCKET_NAME="$bucket" SIGNING_KEY_ID="$signing_key" FEDERATION_KEY_ID="$federation_key" \
+      AWS_EC2_METADATA_DISABLED=true \
       ISSUER=https://auth.directory.example.com AUDIENCE=directory-api MTLS_REQUIRED=true \
       JWKS_URL="http://127.0.0.1:$jwks_port/jwks.json" \
       EVENTS_ISSUER=https://directory.example.com \

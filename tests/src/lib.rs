@@ -255,3 +255,21 @@ pub fn flipped(status: directory_domain::model::ResourceStatus) -> directory_dom
         ResourceStatus::Active
     }
 }
+
+/// Fetches nothing: fixture tests register keys (a fetch would leave the process).
+pub struct NoFetch;
+
+impl directory_usecases::federation::EntityFetch for NoFetch {
+    fn get<'a>(&'a self, url: &'a str) -> directory_domain::signature::BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move { Err(format!("{url}: no network in the fixture tests")) })
+    }
+}
+
+/// Gives the process's `Services` a federation key (ephemeral) and [`NoFetch`], as the
+/// local server gives its own, so the Trust Anchor's routes answer through `dispatch`.
+pub fn install_federation_kit() {
+    let _ = directory_http::handlers::FEDERATION_KIT.set(directory_http::handlers::FederationKit {
+        signer: std::sync::Arc::new(directory_embedded::LocalSigner::ephemeral()),
+        fetch: std::sync::Arc::new(NoFetch),
+    });
+}

@@ -58,7 +58,15 @@ impl Doc {
     pub fn response_schema(&self, method: &str, path: &str, status: u16) -> Option<&Value> {
         let op = &self.root["paths"][path][method.to_ascii_lowercase()];
         let response = self.resolve(op["responses"].get(status.to_string())?);
-        response.get("content").map(|c| &c["application/json"]["schema"])
+        response.get("content")?.get("application/json").map(|j| &j["schema"])
+    }
+
+    /// The schema of a non-JSON response of `content_type` (the federation's signed
+    /// answers), if the operation documents it.
+    pub fn typed_response_schema(&self, method: &str, path: &str, status: u16, content_type: &str) -> Option<&Value> {
+        let op = &self.root["paths"][path][method.to_ascii_lowercase()];
+        let response = self.resolve(op["responses"].get(status.to_string())?);
+        response.get("content")?.get(content_type).map(|t| &t["schema"])
     }
 
     /// Every violation of `schema` by `value`, with JSON paths.

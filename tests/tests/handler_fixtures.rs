@@ -33,8 +33,36 @@ fn body_json(resp: &Response<Body>) -> Value {
     serde_json::from_slice(&bytes).expect("JSON body")
 }
 
+/// Checks a Trust Anchor fixture's response: the specification's media types and
+/// error shape (OpenID Federation 1.0 §8.9), not this API's `errors` list.
+fn check_federation(name: &str, status: u16, resp: &Response<Body>, event: &Value) -> Value {
+    let text = String::from_utf8_lossy(resp.body().as_ref()).into_owned();
+    assert_eq!(resp.status().as_u16(), status, "federation/{name}: {text}");
+    assert_eq!(resp.headers()["x-content-type-options"], "nosniff", "{name}");
+    assert_eq!(
+        resp.headers()["x-fapi-interaction-id"],
+        event["headers"]["x-fapi-interaction-id"].as_str().unwrap(),
+        "{name}"
+    );
+    let content_type = resp.headers()["content-type"].to_str().unwrap().to_owned();
+    if status >= 400 || content_type == "application/json" {
+        assert_eq!(content_type, "application/json", "{name}");
+        let body: Value = serde_json::from_str(&text).unwrap();
+        if status >= 400 {
+            assert!(body["error"].is_string() && body["error_description"].is_string(), "{name}: {body}");
+        }
+        return body;
+    }
+    let claims = directory_domain::jwt::decode(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(content_type, format!("application/{}", claims.header["typ"].as_str().unwrap()), "{name}");
+    Value::Object(claims.claims)
+}
+
 /// Checks one fixture's response shape; returns the body.
 fn check(function: &str, name: &str, status: u16, resp: &Response<Body>, event: &Value) -> Value {
+    if function == "federation" {
+        return check_federation(name, status, resp, event);
+    }
     assert_eq!(
         resp.status().as_u16(),
         status,
@@ -103,6 +131,7 @@ fn check(function: &str, name: &str, status: u16, resp: &Response<Body>, event: 
 }
 
 async fn run_fixtures<S: Store, T: ObjectTarget>(services: &Services<S, T>, function: &str, log: Option<&CallLog>) {
+    directory_tests::install_federation_kit();
     let store = &services.store;
     import::import(store, &demo_bytes(), |_, _| {}).await.unwrap();
     let fixtures = event_fixtures(function);
@@ -222,4 +251,6 @@ fixture_tests!(
     put_authority_claim => "put-authority-claim",
     open_data_export => "get-open-data-export",
     subscriptions => "subscriptions",
+    federation => "federation",
+    pin_federation_keys => "pin-federation-keys",
 );

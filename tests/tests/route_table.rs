@@ -73,7 +73,11 @@ fn function_packages_are_the_route_table() {
         // What it builds is what its row needs: the store alone, the store and the
         // signing key, or the store and the S3 target, so the other binaries carry no
         // S3 or KMS code.
-        let build = if route.needs.exports {
+        let build = if route.needs.federation {
+            "directory_aws::store_and_federation_key_for(&ROUTE)"
+        } else if route.name == "pin-federation-keys" {
+            "Pinning { store, fetch }"
+        } else if route.needs.exports {
             "directory_aws::store_and_exports_for(&ROUTE)"
         } else if route.needs.signing {
             "directory_aws::store_and_signer_for(&ROUTE)"

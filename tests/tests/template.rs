@@ -490,6 +490,37 @@ async fn observe(name: &str) -> (BTreeSet<String>, BTreeSet<String>) {
         return (log.take(), log.take_written_keys());
     }
     let route = &route;
+    if matches!(route.handler, routes::Handler::Federation | routes::Handler::PinFederationKeys) {
+        // As their binaries build them: the federation key in KMS (its own key), the
+        // fetcher (none leaves the process here: the fixtures register keys).
+        let kms = aws_sdk_kms::Client::from_conf(
+            aws_sdk_kms::config::Builder::from(&config)
+                .interceptor(log.clone())
+                .build(),
+        );
+        let federation_key = directory_tests::kms_key(&kms).await;
+        log.take();
+        if route.needs.table {
+            services.store.warm_up().await.unwrap();
+        }
+        let deps = directory_http::Federated {
+            store: services.store.clone(),
+            signer: directory_aws::KmsSigner::new(kms, federation_key),
+            fetch: directory_tests::NoFetch,
+        };
+        let pinning = directory_http::Pinning {
+            store: services.store.clone(),
+            fetch: directory_tests::NoFetch,
+        };
+        for (_, _, event) in event_fixtures(name) {
+            let req = lambda_http::request::from_str(&event).unwrap();
+            match route.handler {
+                routes::Handler::Federation => dispatch(route, &deps, req).await,
+                _ => dispatch(route, &pinning, req).await,
+            };
+        }
+        return (log.take(), log.take_written_keys());
+    }
     for (_, _, event) in event_fixtures(name) {
         dispatch(route, &services, lambda_http::request::from_str(&event).unwrap()).await;
     }

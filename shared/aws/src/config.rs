@@ -40,7 +40,27 @@ pub fn env_for(needs: Needs) -> Vec<&'static str> {
     if needs.delivery {
         vars.push(directory_domain::events::subscription::RETRY_ENV);
     }
+    if needs.federation {
+        vars.push(FEDERATION_KEY_ENV);
+    }
     vars
+}
+
+/// The federation key's variable (key id, ARN or alias of an ECC_NIST_P256 KMS key).
+pub const FEDERATION_KEY_ENV: &str = "FEDERATION_KEY_ID";
+
+/// The store and the federation key of the Trust Anchor's function, built at init.
+pub async fn store_and_federation_key_for(route: &Route) -> Result<(crate::DynamoStore, crate::KmsSigner), String> {
+    if !route.needs.federation {
+        return Err(format!("{}: this route has no federation key", route.name));
+    }
+    let config = lambda_sdk_config().await;
+    let store = store_from_env(&config).await?;
+    let key = std::env::var(FEDERATION_KEY_ENV)
+        .ok()
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| format!("{}: {FEDERATION_KEY_ENV} is not set", route.name))?;
+    Ok((store, crate::KmsSigner::new(aws_sdk_kms::Client::new(&config), key)))
 }
 
 /// The store of a Lambda function of `route`, built once at init (its connection

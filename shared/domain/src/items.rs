@@ -133,6 +133,10 @@ pub struct CorruptItem {
     pub reason: String,
 }
 
+/// What [`parse`] reads (so adapters need no serde of their own).
+pub trait Parse: DeserializeOwned {}
+impl<T: DeserializeOwned> Parse for T {}
+
 /// Parses one stored JSON body, naming the item on failure.
 pub fn parse<T: DeserializeOwned>(key: &str, body: &str) -> Result<T, CorruptItem> {
     serde_json::from_str(body).map_err(|e| CorruptItem {

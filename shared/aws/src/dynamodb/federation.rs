@@ -10,13 +10,10 @@ use directory_domain::federation::Pin;
 use directory_domain::keys::{FEDERATION_PIN_PK, FEDERATION_STATEMENT_PK};
 use directory_usecases::ports::{CachedStatement, FederationStore, StoreError};
 
-fn data<T: serde::de::DeserializeOwned>(pk: &str, item: &Item) -> Result<T, StoreError> {
+fn data<T: directory_domain::items::Parse>(pk: &str, item: &Item) -> Result<T, StoreError> {
     let sk = get_s(item, SK).unwrap_or_default();
     let json = get_s(item, DATA).unwrap_or("null");
-    serde_json::from_str(json).map_err(|e| StoreError::Corrupt {
-        key: format!("{pk}/{sk}"),
-        reason: e.to_string(),
-    })
+    Ok(directory_domain::items::parse(&format!("{pk}/{sk}"), json)?)
 }
 
 fn pin_of(item: &Item) -> Result<Pin, StoreError> {
