@@ -2,7 +2,7 @@
 # Benchmarks, on demand (never in CI): prints figures, asserts nothing.
 # Starts DynamoDB Local and the S3 emulator like the tests do, stops them at the end.
 #   bash bench/run.sh            all benchmarks
-#   bash bench/run.sh export     one of: latency http authorizer import export explorer init size feed events scale
+#   bash bench/run.sh export     one of: latency http authorizer import export explorer init size feed events federation scale
 # (scale: 100,000 organisations on DynamoDB Local + S3 and the embedded store, about 40
 # minutes; not part of all)
 set -euo pipefail
@@ -40,6 +40,10 @@ fi
 if [[ $what == all || $what == events ]]; then
   echo "== change events: commit -> delivered with 1 and 100 subscribers, SETs/s, signatures per revision (in process)"
   $bin/bench-events
+fi
+if [[ $what == all || $what == federation ]]; then
+  echo "== OpenID Federation: fetch, list, resolve on the local server at 10,000 organisations; signatures per hour"
+  $bin/bench-federation $bin/directory $bin/gen-orgs
 fi
 if [[ $what == all || $what == http ]]; then
   echo "== local server"

@@ -49,12 +49,19 @@ fn check_federation(name: &str, status: u16, resp: &Response<Body>, event: &Valu
         assert_eq!(content_type, "application/json", "{name}");
         let body: Value = serde_json::from_str(&text).unwrap();
         if status >= 400 {
-            assert!(body["error"].is_string() && body["error_description"].is_string(), "{name}: {body}");
+            assert!(
+                body["error"].is_string() && body["error_description"].is_string(),
+                "{name}: {body}"
+            );
         }
         return body;
     }
     let claims = directory_domain::jwt::decode(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
-    assert_eq!(content_type, format!("application/{}", claims.header["typ"].as_str().unwrap()), "{name}");
+    assert_eq!(
+        content_type,
+        format!("application/{}", claims.header["typ"].as_str().unwrap()),
+        "{name}"
+    );
     Value::Object(claims.claims)
 }
 

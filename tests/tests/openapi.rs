@@ -170,7 +170,12 @@ async fn every_response_to_the_event_fixtures_conforms() {
                     .typed_response_schema(http.method, http.path, status, content_type)
                     .unwrap_or_else(|| panic!("{}/{name}: {content_type} undocumented", route.name));
                 let text = Value::String(String::from_utf8(body).unwrap());
-                assert_eq!(doc.validate(schema, &text, Mode::Full), Vec::<String>::new(), "{}/{name}", route.name);
+                assert_eq!(
+                    doc.validate(schema, &text, Mode::Full),
+                    Vec::<String>::new(),
+                    "{}/{name}",
+                    route.name
+                );
                 checked += 1;
             }
         }

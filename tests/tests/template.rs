@@ -490,7 +490,10 @@ async fn observe(name: &str) -> (BTreeSet<String>, BTreeSet<String>) {
         return (log.take(), log.take_written_keys());
     }
     let route = &route;
-    if matches!(route.handler, routes::Handler::Federation | routes::Handler::PinFederationKeys) {
+    if matches!(
+        route.handler,
+        routes::Handler::Federation | routes::Handler::PinFederationKeys
+    ) {
         // As their binaries build them: the federation key in KMS (its own key), the
         // fetcher (none leaves the process here: the fixtures register keys).
         let kms = aws_sdk_kms::Client::from_conf(

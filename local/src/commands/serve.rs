@@ -91,11 +91,9 @@ pub(crate) async fn serve<S: Store, T: ObjectTarget + 'static>(
     let push = Arc::new(push);
     // The Trust Anchor signs with its own key and fetches self-managed entities'
     // configurations through the same address-checked client.
-    let federation_key = directory_embedded::LocalSigner::open_or_create_file(
-        data_dir,
-        directory_embedded::signer::FEDERATION_KEY_FILE,
-    )
-    .map_err(|e| CliError::Token(e.to_string()))?;
+    let federation_key =
+        directory_embedded::LocalSigner::open_or_create_file(data_dir, directory_embedded::signer::FEDERATION_KEY_FILE)
+            .map_err(|e| CliError::Token(e.to_string()))?;
     let _ = directory_http::handlers::FEDERATION_KIT.set(directory_http::handlers::FederationKit {
         signer: Arc::new(federation_key),
         fetch: push.clone(),

@@ -12,8 +12,8 @@ pub mod staged;
 
 pub use capacity::CapacityMeter;
 pub use config::{
-    dynamodb_client, env_for, store_and_federation_key_for, kms_signer_from_env, lambda_sdk_config, s3_client, s3_target_from_env, sdk_config,
-    store_and_exports_for, store_and_signer_for, store_for, store_from_env,
+    dynamodb_client, env_for, kms_signer_from_env, lambda_sdk_config, s3_client, s3_target_from_env, sdk_config,
+    store_and_exports_for, store_and_federation_key_for, store_and_signer_for, store_for, store_from_env,
 };
 pub use dynamodb::DynamoStore;
 pub use kms::KmsSigner;

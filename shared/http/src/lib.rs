@@ -12,5 +12,6 @@ pub mod input;
 pub mod logging;
 
 pub use handlers::{
-    AsBuilt, Deps, Federated, Pinning, Services, Signed, StoreOnly, deliver_event, dispatch, dispatch_event, guard, sequence_event,
+    AsBuilt, Deps, Federated, Pinning, Services, Signed, StoreOnly, deliver_event, dispatch, dispatch_event, guard,
+    sequence_event,
 };

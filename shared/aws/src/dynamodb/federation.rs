@@ -41,7 +41,11 @@ impl DynamoStore {
 
 impl FederationStore for DynamoStore {
     async fn pin(&self, entity_id: &str) -> Result<Option<Pin>, StoreError> {
-        self.get(FEDERATION_PIN_PK, entity_id).await?.as_ref().map(pin_of).transpose()
+        self.get(FEDERATION_PIN_PK, entity_id)
+            .await?
+            .as_ref()
+            .map(pin_of)
+            .transpose()
     }
 
     async fn pins(&self) -> Result<Vec<Pin>, StoreError> {
@@ -51,8 +55,11 @@ impl FederationStore for DynamoStore {
 
     async fn put_pin(&self, pin: &Pin, expected: Option<u64>, audit: &AuditRecord) -> Result<bool, StoreError> {
         let mut item = key(FEDERATION_PIN_PK, &pin.entity_id);
-        let body = serde_json::to_string(&Pin { version: 0, ..pin.clone() })
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let body = serde_json::to_string(&Pin {
+            version: 0,
+            ..pin.clone()
+        })
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
         item.insert(DATA.to_owned(), s(body));
         item.insert(VERSION.to_owned(), n(expected.unwrap_or(0) + 1));
         let writes = self.writes();

@@ -129,7 +129,10 @@ pub fn verify(
         .check_header(SET_TYP)
         .map_err(|_| bad("the header must say alg ES256, typ secevent+jwt, and no crit"))?;
     decoded.verify(jwks, now).map_err(|e| match e {
-        JwtError::UnknownKey(kid) => refused("invalid_key", format!("no usable key {kid:?} in the transmitter's JWKS")),
+        JwtError::UnknownKey(kid) => refused(
+            "invalid_key",
+            format!("no usable key {kid:?} in the transmitter's JWKS"),
+        ),
         JwtError::BadSignature(kid) => refused("invalid_key", format!("key {kid:?} does not verify this SET")),
         other => bad(&other.to_string()),
     })?;

@@ -91,7 +91,10 @@ pub fn hosted_entity_id(anchor: &str, organisation_id: &str, server_id: &str) ->
 
 /// The organisation and server a hosted entity identifier of this anchor names.
 pub fn hosted_ids<'a>(anchor: &str, entity_id: &'a str) -> Option<(&'a str, &'a str)> {
-    let rest = entity_id.strip_prefix(anchor)?.strip_prefix(HOSTED_PREFIX)?.strip_prefix('/')?;
+    let rest = entity_id
+        .strip_prefix(anchor)?
+        .strip_prefix(HOSTED_PREFIX)?
+        .strip_prefix('/')?;
     let (org, server) = rest.split_once('/')?;
     (!org.is_empty() && !server.is_empty() && !server.contains('/')).then_some((org, server))
 }
@@ -272,8 +275,14 @@ mod tests {
         assert_eq!(hosted_ids(a, &format!("{id}/x")), None);
         let t = trust_mark_type(a, "PAGTO");
         assert_eq!(role_of_trust_mark_type(a, &t), Some("PAGTO"));
-        assert_eq!(role_of_trust_mark_type(a, "https://other.example/trust-marks/roles/PAGTO"), None);
-        assert_eq!(configuration_url("https://fed.example/"), "https://fed.example/.well-known/openid-federation");
+        assert_eq!(
+            role_of_trust_mark_type(a, "https://other.example/trust-marks/roles/PAGTO"),
+            None
+        );
+        assert_eq!(
+            configuration_url("https://fed.example/"),
+            "https://fed.example/.well-known/openid-federation"
+        );
     }
 
     #[test]

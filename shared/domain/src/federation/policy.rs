@@ -139,7 +139,10 @@ mod tests {
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt"],
         }});
         let resolved = apply(&metadata, &policy).unwrap();
-        assert_eq!(resolved["openid_provider"]["scopes_supported"], json!(["openid", "payments"]));
+        assert_eq!(
+            resolved["openid_provider"]["scopes_supported"],
+            json!(["openid", "payments"])
+        );
         assert_eq!(
             resolved["openid_provider"]["token_endpoint_auth_methods_supported"],
             json!(["private_key_jwt"])
@@ -160,7 +163,10 @@ mod tests {
             "gone": {"value": null},
         }});
         let out = apply(&metadata, &policy).unwrap();
-        assert_eq!(out["openid_provider"], json!({"a": "y", "b": ["1", "2"], "c": "keep", "d": "dflt"}));
+        assert_eq!(
+            out["openid_provider"],
+            json!({"a": "y", "b": ["1", "2"], "c": "keep", "d": "dflt"})
+        );
         assert_eq!(out["other"], json!({"z": 1}));
         let bad = apply(&metadata, &json!({"openid_provider": {"c": {"one_of": ["no"]}}})).unwrap_err();
         assert_eq!(bad.parameter, "c");

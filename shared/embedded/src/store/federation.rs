@@ -52,7 +52,10 @@ impl FederationStore for EmbeddedStore {
             let txn = db.begin_write().map_err(backend)?;
             let written = {
                 let mut table = txn.open_table(ITEMS).map_err(backend)?;
-                let current = match table.get((FEDERATION_PIN_PK, pin.entity_id.as_str())).map_err(backend)? {
+                let current = match table
+                    .get((FEDERATION_PIN_PK, pin.entity_id.as_str()))
+                    .map_err(backend)?
+                {
                     Some(v) => Some(parse::<Pin>(&pin.entity_id, v.value())?.version),
                     None => None,
                 };

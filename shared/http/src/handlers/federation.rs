@@ -80,7 +80,9 @@ fn boolean(req: &Request, name: &str) -> Result<Option<bool>, FedError> {
 fn entity_types(req: &Request) -> Result<Vec<String>, FedError> {
     let types: Vec<String> = all(req, "entity_type").into_iter().map(str::to_owned).collect();
     if types.len() > 10 || types.iter().any(|t| t.is_empty() || t.len() > 64) {
-        return Err(invalid("entity_type: up to 10 entity type identifiers of 1 to 64 characters"));
+        return Err(invalid(
+            "entity_type: up to 10 entity type identifiers of 1 to 64 characters",
+        ));
     }
     Ok(types)
 }
@@ -156,7 +158,12 @@ impl FederationCall {
                     _ => return Err(FedError::NotFound("no such entity".into())),
                 }
             }
-            _ => return Err(FedError::NotFound(format!("{} {path}: not a federation endpoint", req.method()))),
+            _ => {
+                return Err(FedError::NotFound(format!(
+                    "{} {path}: not a federation endpoint",
+                    req.method()
+                )));
+            }
         })
     }
 }
@@ -226,7 +233,12 @@ fn respond(status: StatusCode, content_type: &str, cache: &str, body: String, in
 }
 
 /// Serves one federation request.
-pub async fn handle<S: AnchorStore>(store: &S, signer: &dyn Signer, fetch: &dyn EntityFetch, req: Request) -> Response<Body> {
+pub async fn handle<S: AnchorStore>(
+    store: &S,
+    signer: &dyn Signer,
+    fetch: &dyn EntityFetch,
+    req: Request,
+) -> Response<Body> {
     let interaction_id = fapi::read(req.headers()).interaction_id;
     let t = transmitter_for(&req);
     let call = match FederationCall::read(&req) {
@@ -253,7 +265,13 @@ pub async fn handle<S: AnchorStore>(store: &S, signer: &dyn Signer, fetch: &dyn 
             };
             respond(StatusCode::OK, &fed::media_type(typ), cache, token, &interaction_id)
         }
-        Ok(Answer::Json(text)) => respond(StatusCode::OK, "application/json", "public, max-age=60", text, &interaction_id),
+        Ok(Answer::Json(text)) => respond(
+            StatusCode::OK,
+            "application/json",
+            "public, max-age=60",
+            text,
+            &interaction_id,
+        ),
         Err(e) => error_response(&e, &interaction_id),
     }
 }

@@ -58,7 +58,11 @@ pub async fn handle<S: FederationStore + ChangeFeed + AuditLog>(
             "Source": pinned.source,
             "Version": pinned.version,
         });
-        Ok(crate::error::json_response(StatusCode::OK, view.to_string(), &a.call.interaction_id))
+        Ok(crate::error::json_response(
+            StatusCode::OK,
+            view.to_string(),
+            &a.call.interaction_id,
+        ))
     })
     .await
 }

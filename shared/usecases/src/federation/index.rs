@@ -6,8 +6,8 @@
 //! read the organisation's record itself.
 
 use super::{Anchor, AnchorStore, FedError};
-use directory_domain::feed::Revision;
 use directory_domain::federation::{self as fed, Subordinate};
+use directory_domain::feed::Revision;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{LazyLock, Mutex};
@@ -56,7 +56,12 @@ fn passes(l: &Listed, f: &ListFilter) -> bool {
     if f.intermediate == Some(true) {
         return false;
     }
-    if !f.entity_types.is_empty() && !f.entity_types.iter().any(|t| fed::LEAF_ENTITY_TYPES.contains(&t.as_str())) {
+    if !f.entity_types.is_empty()
+        && !f
+            .entity_types
+            .iter()
+            .any(|t| fed::LEAF_ENTITY_TYPES.contains(&t.as_str()))
+    {
         return false;
     }
     if let Some(marked) = f.trust_marked

@@ -162,7 +162,9 @@ impl<S: AnchorStore> Anchor<'_, S> {
     /// The federation keys: the history's (current and recently retired), the
     /// current one recorded first.
     pub async fn keys(&self) -> Result<Jwks, FedError> {
-        Ok(signing_keys::record(self.store, FEDERATION_KEYS, self.signer, self.now).await?.jwks)
+        Ok(signing_keys::record(self.store, FEDERATION_KEYS, self.signer, self.now)
+            .await?
+            .jwks)
     }
 
     async fn scopes(&self) -> Result<BTreeMap<String, Vec<String>>, FedError> {
@@ -188,7 +190,10 @@ impl<S: AnchorStore> Anchor<'_, S> {
         let (org_id, pins) = match fed::hosted_ids(self.entity_id, entity_id) {
             Some((org, _)) => (org.to_owned(), BTreeMap::new()),
             None => match self.store.pin(entity_id).await? {
-                Some(pin) => (pin.organisation_id.clone(), BTreeMap::from([(pin.entity_id.clone(), pin)])),
+                Some(pin) => (
+                    pin.organisation_id.clone(),
+                    BTreeMap::from([(pin.entity_id.clone(), pin)]),
+                ),
                 None => return Ok(None),
             },
         };
@@ -227,7 +232,8 @@ impl<S: AnchorStore> Anchor<'_, S> {
             ));
         }
         let subordinate = self.require(sub).await?;
-        let claims = statements::subordinate_statement(self.entity_id, &subordinate, &self.subject_keys(&subordinate).await?);
+        let claims =
+            statements::subordinate_statement(self.entity_id, &subordinate, &self.subject_keys(&subordinate).await?);
         self.signed(
             &format!("fetch|{sub}"),
             fed::ENTITY_STATEMENT_TYP,
@@ -288,8 +294,7 @@ impl<S: AnchorStore> Anchor<'_, S> {
     /// the entity left), `expired` past its `exp`, `invalid` when this issuer did not
     /// sign it.
     pub async fn trust_mark_status(&self, trust_mark: &str) -> Result<String, FedError> {
-        let decoded = jwt::decode(trust_mark)
-            .map_err(|e| FedError::InvalidRequest(format!("trust_mark: {e}")))?;
+        let decoded = jwt::decode(trust_mark).map_err(|e| FedError::InvalidRequest(format!("trust_mark: {e}")))?;
         let status = self.status_of(&decoded).await?;
         let claims = statements::status_response(self.entity_id, trust_mark, status);
         let key = format!(
@@ -366,7 +371,11 @@ impl<S: AnchorStore> Anchor<'_, S> {
         let exp = chain
             .iter()
             .filter_map(|t| jwt::decode(t).ok().and_then(|d| d.time_claim("exp")))
-            .chain(marks.iter().filter_map(|(_, t)| jwt::decode(t).ok().and_then(|d| d.time_claim("exp"))))
+            .chain(
+                marks
+                    .iter()
+                    .filter_map(|(_, t)| jwt::decode(t).ok().and_then(|d| d.time_claim("exp"))),
+            )
             .min()
             .unwrap_or(self.now + fed::TRUST_MARK_LIFETIME_SECS);
         let claims = statements::resolve_response(self.entity_id, sub, &metadata, &marks, &chain);
@@ -435,7 +444,9 @@ impl<S: AnchorStore> Anchor<'_, S> {
     /// The entities holding a trust mark of `mark_type` (optionally only `sub`).
     pub async fn trust_mark_list(&self, mark_type: &str, sub: Option<&str>) -> Result<Vec<String>, FedError> {
         if fed::role_of_trust_mark_type(self.entity_id, mark_type).is_none() {
-            return Err(FedError::NotFound(format!("{mark_type} is not a trust mark type of this issuer")));
+            return Err(FedError::NotFound(format!(
+                "{mark_type} is not a trust mark type of this issuer"
+            )));
         }
         if let Some(sub) = sub {
             let holds = self
@@ -479,7 +490,9 @@ fn filter_types(metadata: Value, entity_types: &[String]) -> Value {
 /// around `now`, a `jwks`, and a signature by one of `keys`.
 pub fn check_configuration(token: &str, entity_id: &str, keys: &Jwks, now: i64) -> Result<jwt::Decoded, String> {
     let decoded = jwt::decode(token).map_err(|e| e.to_string())?;
-    decoded.check_header(fed::ENTITY_STATEMENT_TYP).map_err(|e| e.to_string())?;
+    decoded
+        .check_header(fed::ENTITY_STATEMENT_TYP)
+        .map_err(|e| e.to_string())?;
     if decoded.str_claim("iss") != Some(entity_id) || decoded.str_claim("sub") != Some(entity_id) {
         return Err(format!("iss and sub must both be {entity_id}"));
     }

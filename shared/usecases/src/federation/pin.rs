@@ -35,7 +35,11 @@ fn keys_usable(jwks: &Jwks) -> Result<(), FedError> {
             "Jwks.keys: between 1 and {MAX_PINNED_KEYS} keys"
         )));
     }
-    if let Some(bad) = jwks.keys.iter().position(|k| k.verifying_key().is_none() || k.kid.is_empty()) {
+    if let Some(bad) = jwks
+        .keys
+        .iter()
+        .position(|k| k.verifying_key().is_none() || k.kid.is_empty())
+    {
         return Err(FedError::InvalidRequest(format!(
             "Jwks.keys[{bad}]: must be a P-256 public key (kty EC, crv P-256) with a kid"
         )));
@@ -55,7 +59,10 @@ pub async fn pin<S: FederationStore + ChangeFeed + AuditLog>(
     let org_id = OrganisationId::parse(&request.organisation_id)
         .map_err(|p| FedError::InvalidRequest(format!("OrganisationId: {}", p.join("; "))))?;
     let (Some(record), _) = store.public_record(&org_id).await? else {
-        return Err(FedError::NotFound(format!("no organisation {}", request.organisation_id)));
+        return Err(FedError::NotFound(format!(
+            "no organisation {}",
+            request.organisation_id
+        )));
     };
     let org: ExportOrganisation = serde_json::from_str(&record.0).map_err(|e| StoreError::Corrupt {
         key: "public record".into(),
@@ -106,7 +113,10 @@ pub async fn pin<S: FederationStore + ChangeFeed + AuditLog>(
     };
     for _ in 0..MAX_WRITE_ATTEMPTS {
         let existing = store.pin(&entity_id).await?;
-        if let Some(other) = existing.as_ref().filter(|p| p.organisation_id != request.organisation_id) {
+        if let Some(other) = existing
+            .as_ref()
+            .filter(|p| p.organisation_id != request.organisation_id)
+        {
             return Err(FedError::InvalidRequest(format!(
                 "FederationEndpoint: {entity_id} is pinned for organisation {}",
                 other.organisation_id
@@ -136,7 +146,10 @@ pub async fn pin<S: FederationStore + ChangeFeed + AuditLog>(
             ),
             store.audit_retention_days(),
         );
-        if store.put_pin(&pin, existing.as_ref().map(|p| p.version), &record).await? {
+        if store
+            .put_pin(&pin, existing.as_ref().map(|p| p.version), &record)
+            .await?
+        {
             record.log();
             return Ok(Pin {
                 version: existing.map_or(1, |p| p.version + 1),
