@@ -17,8 +17,8 @@ use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::json;
 
-/// The largest request body (a trust mark status request: one trust mark).
-pub const MAX_FORM_BYTES: usize = 16 * 1024;
+/// The longest trust mark the status endpoint reads (openapi.yaml: TrustMarkStatusRequest).
+pub const MAX_TRUST_MARK_BYTES: usize = 8192;
 
 /// What a request asks.
 #[derive(Debug, PartialEq, Eq)]
@@ -62,7 +62,7 @@ fn one(req: &Request, name: &str, required: bool) -> Result<Option<String>, FedE
     match all(req, name).as_slice() {
         [] if required => Err(invalid(format!("{name}: required"))),
         [] => Ok(None),
-        [v] if v.is_empty() || v.len() > 2048 => Err(invalid(format!("{name}: 1 to 2048 characters"))),
+        [v] if v.is_empty() || v.chars().count() > 2048 => Err(invalid(format!("{name}: 1 to 2048 characters"))),
         [v] => Ok(Some((*v).to_owned())),
         _ => Err(invalid(format!("{name}: given more than once"))),
     }
@@ -79,7 +79,7 @@ fn boolean(req: &Request, name: &str) -> Result<Option<bool>, FedError> {
 
 fn entity_types(req: &Request) -> Result<Vec<String>, FedError> {
     let types: Vec<String> = all(req, "entity_type").into_iter().map(str::to_owned).collect();
-    if types.len() > 10 || types.iter().any(|t| t.is_empty() || t.len() > 64) {
+    if types.len() > 10 || types.iter().any(|t| t.is_empty() || t.chars().count() > 64) {
         return Err(invalid(
             "entity_type: up to 10 entity type identifiers of 1 to 64 characters",
         ));
@@ -113,9 +113,13 @@ fn form_field(req: &Request, name: &str) -> Result<String, FedError> {
             found = Some(decode(v).ok_or_else(|| invalid(format!("{name}: bad percent-encoding")))?);
         }
     }
-    found
+    let value = found
         .filter(|v| !v.is_empty())
-        .ok_or_else(|| invalid(format!("{name}: required")))
+        .ok_or_else(|| invalid(format!("{name}: required")))?;
+    if value.len() > MAX_TRUST_MARK_BYTES {
+        return Err(invalid(format!("{name}: at most {MAX_TRUST_MARK_BYTES} characters")));
+    }
+    Ok(value)
 }
 
 impl FederationCall {

@@ -121,6 +121,12 @@ fn digest(typ: &str, kid: &str, claims: &Value) -> String {
     hex::encode(Sha256::digest(format!("{typ}\n{kid}\n{claims}").as_bytes()))
 }
 
+/// A caller's value as a message quotes it: clipped, in quotes (never the start of a
+/// message, so no client mistakes a description for a link).
+pub(crate) fn quoted(value: &str) -> String {
+    format!("{:?}", directory_domain::messages::clip(value, 120))
+}
+
 fn org_of(record: &str) -> Result<ExportOrganisation, StoreError> {
     serde_json::from_str(record).map_err(|e| StoreError::Corrupt {
         key: "public record".into(),
@@ -211,9 +217,12 @@ impl<S: AnchorStore> Anchor<'_, S> {
     }
 
     async fn require(&self, entity_id: &str) -> Result<Subordinate, FedError> {
-        self.subordinate(entity_id)
-            .await?
-            .ok_or_else(|| FedError::NotFound(format!("{entity_id} is not a subordinate of this trust anchor")))
+        self.subordinate(entity_id).await?.ok_or_else(|| {
+            FedError::NotFound(format!(
+                "sub: {} is not a subordinate of this trust anchor",
+                quoted(entity_id)
+            ))
+        })
     }
 
     /// The keys the Trust Anchor vouches for a subordinate with.
@@ -280,11 +289,18 @@ impl<S: AnchorStore> Anchor<'_, S> {
     /// A trust mark of `mark_type` for `sub` (trust mark endpoint): only while its
     /// organisation holds the role in an `Active` claim.
     pub async fn trust_mark(&self, mark_type: &str, sub: &str) -> Result<String, FedError> {
-        let role = fed::role_of_trust_mark_type(self.entity_id, mark_type)
-            .ok_or_else(|| FedError::NotFound(format!("{mark_type} is not a trust mark type of this issuer")))?;
+        let role = fed::role_of_trust_mark_type(self.entity_id, mark_type).ok_or_else(|| {
+            FedError::NotFound(format!(
+                "trust_mark_type: {} is not a trust mark type of this issuer",
+                quoted(mark_type)
+            ))
+        })?;
         let subordinate = self.require(sub).await?;
         if !subordinate.roles.contains(role) {
-            return Err(FedError::NotFound(format!("{sub} holds no active {role} claim")));
+            return Err(FedError::NotFound(format!(
+                "sub: {} holds no active {role} claim",
+                quoted(sub)
+            )));
         }
         self.sign_mark(sub, mark_type).await
     }
@@ -400,10 +416,10 @@ impl<S: AnchorStore> Anchor<'_, S> {
             .fetch
             .get(&url)
             .await
-            .map_err(|e| FedError::Upstream(format!("{url}: {e}")))?;
+            .map_err(|e| FedError::Upstream(format!("entity configuration at {}: {e}", quoted(&url))))?;
         let pinned = sub.pinned.clone().unwrap_or_default();
         check_configuration(&token, &sub.entity_id, &pinned, self.now)
-            .map_err(|e| FedError::Upstream(format!("{url}: {e}")))?;
+            .map_err(|e| FedError::Upstream(format!("entity configuration at {}: {e}", quoted(&url))))?;
         if !jwt::decode(&token)
             .ok()
             .and_then(|d| d.claims.get("authority_hints").cloned())
@@ -411,7 +427,8 @@ impl<S: AnchorStore> Anchor<'_, S> {
             .unwrap_or(false)
         {
             return Err(FedError::Upstream(format!(
-                "{url}: authority_hints does not name {}",
+                "entity configuration at {}: authority_hints does not name {}",
+                quoted(&url),
                 self.entity_id
             )));
         }

@@ -99,15 +99,21 @@ pub async fn pin<S: FederationStore + ChangeFeed + AuditLog>(
             let token = fetch
                 .get(&url)
                 .await
-                .map_err(|e| FedError::Upstream(format!("{url}: {e}")))?;
+                .map_err(|e| FedError::Upstream(format!("entity configuration at {}: {e}", super::quoted(&url))))?;
             let claimed: Jwks = directory_domain::jwt::decode(&token)
                 .ok()
                 .and_then(|d| d.claims.get("jwks").cloned())
                 .and_then(|j| serde_json::from_value(j).ok())
-                .ok_or_else(|| FedError::Upstream(format!("{url}: no P-256 jwks in the entity configuration")))?;
-            keys_usable(&claimed).map_err(|e| FedError::Upstream(format!("{url}: {e}")))?;
+                .ok_or_else(|| {
+                    FedError::Upstream(format!(
+                        "entity configuration at {}: no P-256 jwks",
+                        super::quoted(&url)
+                    ))
+                })?;
+            keys_usable(&claimed)
+                .map_err(|e| FedError::Upstream(format!("entity configuration at {}: {e}", super::quoted(&url))))?;
             check_configuration(&token, &entity_id, &claimed, now)
-                .map_err(|e| FedError::Upstream(format!("{url}: {e}")))?;
+                .map_err(|e| FedError::Upstream(format!("entity configuration at {}: {e}", super::quoted(&url))))?;
             (claimed, "fetched")
         }
     };
