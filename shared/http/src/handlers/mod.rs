@@ -46,12 +46,19 @@ pub trait Deps: Send + Sync {
     type Store: Store;
     /// The store.
     fn store(&self) -> &Self::Store;
-    /// The open-data export route's answer, with this function's target.
-    fn open_data_export(&self, req: Request) -> Answer<'_>;
+    /// The open-data export route's answer, with this function's target (a function
+    /// built without one answers that it was).
+    fn open_data_export(&self, req: Request) -> Answer<'_> {
+        not_built(&req, "an export target")
+    }
     /// The changes feed's answer, with this function's signer.
-    fn participant_changes(&self, req: Request) -> Answer<'_>;
+    fn participant_changes(&self, req: Request) -> Answer<'_> {
+        not_built(&req, "a signing key")
+    }
     /// The subscription resource's answer, with this function's signer (polls sign).
-    fn subscriptions(&self, req: Request) -> Answer<'_>;
+    fn subscriptions(&self, req: Request) -> Answer<'_> {
+        not_built(&req, "a signing key")
+    }
     /// The Trust Anchor's answer, with this function's federation key and fetcher.
     fn federation(&self, req: Request) -> Answer<'_> {
         not_built(&req, "a federation key")
@@ -87,18 +94,6 @@ impl<S: Store, G: Signer + 'static, F: EntityFetch + 'static> Deps for Federated
         &self.store
     }
 
-    fn open_data_export(&self, req: Request) -> Answer<'_> {
-        not_built(&req, "an export target")
-    }
-
-    fn participant_changes(&self, req: Request) -> Answer<'_> {
-        not_built(&req, "the participants signing key")
-    }
-
-    fn subscriptions(&self, req: Request) -> Answer<'_> {
-        not_built(&req, "the participants signing key")
-    }
-
     fn federation(&self, req: Request) -> Answer<'_> {
         Box::pin(guard(req, move |req| {
             federation::handle(&self.store, &self.signer, &self.fetch, req)
@@ -117,18 +112,6 @@ impl<S: Store, F: EntityFetch + 'static> Deps for Pinning<S, F> {
 
     fn store(&self) -> &S {
         &self.store
-    }
-
-    fn open_data_export(&self, req: Request) -> Answer<'_> {
-        not_built(&req, "an export target")
-    }
-
-    fn participant_changes(&self, req: Request) -> Answer<'_> {
-        not_built(&req, "a signing key")
-    }
-
-    fn subscriptions(&self, req: Request) -> Answer<'_> {
-        not_built(&req, "a signing key")
     }
 
     fn pin_federation_keys(&self, req: Request) -> Answer<'_> {
@@ -153,18 +136,6 @@ impl<S: Store> Deps for StoreOnly<S> {
     fn store(&self) -> &S {
         &self.0
     }
-
-    fn open_data_export(&self, req: Request) -> Answer<'_> {
-        not_built(&req, "an export target")
-    }
-
-    fn participant_changes(&self, req: Request) -> Answer<'_> {
-        not_built(&req, "a signing key")
-    }
-
-    fn subscriptions(&self, req: Request) -> Answer<'_> {
-        not_built(&req, "a signing key")
-    }
 }
 
 /// The dependencies of a function that signs without publishing (the changes feed):
@@ -179,10 +150,6 @@ impl<S: Store, G: Signer + 'static> Deps for Signed<S, G> {
 
     fn store(&self) -> &S {
         &self.store
-    }
-
-    fn open_data_export(&self, req: Request) -> Answer<'_> {
-        not_built(&req, "an export target")
     }
 
     fn participant_changes(&self, req: Request) -> Answer<'_> {
