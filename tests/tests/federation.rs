@@ -19,7 +19,7 @@ use directory_usecases::federation::pin::{PinRequest, pin};
 use directory_usecases::federation::{Anchor, FedError, ListFilter};
 use directory_usecases::feed::sequence;
 use directory_usecases::import;
-use directory_usecases::ports::{AuditLog, CachedStatement, FederationStore, Store};
+use directory_usecases::ports::{CachedStatement, Store};
 use directory_usecases::writes::DirectoryWrites;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
